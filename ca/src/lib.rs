@@ -1,0 +1,2 @@
+//! The local interception CA of smime-proxy.
+#![warn(missing_docs)]

@@ -1,0 +1,49 @@
+//! The S/MIME engine of smime-proxy.
+//!
+//! Bytes and keys in, bytes and verdicts out: this crate does no I/O, runs no async
+//! runtime, holds no globals and reads no configuration. The proxy and the
+//! `smime-proxy message` command feed it whole RFC 5322 messages.
+//!
+//! ```text
+//! message.rs   whole messages: outer headers stay outside, the body entity is protected
+//!   ├─ mime.rs       split / build RFC 5322 + MIME, CRLF canonicalisation
+//!   ├─ sign.rs       CMS SignedData (RFC 5652 §5) out
+//!   ├─ verify.rs     CMS SignedData in, one report per signer
+//!   ├─ encrypt.rs    CMS EnvelopedData / AuthEnvelopedData (RFC 5652 §6, RFC 5083) out
+//!   ├─ decrypt.rs    the same in
+//!   ├─ ecdh.rs       ECDH key agreement recipients (RFC 5753), both directions
+//!   └─ ber.rs        BER -> DER normalisation of everything that comes in
+//! keys.rs       private keys (PEM PKCS#8 / PKCS#1 / SEC1), identities
+//! pkcs12.rs     PKCS#12 files (OpenSSL 3 default and -legacy)
+//! validate.rs   certificate policy: chain, EKU, key usage, validity, address, CRL
+//! ```
+#![warn(missing_docs)]
+
+mod algorithms;
+pub mod ber;
+mod decrypt;
+mod ecdh;
+mod encrypt;
+mod error;
+mod keys;
+mod message;
+pub mod mime;
+pub mod pkcs12;
+mod sign;
+mod validate;
+mod verify;
+
+pub use decrypt::{Decrypted, decrypt_data};
+pub use encrypt::{ContentCipher, EncryptOptions, KeyTransport, RecipientIdKind, encrypt_data};
+pub use error::{Error, Result};
+pub use keys::{Identity, PrivateKey, load_certificates};
+pub use message::{
+    Layer, OpenOptions, Opened, SignatureSummary, open_message, encrypt_message, sign_and_encrypt_message,
+    sign_message,
+};
+pub use sign::{DigestAlgorithm, RsaSignaturePadding, SignOptions, sign_data};
+pub use validate::{CertificateProblem, Purpose, TrustOptions, ValidatedChain, email_addresses, validate_certificate};
+pub use verify::{SignatureStatus, SignerReport, Verified, VerifyOptions, verify_signed_data};
+
+/// An X.509 certificate (RFC 5280), as parsed by `x509-cert`.
+pub type Certificate = x509_cert::Certificate;

@@ -1,0 +1,103 @@
+//! The command line (a stable contract: tests and users call it). Secrets never come
+//! from argv: a prompt on a TTY or a `--passphrase-file`.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// A local intercepting HTTPS proxy that gives any webmail end-to-end S/MIME.
+#[derive(Debug, Parser)]
+#[command(name = "smime-proxy", version, about)]
+pub struct Cli {
+    /// Configuration directory (config.toml, local CA, key store).
+    #[arg(long, global = true, env = "SMIME_PROXY_HOME", value_name = "DIR")]
+    pub config_dir: Option<PathBuf>,
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the S/MIME engine on a message file (for scripts and debugging).
+    #[command(subcommand)]
+    Message(MessageCommand),
+}
+
+/// `smime-proxy message ...`
+#[derive(Debug, Subcommand)]
+pub enum MessageCommand {
+    /// Sign a message (multipart/signed unless --opaque).
+    Sign(MessageArgs),
+    /// Encrypt a message to one or more recipients.
+    Encrypt(MessageArgs),
+    /// Sign, then encrypt.
+    SignEncrypt(MessageArgs),
+    /// Decrypt a message (and, with --trust, verify an inner signature).
+    Decrypt(MessageArgs),
+    /// Verify a signed message; exit 0 only for a valid signature.
+    Verify(MessageArgs),
+}
+
+/// Options shared by the `message` commands; each command says which it needs.
+#[derive(Debug, Args)]
+pub struct MessageArgs {
+    /// Input message (default: standard input).
+    #[arg(long = "in", value_name = "FILE")]
+    pub input: Option<PathBuf>,
+    /// Output file (default: standard output).
+    #[arg(long = "out", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Recipient certificate, PEM or DER (repeatable).
+    #[arg(long = "recipient", value_name = "CERT.pem")]
+    pub recipients: Vec<PathBuf>,
+    /// Signer certificate (with --key), PEM or DER.
+    #[arg(long, value_name = "CERT.pem")]
+    pub signer: Option<PathBuf>,
+    /// Private key: PEM (PKCS#8, PKCS#1, SEC1, encrypted PKCS#8) or PKCS#12.
+    #[arg(long, value_name = "KEY.pem|KEY.p12")]
+    pub key: Option<PathBuf>,
+    /// Certificate of the decrypting identity (with --key).
+    #[arg(long, value_name = "CERT.pem")]
+    pub cert: Option<PathBuf>,
+    /// File holding the passphrase of an encrypted key or PKCS#12 file.
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+    /// Trust anchor, PEM (repeatable).
+    #[arg(long = "trust", value_name = "CA.pem")]
+    pub trust: Vec<PathBuf>,
+    /// Certificate revocation list, PEM or DER (repeatable).
+    #[arg(long = "crl", value_name = "CRL.pem")]
+    pub crls: Vec<PathBuf>,
+    /// Content cipher.
+    #[arg(long, value_enum, default_value_t = CipherArg::Aes256Cbc)]
+    pub cipher: CipherArg,
+    /// Key transport for RSA recipients.
+    #[arg(long, value_enum, default_value_t = KeyTransportArg::RsaPkcs1)]
+    pub key_transport: KeyTransportArg,
+    /// Sign as opaque application/pkcs7-mime signed-data instead of multipart/signed.
+    #[arg(long)]
+    pub opaque: bool,
+}
+
+/// `--cipher`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CipherArg {
+    /// AES-128-CBC (EnvelopedData).
+    Aes128Cbc,
+    /// AES-256-CBC (EnvelopedData).
+    Aes256Cbc,
+    /// AES-128-GCM (AuthEnvelopedData).
+    Aes128Gcm,
+    /// AES-256-GCM (AuthEnvelopedData).
+    Aes256Gcm,
+}
+
+/// `--key-transport`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum KeyTransportArg {
+    /// RSAES-PKCS1-v1_5.
+    RsaPkcs1,
+    /// RSAES-OAEP (SHA-256).
+    RsaOaep,
+}

@@ -1,0 +1,20 @@
+//! `smime-proxy`: a local intercepting HTTPS proxy that gives any webmail end-to-end
+//! S/MIME. `main` parses the command line, runs one command, and turns its error into one
+//! clear sentence and a non-zero exit code.
+
+use clap::Parser;
+use std::process::ExitCode;
+
+mod cli;
+mod commands;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match commands::run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("smime-proxy: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

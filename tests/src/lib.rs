@@ -1,0 +1,78 @@
+//! Shared support for the cross-crate integration tests in `tests/tests/`: the throwaway
+//! test PKI (made by `tests/pki/generate.sh`) and a small runner for the `openssl` CLI,
+//! the peer every interop test checks against.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+/// The test PKI directory, generated once per test process (see `tests/pki/generate.sh`
+/// for its contents).
+pub fn pki() -> &'static Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("pki/generate.sh");
+        let status = Command::new("bash").arg(&script).arg(dir.path()).status().expect("run generate.sh");
+        assert!(status.success(), "tests/pki/generate.sh failed");
+        dir
+    })
+    .path()
+}
+
+/// A file of the test PKI, e.g. `pki_file("alice.pem")`.
+pub fn pki_file(name: &str) -> PathBuf {
+    pki().join(name)
+}
+
+/// Reads a file of the test PKI.
+pub fn pki_bytes(name: &str) -> Vec<u8> {
+    std::fs::read(pki_file(name)).unwrap_or_else(|e| panic!("read {name}: {e}"))
+}
+
+/// The result of one `openssl` run.
+#[derive(Debug)]
+pub struct Output {
+    /// Exit status was zero.
+    pub success: bool,
+    /// Standard output.
+    pub stdout: Vec<u8>,
+    /// Standard error, as text.
+    pub stderr: String,
+}
+
+/// Runs `openssl ARGS` with `stdin` as input.
+pub fn openssl(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new("openssl")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the openssl CLI is installed");
+    let mut input = child.stdin.take().expect("stdin");
+    let data = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&data);
+    });
+    let out = child.wait_with_output().expect("openssl runs");
+    let _ = writer.join();
+    Output { success: out.status.success(), stdout: out.stdout, stderr: String::from_utf8_lossy(&out.stderr).into() }
+}
+
+/// Runs `openssl ARGS` and panics with its stderr unless it succeeds.
+pub fn openssl_ok(args: &[&str], stdin: &[u8]) -> Vec<u8> {
+    let out = openssl(args, stdin);
+    assert!(out.success, "openssl {} failed: {}", args.join(" "), out.stderr);
+    out.stdout
+}
+
+/// A small RFC 5322 test message with CRLF line endings.
+pub fn sample_message(from: &str, to: &str, body: &str) -> Vec<u8> {
+    format!(
+        "From: {from}\r\nTo: {to}\r\nSubject: test message\r\nDate: Tue, 24 Nov 2026 08:00:00 +0000\r\n\
+         Message-ID: <test-1@example.test>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+    )
+    .into_bytes()
+}
