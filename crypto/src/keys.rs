@@ -1,9 +1,15 @@
-//! Private keys and identities (a key with its certificate and chain).
+//! Private keys and identities (a key with its certificate and chain), read from PEM
+//! (PKCS#8, encrypted PKCS#8, PKCS#1, SEC1) or DER PKCS#8. PKCS#12 is in `pkcs12.rs`.
 
 use crate::{Certificate, Error, Result};
+use const_oid::ObjectIdentifier as Oid;
+use der::{Decode, Encode};
+use pkcs1::DecodeRsaPrivateKey;
+use pkcs8::{DecodePrivateKey, EncodePublicKey};
+use zeroize::Zeroizing;
 
-/// A private key the engine can sign and decrypt with. Zeroised on drop by the
-/// underlying types.
+/// A private key the engine can sign and decrypt with. The underlying types wipe their
+/// secrets on drop.
 #[non_exhaustive]
 pub enum PrivateKey {
     /// RSA (PKCS#1 v1.5, PSS, OAEP).
@@ -12,17 +18,6 @@ pub enum PrivateKey {
     P256(p256::SecretKey),
     /// ECDSA / ECDH on NIST P-384.
     P384(p384::SecretKey),
-}
-
-impl std::fmt::Debug for PrivateKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let kind = match self {
-            Self::Rsa(_) => "RSA",
-            Self::P256(_) => "P-256",
-            Self::P384(_) => "P-384",
-        };
-        write!(f, "PrivateKey({kind}, ..)")
-    }
 }
 
 /// A private key with its end-entity certificate and any intermediate certificates.
@@ -36,30 +31,154 @@ pub struct Identity {
     pub chain: Vec<Certificate>,
 }
 
+const RSA_ENCRYPTION: Oid = const_oid::db::rfc5912::RSA_ENCRYPTION;
+const ID_EC_PUBLIC_KEY: Oid = const_oid::db::rfc5912::ID_EC_PUBLIC_KEY;
+const SECP_256_R_1: Oid = const_oid::db::rfc5912::SECP_256_R_1;
+const SECP_384_R_1: Oid = const_oid::db::rfc5912::SECP_384_R_1;
+
 impl PrivateKey {
     /// Reads a PEM private key: PKCS#8 (`PRIVATE KEY`), encrypted PKCS#8
     /// (`ENCRYPTED PRIVATE KEY`, needs `passphrase`), PKCS#1 (`RSA PRIVATE KEY`) or SEC1
-    /// (`EC PRIVATE KEY`).
+    /// (`EC PRIVATE KEY`). The first private key block in `pem` is used.
     pub fn from_pem(pem: &str, passphrase: Option<&[u8]>) -> Result<Self> {
-        let _ = (pem, passphrase);
-        Err(Error::Key { what: "private key", reason: "not implemented yet".into() })
+        let block = pem_blocks(pem.as_bytes())
+            .into_iter()
+            .find(|(label, _)| label.ends_with("PRIVATE KEY"))
+            .ok_or_else(|| key_error("no PEM private key block found"))?;
+        let (label, der) = (block.0.as_str(), Zeroizing::new(block.1));
+        match label {
+            "PRIVATE KEY" => Self::from_pkcs8_der(&der),
+            "ENCRYPTED PRIVATE KEY" => {
+                let passphrase = passphrase
+                    .ok_or_else(|| key_error("the key is encrypted; a passphrase is needed (--passphrase-file)"))?;
+                let info = pkcs8::EncryptedPrivateKeyInfoRef::try_from(der.as_slice())
+                    .map_err(|e| key_error(format!("encrypted PKCS#8: {e}")))?;
+                let plain = info.decrypt(passphrase).map_err(|_| Error::WrongPassphrase)?;
+                Self::from_pkcs8_der(plain.as_bytes())
+            }
+            "RSA PRIVATE KEY" => rsa::PrivateKey::from_pkcs1_der(&der)
+                .map(|k| Self::Rsa(Box::new(k)))
+                .map_err(|e| key_error(format!("PKCS#1: {e}"))),
+            "EC PRIVATE KEY" => Self::from_sec1_der(&der),
+            other => Err(key_error(format!("unsupported PEM block \"{other}\""))),
+        }
     }
 
-    /// Reads an unencrypted DER PKCS#8 PrivateKeyInfo.
+    /// Reads an unencrypted DER PKCS#8 PrivateKeyInfo (RSA, EC P-256 or P-384).
     pub fn from_pkcs8_der(der: &[u8]) -> Result<Self> {
-        let _ = der;
-        Err(Error::Key { what: "private key", reason: "not implemented yet".into() })
+        let info = pkcs8::PrivateKeyInfoRef::try_from(der).map_err(|e| key_error(format!("PKCS#8: {e}")))?;
+        let algorithm = info.algorithm.oid;
+        if algorithm == RSA_ENCRYPTION {
+            return rsa::PrivateKey::from_pkcs8_der(der)
+                .map(|k| Self::Rsa(Box::new(k)))
+                .map_err(|e| key_error(format!("RSA key: {e}")));
+        }
+        if algorithm != ID_EC_PUBLIC_KEY {
+            return Err(Error::Unsupported { what: "private key algorithm", oid: algorithm.to_string() });
+        }
+        let curve: Oid = info
+            .algorithm
+            .parameters_oid()
+            .map_err(|e| key_error(format!("EC key without a named curve: {e}")))?;
+        match curve {
+            SECP_256_R_1 => p256::SecretKey::from_pkcs8_der(der).map(Self::P256),
+            SECP_384_R_1 => p384::SecretKey::from_pkcs8_der(der).map(Self::P384),
+            other => return Err(Error::Unsupported { what: "elliptic curve", oid: other.to_string() }),
+        }
+        .map_err(|e| key_error(format!("EC key: {e}")))
+    }
+
+    fn from_sec1_der(der: &[u8]) -> Result<Self> {
+        let key = sec1::EcPrivateKey::from_der(der).map_err(|e| key_error(format!("SEC1: {e}")))?;
+        let curve = key.parameters.and_then(|p| p.named_curve());
+        match curve {
+            Some(SECP_256_R_1) => p256::SecretKey::from_sec1_der(der).map(Self::P256),
+            Some(SECP_384_R_1) => p384::SecretKey::from_sec1_der(der).map(Self::P384),
+            Some(other) => return Err(Error::Unsupported { what: "elliptic curve", oid: other.to_string() }),
+            None => return Err(key_error("SEC1 key without a named curve")),
+        }
+        .map_err(|e| key_error(format!("SEC1: {e}")))
+    }
+
+    /// The DER SubjectPublicKeyInfo of this key's public half.
+    pub fn public_key_der(&self) -> Result<Vec<u8>> {
+        let der = match self {
+            Self::Rsa(key) => key.to_public_key().to_public_key_der(),
+            Self::P256(key) => key.public_key().to_public_key_der(),
+            Self::P384(key) => key.public_key().to_public_key_der(),
+        };
+        der.map(|d| d.into_vec()).map_err(|e| Error::Crypto(format!("encode public key: {e}")))
     }
 
     /// True when `certificate` carries this key's public half.
     pub fn matches(&self, certificate: &Certificate) -> bool {
-        let _ = certificate;
-        false
+        let Ok(ours) = self.public_key_der() else { return false };
+        certificate.tbs_certificate().subject_public_key_info().to_der().is_ok_and(|theirs| theirs == ours)
+    }
+}
+
+impl std::fmt::Debug for PrivateKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self {
+            Self::Rsa(_) => "RSA",
+            Self::P256(_) => "P-256",
+            Self::P384(_) => "P-384",
+        };
+        write!(f, "PrivateKey({kind}, ..)")
+    }
+}
+
+impl Identity {
+    /// Pairs `key` with `certificate`, refusing a key that does not belong to it.
+    pub fn new(key: PrivateKey, certificate: Certificate, chain: Vec<Certificate>) -> Result<Self> {
+        if !key.matches(&certificate) {
+            return Err(Error::KeyMismatch);
+        }
+        Ok(Self { key, certificate, chain })
     }
 }
 
 /// Reads every certificate from PEM (`CERTIFICATE` blocks) or a single DER certificate.
 pub fn load_certificates(data: &[u8]) -> Result<Vec<Certificate>> {
-    let _ = data;
-    Err(Error::Key { what: "certificate", reason: "not implemented yet".into() })
+    let certs: Vec<Certificate> = if is_pem(data) {
+        pem_blocks(data)
+            .into_iter()
+            .filter(|(label, _)| label == "CERTIFICATE" || label == "X509 CERTIFICATE")
+            .map(|(_, der)| Certificate::from_der(&der))
+            .collect::<std::result::Result<_, _>>()
+    } else {
+        Certificate::from_der(data).map(|c| vec![c])
+    }
+    .map_err(|e| Error::Key { what: "certificate", reason: e.to_string() })?;
+    if certs.is_empty() {
+        return Err(Error::Key { what: "certificate", reason: "no CERTIFICATE block found".into() });
+    }
+    Ok(certs)
+}
+
+/// True when `data` looks like PEM text rather than DER.
+pub(crate) fn is_pem(data: &[u8]) -> bool {
+    data.windows(11).any(|w| w == b"-----BEGIN ")
+}
+
+/// Every PEM block in `data` as (label, DER bytes); blocks that do not decode are skipped.
+pub(crate) fn pem_blocks(data: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let text = String::from_utf8_lossy(data);
+    let mut blocks = Vec::new();
+    let mut rest: &str = &text;
+    while let Some(start) = rest.find("-----BEGIN ") {
+        let after = &rest[start..];
+        let Some(end_rel) = after.find("-----END ") else { break };
+        let end_line = after[end_rel..].find('\n').map_or(after.len(), |i| end_rel + i + 1);
+        let block = &after[..end_line];
+        if let Ok((label, der)) = pem_rfc7468::decode_vec(block.trim_end().as_bytes()) {
+            blocks.push((label.to_string(), der));
+        }
+        rest = &after[end_line..];
+    }
+    blocks
+}
+
+fn key_error(reason: impl Into<String>) -> Error {
+    Error::Key { what: "private key", reason: reason.into() }
 }
