@@ -58,6 +58,12 @@ pub enum Error {
         /// Why it cannot be used.
         reason: String,
     },
+    /// The message is encrypted but no identity was given to decrypt it with.
+    #[error("the message is encrypted; a private key is needed to read it")]
+    KeyRequired,
+    /// S/MIME layers nested deeper than the engine follows.
+    #[error("S/MIME layers are nested too deeply")]
+    TooDeep,
     /// A signing or encryption operation failed inside a primitive.
     #[error("cryptographic operation failed: {0}")]
     Crypto(String),

@@ -1,25 +1,36 @@
-//! Whole messages: the outer headers (From, To, Cc, Subject, Date, Message-ID, ...) stay
-//! outside, the body entity is signed and/or encrypted; opening peels the layers.
+//! Whole messages: the outer header fields (From, To, Cc, Subject, Date, Message-ID, ...)
+//! stay outside, the body entity (its `Content-*` fields and body) is signed and/or
+//! encrypted (RFC 8551 §3). Opening peels the layers again, outermost first, and sums
+//! up the signature: a message is "signed" only when every signature layer covers the
+//! whole message and has exactly one valid signer whose address is the From address.
 
+use crate::algorithms::{ID_AUTH_ENVELOPED_DATA, ID_ENVELOPED_DATA, ID_SIGNED_DATA};
+use crate::mime::{self, Entity};
 use crate::{
-    Certificate, EncryptOptions, Error, Identity, Result, SignOptions, SignatureStatus, SignerReport, VerifyOptions,
+    Certificate, ContentCipher, DigestAlgorithm, EncryptOptions, Error, Identity, Result, SignOptions,
+    SignatureStatus, SignerReport, VerifyOptions, decrypt_data, encrypt_data, sign_data, verify_signed_data,
 };
 use zeroize::Zeroizing;
+
+/// How many S/MIME layers `open_message` peels at most.
+const MAX_LAYERS: usize = 8;
 
 /// Signs the body entity of `message`: `multipart/signed` (detached, the default) or
 /// `application/pkcs7-mime; smime-type=signed-data` with `opaque`.
 pub fn sign_message(message: &[u8], signer: &Identity, options: &SignOptions, opaque: bool) -> Result<Vec<u8>> {
-    let _ = (message, signer, options, opaque);
-    Err(Error::Mime("not implemented yet".into()))
+    let original = Entity::parse(message)?;
+    let entity = Zeroizing::new(mime::body_entity(&original));
+    wrap_signed(&mime::outer_header(&original), &entity, signer, options, opaque)
 }
 
 /// Encrypts the body entity of `message` to `recipients`.
 pub fn encrypt_message(message: &[u8], recipients: &[Certificate], options: &EncryptOptions) -> Result<Vec<u8>> {
-    let _ = (message, recipients, options);
-    Err(Error::Mime("not implemented yet".into()))
+    let original = Entity::parse(message)?;
+    let entity = Zeroizing::new(mime::body_entity(&original));
+    wrap_enveloped(&mime::outer_header(&original), &entity, recipients, options)
 }
 
-/// Signs (detached), then encrypts the signed entity.
+/// Signs (detached `multipart/signed`), then encrypts the signed entity.
 pub fn sign_and_encrypt_message(
     message: &[u8],
     signer: &Identity,
@@ -27,8 +38,43 @@ pub fn sign_and_encrypt_message(
     recipients: &[Certificate],
     encrypt_options: &EncryptOptions,
 ) -> Result<Vec<u8>> {
-    let _ = (message, signer, sign_options, recipients, encrypt_options);
-    Err(Error::Mime("not implemented yet".into()))
+    let original = Entity::parse(message)?;
+    let entity = Zeroizing::new(mime::body_entity(&original));
+    let signed = Zeroizing::new(wrap_signed(b"", &entity, signer, sign_options, false)?);
+    wrap_enveloped(&mime::outer_header(&original), &signed, recipients, encrypt_options)
+}
+
+fn wrap_signed(header: &[u8], entity: &[u8], signer: &Identity, options: &SignOptions, opaque: bool) -> Result<Vec<u8>> {
+    if opaque {
+        let der = sign_data(entity, signer, options, false)?;
+        Ok(mime::pkcs7_mime_entity(header, "signed-data", &der))
+    } else {
+        let der = sign_data(entity, signer, options, true)?;
+        Ok(mime::signed_entity(header, entity, &der, micalg(options.digest)))
+    }
+}
+
+fn wrap_enveloped(
+    header: &[u8],
+    entity: &[u8],
+    recipients: &[Certificate],
+    options: &EncryptOptions,
+) -> Result<Vec<u8>> {
+    let der = encrypt_data(entity, recipients, options)?;
+    let smime_type = match options.cipher {
+        ContentCipher::Aes128Gcm | ContentCipher::Aes256Gcm => "authEnveloped-data",
+        _ => "enveloped-data",
+    };
+    Ok(mime::pkcs7_mime_entity(header, smime_type, &der))
+}
+
+/// The `micalg` parameter for a digest (RFC 8551 §3.5.3.2).
+fn micalg(digest: DigestAlgorithm) -> &'static str {
+    match digest {
+        DigestAlgorithm::Sha256 => "sha-256",
+        DigestAlgorithm::Sha384 => "sha-384",
+        DigestAlgorithm::Sha512 => "sha-512",
+    }
 }
 
 /// How to open a message.
@@ -47,8 +93,10 @@ pub enum Layer {
     Encrypted {
         /// Content cipher name.
         cipher: &'static str,
-        /// AuthEnvelopedData.
+        /// AuthEnvelopedData (integrity-protected content).
         authenticated: bool,
+        /// A legacy cipher (3DES).
+        legacy: bool,
     },
     /// A SignedData layer.
     Signed {
@@ -62,30 +110,230 @@ pub enum Layer {
 /// The signature verdict of a whole message.
 #[derive(Debug, Clone)]
 pub struct SignatureSummary {
-    /// Valid only for exactly one valid signer over the whole message.
+    /// Valid only for exactly one valid signer per layer, matching From.
     pub status: SignatureStatus,
-    /// The signer, when there is exactly one.
+    /// The signer of the innermost signature layer, when it has exactly one.
     pub signer: Option<SignerReport>,
-    /// Whether one of the signer certificate's addresses equals the From address.
+    /// Whether one of the signer certificate's addresses is the From address.
     pub from_matches: bool,
 }
 
 /// An opened message.
 #[derive(Debug)]
 pub struct Opened {
-    /// The layers found, outermost first.
+    /// The layers found, outermost first (empty: not S/MIME at the top level).
     pub layers: Vec<Layer>,
-    /// The innermost entity (headers + body), CRLF, wiped on drop.
+    /// The innermost entity (its content fields and body), wiped on drop.
     pub content: Zeroizing<Vec<u8>>,
-    /// The message's outer headers followed by the innermost entity: a readable message.
+    /// The message's outer header fields followed by the innermost entity.
     pub message: Zeroizing<Vec<u8>>,
-    /// Present when the message is signed at its top level.
+    /// Present when the message has at least one signature layer.
     pub signature: Option<SignatureSummary>,
 }
 
+impl Opened {
+    /// True when at least one layer was decrypted.
+    pub fn was_encrypted(&self) -> bool {
+        self.layers.iter().any(|l| matches!(l, Layer::Encrypted { .. }))
+    }
+}
+
 /// Peels every S/MIME layer of `message` (decrypting with `options.identity`, verifying
-/// signatures), up to a fixed nesting depth.
+/// signatures), up to a fixed nesting depth. Only layers that cover the whole entity are
+/// peeled: a signed part inside an unsigned `multipart/mixed` leaves the message unsigned.
 pub fn open_message(message: &[u8], options: &OpenOptions<'_>) -> Result<Opened> {
-    let _ = (message, options);
-    Err(Error::Mime("not implemented yet".into()))
+    let top = Entity::parse(message)?;
+    let mut layers = Vec::new();
+    let mut inner: Option<Zeroizing<Vec<u8>>> = None;
+    loop {
+        let data: &[u8] = inner.as_deref().map_or(message, |v| v.as_slice());
+        let entity = Entity::parse(data)?;
+        let Some((layer, content)) = peel(&entity, options)? else { break };
+        if layers.len() == MAX_LAYERS {
+            return Err(Error::TooDeep);
+        }
+        layers.push(layer);
+        inner = Some(content);
+    }
+    let content = match inner {
+        Some(content) => content,
+        None => Zeroizing::new(mime::body_entity(&top)),
+    };
+    let mut readable = Zeroizing::new(mime::outer_header(&top));
+    readable.extend_from_slice(&content);
+    let from = top.field("From").map(|f| f.value());
+    let signature = summarize(&layers, from.as_deref());
+    Ok(Opened { layers, content, message: readable, signature })
+}
+
+/// Peels one layer off `entity`, or returns `None` when it is not S/MIME.
+fn peel(entity: &Entity<'_>, options: &OpenOptions<'_>) -> Result<Option<(Layer, Zeroizing<Vec<u8>>)>> {
+    let content_type = entity.content_type();
+    if content_type.mime_type == "multipart/signed" {
+        return peel_detached(entity, &content_type, options).map(Some);
+    }
+    if !is_pkcs7_mime(entity, &content_type) {
+        return Ok(None);
+    }
+    let cms = entity.decoded_body()?;
+    let kind = content_info_type(&cms)?;
+    if kind == ID_SIGNED_DATA {
+        let verified = verify_signed_data(&cms, None, &options.verify)?;
+        let layer = Layer::Signed { detached: false, signers: verified.signers };
+        Ok(Some((layer, Zeroizing::new(verified.content))))
+    } else if kind == ID_ENVELOPED_DATA || kind == ID_AUTH_ENVELOPED_DATA {
+        let identity = options.identity.ok_or(Error::KeyRequired)?;
+        let decrypted = decrypt_data(&cms, identity)?;
+        let layer = Layer::Encrypted {
+            cipher: decrypted.cipher,
+            authenticated: decrypted.authenticated,
+            legacy: decrypted.legacy,
+        };
+        Ok(Some((layer, decrypted.content)))
+    } else {
+        Err(Error::Unsupported { what: "CMS content type", oid: kind.to_string() })
+    }
+}
+
+/// `multipart/signed`: verify the exact bytes of the first part; when that fails, once
+/// more in CRLF canonical form (mail stored with bare LF line ends).
+fn peel_detached(
+    entity: &Entity<'_>,
+    content_type: &mime::ContentType,
+    options: &OpenOptions<'_>,
+) -> Result<(Layer, Zeroizing<Vec<u8>>)> {
+    let boundary = content_type.param("boundary").ok_or_else(|| Error::Mime("multipart/signed without a boundary".into()))?;
+    let parts = mime::split_multipart(entity.body, boundary)?;
+    let [signed, signature] = parts.as_slice() else {
+        return Err(Error::Mime(format!("multipart/signed has {} parts instead of two", parts.len())));
+    };
+    let cms = Entity::parse(signature)?.decoded_body()?;
+    let mut verified = verify_signed_data(&cms, Some(signed), &options.verify)?;
+    let canonical = mime::canonicalize_crlf(signed);
+    if !all_valid(&verified.signers) && *canonical != **signed {
+        let retried = verify_signed_data(&cms, Some(&canonical), &options.verify)?;
+        if all_valid(&retried.signers) {
+            verified = retried;
+        }
+    }
+    Ok((Layer::Signed { detached: true, signers: verified.signers }, Zeroizing::new(signed.to_vec())))
+}
+
+fn all_valid(signers: &[SignerReport]) -> bool {
+    !signers.is_empty() && signers.iter().all(|s| s.status == SignatureStatus::Valid)
+}
+
+/// `application/pkcs7-mime` (and the old `x-` form, and `.p7m` octet streams).
+fn is_pkcs7_mime(entity: &Entity<'_>, content_type: &mime::ContentType) -> bool {
+    match content_type.mime_type.as_str() {
+        "application/pkcs7-mime" | "application/x-pkcs7-mime" => true,
+        "application/octet-stream" => {
+            let disposition = entity.field("Content-Disposition").map(|f| mime::ContentType::parse(&f.value()));
+            [content_type.param("name"), disposition.as_ref().and_then(|d| d.param("filename"))]
+                .into_iter()
+                .flatten()
+                .any(|n| n.to_ascii_lowercase().ends_with(".p7m"))
+        }
+        _ => false,
+    }
+}
+
+/// The contentType OID of a BER or DER ContentInfo, read without parsing the rest.
+fn content_info_type(cms: &[u8]) -> Result<der::asn1::ObjectIdentifier> {
+    let not_cms = || Error::malformed("CMS ContentInfo", "it does not start with SEQUENCE { OBJECT IDENTIFIER ... }");
+    let (&tag, rest) = cms.split_first().ok_or_else(not_cms)?;
+    let (&first_len, rest) = rest.split_first().ok_or_else(not_cms)?;
+    let skip = match first_len {
+        0x80 => 0,
+        n if n < 0x80 => 0,
+        n => usize::from(n & 0x7f),
+    };
+    let rest = rest.get(skip..).ok_or_else(not_cms)?;
+    match (tag, rest) {
+        (0x30, [0x06, len, oid @ ..]) if usize::from(*len) <= oid.len() && *len < 0x80 => {
+            der::asn1::ObjectIdentifier::from_bytes(&oid[..usize::from(*len)]).map_err(|_| not_cms())
+        }
+        _ => Err(not_cms()),
+    }
+}
+
+/// Sums up the signature layers (see the module docs).
+fn summarize(layers: &[Layer], from: Option<&str>) -> Option<SignatureSummary> {
+    let signed: Vec<&Vec<SignerReport>> = layers
+        .iter()
+        .filter_map(|l| match l {
+            Layer::Signed { signers, .. } => Some(signers),
+            Layer::Encrypted { .. } => None,
+        })
+        .collect();
+    let innermost = signed.last()?;
+    let signer = match innermost.as_slice() {
+        [one] => Some(one.clone()),
+        _ => None,
+    };
+    let from_address = from.and_then(address_of);
+    let from_matches = match (&signer, &from_address) {
+        (Some(s), Some(addr)) => s.addresses.iter().any(|a| a.eq_ignore_ascii_case(addr)),
+        _ => false,
+    };
+    let mut status = SignatureStatus::Valid;
+    for signers in &signed {
+        let problem = match signers.as_slice() {
+            [one] => match &one.status {
+                SignatureStatus::Valid => None,
+                SignatureStatus::Invalid(reason) => Some(reason.clone()),
+            },
+            many => Some(format!("the message has {} signers where exactly one is required", many.len())),
+        };
+        if let Some(reason) = problem {
+            status = SignatureStatus::Invalid(reason);
+            break;
+        }
+    }
+    if status == SignatureStatus::Valid && !from_matches {
+        let reason = match (&from_address, &signer) {
+            (None, _) => "the message has no From address to match the signer against".to_string(),
+            (Some(addr), Some(s)) => format!(
+                "the signer's certificate is for {}, not for the From address {addr}",
+                if s.addresses.is_empty() { "no e-mail address".to_string() } else { s.addresses.join(", ") }
+            ),
+            (Some(_), None) => "the signer is unknown".to_string(),
+        };
+        status = SignatureStatus::Invalid(reason);
+    }
+    Some(SignatureSummary { status, signer, from_matches })
+}
+
+/// The addr-spec of a From field value: inside the last `<...>`, else the bare value.
+fn address_of(from: &str) -> Option<String> {
+    let candidate = match (from.rfind('<'), from.rfind('>')) {
+        (Some(open), Some(close)) if open < close => &from[open + 1..close],
+        _ => from,
+    };
+    let candidate = candidate.trim();
+    candidate.contains('@').then(|| candidate.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_content_type_of_der_and_ber() {
+        let der = [0x30, 0x0b, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02];
+        assert_eq!(content_info_type(&der).expect("der"), ID_SIGNED_DATA);
+        let ber = [0x30, 0x80, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x03, 0, 0];
+        assert_eq!(content_info_type(&ber).expect("ber"), ID_ENVELOPED_DATA);
+        for bad in [&[][..], &[0x30], &[0x30, 0x84], &[0x31, 0x03, 0x06, 0x01, 0x01], &[0x30, 0x05, 0x06, 0x09]] {
+            assert!(content_info_type(bad).is_err());
+        }
+    }
+
+    #[test]
+    fn finds_the_from_address() {
+        assert_eq!(address_of("Alice <alice@example.test>").as_deref(), Some("alice@example.test"));
+        assert_eq!(address_of("alice@example.test").as_deref(), Some("alice@example.test"));
+        assert_eq!(address_of("\"a <b>\" <c@d>").as_deref(), Some("c@d"));
+        assert_eq!(address_of("undisclosed"), None);
+    }
 }
