@@ -1,10 +1,262 @@
-//! `smime-proxy message sign|encrypt|sign-encrypt|decrypt|verify`: the engine on files.
+//! `smime-proxy message sign|encrypt|sign-encrypt|decrypt|verify`: the S/MIME engine on
+//! whole RFC 5322 messages from files or stdin, for scripts and debugging. Output is
+//! written only once the whole operation succeeded: never partial plaintext.
 
-use crate::cli::MessageCommand;
+use crate::cli::{CipherArg, KeyTransportArg, MessageArgs, MessageCommand};
+use anyhow::{Context, Result, anyhow, bail};
+use smime_crypto::{
+    Certificate, ContentCipher, EncryptOptions, Identity, KeyTransport, OpenOptions, Opened, PrivateKey,
+    SignOptions, SignatureStatus, SignerReport, TrustOptions, VerifyOptions, load_certificates, pkcs12,
+};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use zeroize::Zeroizing;
 
 /// Runs one `message` command.
-pub fn run(command: MessageCommand) -> anyhow::Result<ExitCode> {
-    let _ = command;
-    anyhow::bail!("not implemented yet")
+pub fn run(command: MessageCommand) -> Result<ExitCode> {
+    match command {
+        MessageCommand::Sign(args) => {
+            let signer = signer_identity(&args)?;
+            let input = read_input(&args)?;
+            let output = smime_crypto::sign_message(&input, &signer, &SignOptions::default(), args.opaque)?;
+            write_output(&args, &output)?;
+        }
+        MessageCommand::Encrypt(args) => {
+            let recipients = recipients(&args)?;
+            let input = read_input(&args)?;
+            let output = smime_crypto::encrypt_message(&input, &recipients, &encrypt_options(&args))?;
+            write_output(&args, &output)?;
+        }
+        MessageCommand::SignEncrypt(args) => {
+            let signer = signer_identity(&args)?;
+            let recipients = recipients(&args)?;
+            let input = read_input(&args)?;
+            let output = smime_crypto::sign_and_encrypt_message(
+                &input,
+                &signer,
+                &SignOptions::default(),
+                &recipients,
+                &encrypt_options(&args),
+            )?;
+            write_output(&args, &output)?;
+        }
+        MessageCommand::Decrypt(args) => return decrypt(&args),
+        MessageCommand::Verify(args) => return verify(&args),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn decrypt(args: &MessageArgs) -> Result<ExitCode> {
+    let key = args.key.as_deref().ok_or_else(|| anyhow!("decrypt needs the private key: --key KEY.pem|KEY.p12"))?;
+    let identity = load_identity(key, args.cert.as_deref(), "--cert", args.passphrase_file.as_deref())?;
+    let verify = verify_options(args)?;
+    let input = read_input(args)?;
+    let opened = smime_crypto::open_message(&input, &OpenOptions { identity: Some(&identity), verify })?;
+    if !opened.was_encrypted() {
+        bail!("the message is not encrypted");
+    }
+    if !args.trust.is_empty() {
+        if let Some(summary) = &opened.signature {
+            report(summary.signer.as_ref(), &summary.status, &mut std::io::stderr())?;
+            if let SignatureStatus::Invalid(reason) = &summary.status {
+                bail!("the signature inside the message is not valid: {reason}");
+            }
+        }
+    }
+    write_output(args, &opened.message)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn verify(args: &MessageArgs) -> Result<ExitCode> {
+    let identity = match args.key.as_deref() {
+        Some(key) => Some(load_identity(key, args.cert.as_deref(), "--cert", args.passphrase_file.as_deref())?),
+        None => None,
+    };
+    let verify = verify_options(args)?;
+    let input = read_input(args)?;
+    let opened: Opened = smime_crypto::open_message(&input, &OpenOptions { identity: identity.as_ref(), verify })?;
+    let Some(summary) = &opened.signature else { bail!("the message is not signed") };
+    report(summary.signer.as_ref(), &summary.status, &mut std::io::stdout())?;
+    if summary.status != SignatureStatus::Valid {
+        return Ok(ExitCode::FAILURE);
+    }
+    if args.output.is_some() {
+        write_output(args, &opened.message)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints the verdict: status, signer address and subject, signing time, anchor.
+fn report(signer: Option<&SignerReport>, status: &SignatureStatus, out: &mut dyn Write) -> Result<()> {
+    match status {
+        SignatureStatus::Valid => writeln!(out, "Signature: valid")?,
+        SignatureStatus::Invalid(reason) => writeln!(out, "Signature: INVALID: {reason}")?,
+    }
+    if let Some(signer) = signer {
+        let addresses = if signer.addresses.is_empty() { "(none)".to_string() } else { signer.addresses.join(", ") };
+        writeln!(out, "Signer: {addresses}")?;
+        writeln!(out, "Subject: {}", signer.subject)?;
+        if let Some(time) = signer.signing_time {
+            let time = time::OffsetDateTime::from(time)
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_else(|_| "(unreadable)".into());
+            writeln!(out, "Signed at: {time}")?;
+        }
+        writeln!(out, "Algorithm: {} with {}", signer.algorithm, signer.digest)?;
+        if let Some(chain) = &signer.chain {
+            writeln!(out, "Trusted via: {}", chain.anchor)?;
+        }
+    }
+    Ok(())
+}
+
+fn encrypt_options(args: &MessageArgs) -> EncryptOptions {
+    EncryptOptions {
+        cipher: match args.cipher {
+            CipherArg::Aes128Cbc => ContentCipher::Aes128Cbc,
+            CipherArg::Aes256Cbc => ContentCipher::Aes256Cbc,
+            CipherArg::Aes128Gcm => ContentCipher::Aes128Gcm,
+            CipherArg::Aes256Gcm => ContentCipher::Aes256Gcm,
+        },
+        key_transport: match args.key_transport {
+            KeyTransportArg::RsaPkcs1 => KeyTransport::RsaPkcs1,
+            KeyTransportArg::RsaOaep => KeyTransport::RsaOaep,
+        },
+        ..EncryptOptions::default()
+    }
+}
+
+fn verify_options(args: &MessageArgs) -> Result<VerifyOptions> {
+    let mut trust = TrustOptions::default();
+    for path in &args.trust {
+        trust.anchors.extend(read_certificates(path, "--trust")?);
+    }
+    for path in &args.crls {
+        let data = read_file(path, "--crl")?;
+        let der = if data.starts_with(b"-----BEGIN") {
+            pem_rfc7468::decode_vec(trim_ascii_end(&data))
+                .map(|(_, der)| der)
+                .map_err(|e| anyhow!("--crl {}: not a PEM CRL ({e})", path.display()))?
+        } else {
+            data
+        };
+        trust.crls.push(der);
+    }
+    Ok(VerifyOptions { trust, ..VerifyOptions::default() })
+}
+
+fn recipients(args: &MessageArgs) -> Result<Vec<Certificate>> {
+    if args.recipients.is_empty() {
+        bail!("encrypting needs at least one --recipient CERT.pem");
+    }
+    let mut certificates = Vec::new();
+    for path in &args.recipients {
+        certificates.extend(read_certificates(path, "--recipient")?);
+    }
+    Ok(certificates)
+}
+
+fn signer_identity(args: &MessageArgs) -> Result<Identity> {
+    let key = args.key.as_deref().ok_or_else(|| anyhow!("signing needs the private key: --key KEY.pem|KEY.p12"))?;
+    load_identity(key, args.signer.as_deref(), "--signer", args.passphrase_file.as_deref())
+}
+
+/// Loads a key (PEM or PKCS#12) and its certificate: from `cert` when given, else from
+/// the PKCS#12 file or from certificate blocks in the key's own PEM file.
+fn load_identity(key: &Path, cert: Option<&Path>, cert_flag: &str, passphrase_file: Option<&Path>) -> Result<Identity> {
+    let data = Zeroizing::new(read_file(key, "--key")?);
+    let passphrase = passphrase_file.map(read_passphrase).transpose()?;
+    if is_pkcs12(key, &data) {
+        let passphrase =
+            passphrase.ok_or_else(|| anyhow!("{} is a PKCS#12 file: give its passphrase with --passphrase-file", key.display()))?;
+        let identity = pkcs12::read_identity(&data, &passphrase).with_context(|| format!("--key {}", key.display()))?;
+        if let Some(cert) = cert {
+            let expected = read_certificates(cert, cert_flag)?;
+            if expected.first() != Some(&identity.certificate) {
+                bail!("{cert_flag} {} is not the certificate inside {}", cert.display(), key.display());
+            }
+        }
+        return Ok(identity);
+    }
+    let text = std::str::from_utf8(&data).map_err(|_| anyhow!("--key {}: neither PEM nor PKCS#12", key.display()))?;
+    let private = PrivateKey::from_pem(text, passphrase.as_deref().map(|p| p.as_slice()))
+        .with_context(|| format!("--key {}", key.display()))?;
+    let mut certificates = match cert {
+        Some(cert) => read_certificates(cert, cert_flag)?,
+        None => load_certificates(&data)
+            .map_err(|_| anyhow!("{cert_flag} CERT.pem is needed with a PEM key (the key file holds no certificate)"))?,
+    };
+    let leaf = certificates.remove(0);
+    Ok(Identity::new(private, leaf, certificates)?)
+}
+
+fn is_pkcs12(path: &Path, data: &[u8]) -> bool {
+    let extension = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    matches!(extension.as_deref(), Some("p12" | "pfx")) || (data.first() == Some(&0x30) && !data.starts_with(b"-----"))
+}
+
+fn read_certificates(path: &Path, flag: &str) -> Result<Vec<Certificate>> {
+    let data = read_file(path, flag)?;
+    load_certificates(&data).with_context(|| format!("{flag} {}", path.display()))
+}
+
+/// The passphrase file's content without its final line break.
+fn read_passphrase(path: &Path) -> Result<Zeroizing<Vec<u8>>> {
+    let mut data = Zeroizing::new(read_file(path, "--passphrase-file")?);
+    while data.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+        data.pop();
+    }
+    Ok(data)
+}
+
+fn read_file(path: &Path, flag: &str) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| anyhow!("{flag} {}: {e}", path.display()))
+}
+
+fn read_input(args: &MessageArgs) -> Result<Zeroizing<Vec<u8>>> {
+    let mut data = Zeroizing::new(Vec::new());
+    match &args.input {
+        Some(path) => *data = read_file(path, "--in")?,
+        None => {
+            std::io::stdin().read_to_end(&mut data).context("reading standard input")?;
+        }
+    }
+    Ok(data)
+}
+
+/// Writes the result to `--out` (atomically, owner-only: it may be plaintext) or stdout.
+fn write_output(args: &MessageArgs, data: &[u8]) -> Result<()> {
+    let Some(path) = &args.output else {
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(data)?;
+        return Ok(stdout.flush()?);
+    };
+    let partial = partial_path(path);
+    let result = (|| -> std::io::Result<()> {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&partial)?;
+        file.write_all(data)?;
+        file.sync_all()?;
+        std::fs::rename(&partial, path)
+    })();
+    if let Err(error) = result {
+        let _ = std::fs::remove_file(&partial);
+        bail!("--out {}: {error}", path.display());
+    }
+    Ok(())
+}
+
+fn partial_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(".partial");
+    path.with_file_name(name)
+}
+
+fn trim_ascii_end(data: &[u8]) -> &[u8] {
+    let end = data.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(0, |i| i + 1);
+    &data[..end]
 }
