@@ -76,10 +76,8 @@ impl PrivateKey {
         if algorithm != ID_EC_PUBLIC_KEY {
             return Err(Error::Unsupported { what: "private key algorithm", oid: algorithm.to_string() });
         }
-        let curve: Oid = info
-            .algorithm
-            .parameters_oid()
-            .map_err(|e| key_error(format!("EC key without a named curve: {e}")))?;
+        let curve: Oid =
+            info.algorithm.parameters_oid().map_err(|e| key_error(format!("EC key without a named curve: {e}")))?;
         match curve {
             SECP_256_R_1 => p256::SecretKey::from_pkcs8_der(der).map(Self::P256),
             SECP_384_R_1 => p384::SecretKey::from_pkcs8_der(der).map(Self::P384),

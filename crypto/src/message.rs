@@ -7,8 +7,8 @@
 use crate::algorithms::{ID_AUTH_ENVELOPED_DATA, ID_ENVELOPED_DATA, ID_SIGNED_DATA};
 use crate::mime::{self, Entity};
 use crate::{
-    Certificate, ContentCipher, DigestAlgorithm, EncryptOptions, Error, Identity, Result, SignOptions,
-    SignatureStatus, SignerReport, VerifyOptions, decrypt_data, encrypt_data, sign_data, verify_signed_data,
+    Certificate, ContentCipher, DigestAlgorithm, EncryptOptions, Error, Identity, Result, SignOptions, SignatureStatus,
+    SignerReport, VerifyOptions, decrypt_data, encrypt_data, sign_data, verify_signed_data,
 };
 use zeroize::Zeroizing;
 
@@ -44,7 +44,13 @@ pub fn sign_and_encrypt_message(
     wrap_enveloped(&mime::outer_header(&original), &signed, recipients, encrypt_options)
 }
 
-fn wrap_signed(header: &[u8], entity: &[u8], signer: &Identity, options: &SignOptions, opaque: bool) -> Result<Vec<u8>> {
+fn wrap_signed(
+    header: &[u8],
+    entity: &[u8],
+    signer: &Identity,
+    options: &SignOptions,
+    opaque: bool,
+) -> Result<Vec<u8>> {
     if opaque {
         let der = sign_data(entity, signer, options, false)?;
         Ok(mime::pkcs7_mime_entity(header, "signed-data", &der))
@@ -202,7 +208,8 @@ fn peel_detached(
     content_type: &mime::ContentType,
     options: &OpenOptions<'_>,
 ) -> Result<(Layer, Zeroizing<Vec<u8>>)> {
-    let boundary = content_type.param("boundary").ok_or_else(|| Error::Mime("multipart/signed without a boundary".into()))?;
+    let boundary =
+        content_type.param("boundary").ok_or_else(|| Error::Mime("multipart/signed without a boundary".into()))?;
     let parts = mime::split_multipart(entity.body, boundary)?;
     let [signed, signature] = parts.as_slice() else {
         return Err(Error::Mime(format!("multipart/signed has {} parts instead of two", parts.len())));

@@ -279,7 +279,8 @@ fn decode_quoted_printable(text: &[u8]) -> Vec<u8> {
                 i += 2;
                 continue;
             }
-            let hex = rest.get(..2).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
+            let hex =
+                rest.get(..2).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
             if let Some(byte) = hex {
                 out.push(byte);
                 i += 3;
@@ -393,7 +394,8 @@ mod tests {
 
     #[test]
     fn parses_folded_headers_and_body() {
-        let msg = b"From: a@x\r\nSubject: one\r\n two\r\nContent-Type: text/plain;\r\n charset=\"utf-8\"\r\n\r\nbody\r\n";
+        let msg =
+            b"From: a@x\r\nSubject: one\r\n two\r\nContent-Type: text/plain;\r\n charset=\"utf-8\"\r\n\r\nbody\r\n";
         let e = Entity::parse(msg).expect("parse");
         assert_eq!(e.fields.len(), 3);
         assert_eq!(e.field("subject").map(|f| f.value()), Some("one two".to_string()));

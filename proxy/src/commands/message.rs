@@ -5,8 +5,8 @@
 use crate::cli::{CipherArg, KeyTransportArg, MessageArgs, MessageCommand};
 use anyhow::{Context, Result, anyhow, bail};
 use smime_crypto::{
-    Certificate, ContentCipher, EncryptOptions, Identity, KeyTransport, OpenOptions, Opened, PrivateKey,
-    SignOptions, SignatureStatus, SignerReport, TrustOptions, VerifyOptions, load_certificates, pkcs12,
+    Certificate, ContentCipher, EncryptOptions, Identity, KeyTransport, OpenOptions, Opened, PrivateKey, SignOptions,
+    SignatureStatus, SignerReport, TrustOptions, VerifyOptions, load_certificates, pkcs12,
 };
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -168,8 +168,9 @@ fn load_identity(key: &Path, cert: Option<&Path>, cert_flag: &str, passphrase_fi
     let data = Zeroizing::new(read_file(key, "--key")?);
     let passphrase = passphrase_file.map(read_passphrase).transpose()?;
     if is_pkcs12(key, &data) {
-        let passphrase =
-            passphrase.ok_or_else(|| anyhow!("{} is a PKCS#12 file: give its passphrase with --passphrase-file", key.display()))?;
+        let passphrase = passphrase.ok_or_else(|| {
+            anyhow!("{} is a PKCS#12 file: give its passphrase with --passphrase-file", key.display())
+        })?;
         let identity = pkcs12::read_identity(&data, &passphrase).with_context(|| format!("--key {}", key.display()))?;
         if let Some(cert) = cert {
             let expected = read_certificates(cert, cert_flag)?;
@@ -184,8 +185,9 @@ fn load_identity(key: &Path, cert: Option<&Path>, cert_flag: &str, passphrase_fi
         .with_context(|| format!("--key {}", key.display()))?;
     let mut certificates = match cert {
         Some(cert) => read_certificates(cert, cert_flag)?,
-        None => load_certificates(&data)
-            .map_err(|_| anyhow!("{cert_flag} CERT.pem is needed with a PEM key (the key file holds no certificate)"))?,
+        None => load_certificates(&data).map_err(|_| {
+            anyhow!("{cert_flag} CERT.pem is needed with a PEM key (the key file holds no certificate)")
+        })?,
     };
     let leaf = certificates.remove(0);
     Ok(Identity::new(private, leaf, certificates)?)
