@@ -27,9 +27,10 @@
 //! What stays: tags, primitive contents (no re-sorting of SETs, no BOOLEAN
 //! canonicalisation). DER input comes back byte for byte.
 //!
-//! The work is linear in the input size: one pass builds a tree of nodes that refer to
-//! the input by offset (each knows its DER length), a second pass writes the output
-//! once. Nesting is limited to [`MAX_DEPTH`]; lengths are checked against the input.
+//! The work is linear in the input size and needs little memory: a first pass
+//! validates the input and records the DER length of every constructed value (one slot
+//! each, in pre-order), a second pass writes the output once. Nesting is limited to
+//! [`MAX_DEPTH`]; every length is checked against the input.
 
 use crate::{Error, Result};
 
@@ -40,14 +41,13 @@ pub const MAX_DEPTH: usize = 64;
 /// (also under IMPLICIT context tags, e.g. `encryptedContent [0]`) joined into primitive
 /// ones. DER input comes back unchanged. Bounded recursion; never panics.
 pub fn to_der(input: &[u8]) -> Result<Vec<u8>> {
-    let mut parser = Parser { input, nodes: Vec::new(), chunks: Vec::new() };
-    let (root, end) = parser.parse(0, 0, false)?;
+    let mut walker = Walker { input, slots: Vec::new(), next: 0 };
+    let (total, end) = walker.measure(0, 0, false)?;
     if end != input.len() {
         return Err(malformed(format!("{} bytes of trailing data after the outer value", input.len() - end)));
     }
-    let total = parser.encoded_len(root);
     let mut out = Vec::with_capacity(total);
-    parser.write(root, &mut out);
+    walker.emit(0, &mut out)?;
     Ok(out)
 }
 
@@ -59,35 +59,30 @@ const CONSTRUCTED: u8 = 0x20;
 const CONTEXT_0_CONSTRUCTED: u8 = 0xA0;
 const CONTEXT_0_PRIMITIVE: u8 = 0x80;
 
-/// One value of the tree. Contents refer to the input by offset.
-struct Node {
-    /// The identifier octets as written in DER (the input's, except for joined values).
-    tag: Tag,
-    /// The length of the DER contents.
+/// What the first pass decided about one constructed value.
+#[derive(Clone, Copy)]
+struct Slot {
+    /// Length of the DER contents.
     len: usize,
-    body: Body,
+    join: Join,
 }
 
-/// Identifier octets: the input's bytes, or a single replacement byte.
-enum Tag {
-    Input(usize, usize),
-    Byte(u8),
+#[derive(Clone, Copy)]
+enum Join {
+    /// Stays constructed.
+    No,
+    /// Joined OCTET STRING chunks, written under this (primitive) identifier octet.
+    Octets(u8),
+    /// Joined BIT STRING chunks with this unused-bits count.
+    Bits(u8),
 }
 
-enum Body {
-    /// Primitive contents: `input[start..end]`.
-    Primitive(usize, usize),
-    /// Children, as indices into `Parser::nodes`.
-    Constructed(Vec<usize>),
-    /// A joined string: `chunks[first..last]`, each a range of the input; for a BIT
-    /// STRING, `unused` is the unused-bits octet written first.
-    Joined { first: usize, last: usize, unused: Option<u8> },
-}
-
-struct Parser<'a> {
+struct Walker<'a> {
     input: &'a [u8],
-    nodes: Vec<Node>,
-    chunks: Vec<(usize, usize)>,
+    /// One per constructed value outside joined strings, in pre-order.
+    slots: Vec<Slot>,
+    /// The next slot the second pass consumes.
+    next: usize,
 }
 
 /// A decoded identifier + length.
@@ -102,93 +97,200 @@ struct Header {
     body: usize,
 }
 
-impl Parser<'_> {
-    /// Parses the value at `pos`; returns its node and the offset after it.
+impl Header {
+    fn constructed(&self) -> bool {
+        self.first & CONSTRUCTED != 0
+    }
+
+    /// A one-octet identifier equal to `tag`.
+    fn is(&self, tag: u8) -> bool {
+        self.first == tag && self.tag_end == self.tag_start + 1
+    }
+}
+
+impl Walker<'_> {
+    /// First pass over the value at `pos`: validates it, fills the slots of its
+    /// constructed values and returns (size of its DER encoding, offset after it).
     /// `join_context_0` is set where a constructed `[0]` is an IMPLICIT OCTET STRING.
-    fn parse(&mut self, pos: usize, depth: usize, join_context_0: bool) -> Result<(usize, usize)> {
+    fn measure(&mut self, pos: usize, depth: usize, join_context_0: bool) -> Result<(usize, usize)> {
         if depth > MAX_DEPTH {
             return Err(malformed(format!("nested deeper than {MAX_DEPTH} levels")));
         }
         let h = self.header(pos)?;
-        let tag = Tag::Input(h.tag_start, h.tag_end);
-        if h.first & CONSTRUCTED == 0 {
-            let Some(len) = h.len else {
-                return Err(malformed("indefinite length on a primitive value"));
-            };
-            let end = h.body + len;
-            if h.first == 0 && h.tag_end - h.tag_start == 1 {
+        let tag_len = h.tag_end - h.tag_start;
+        if !h.constructed() {
+            let len = h.len.ok_or_else(|| malformed("indefinite length on a primitive value"))?;
+            if h.is(0) {
                 return Err(malformed("unexpected end-of-contents marker"));
             }
-            return Ok((self.push(Node { tag, len, body: Body::Primitive(h.body, end) }), end));
+            return Ok((tag_len + length_octets(len) + len, h.body + len));
         }
-
-        let (children, end) = self.parse_children(&h, depth)?;
-        let first = h.first;
-        let input = self.input;
-        let is_string = |n: &Node, t: u8| n.tag.len() == 1 && n.tag_byte(input) == t;
-        let joined_tag = if first == (TAG_OCTET_STRING | CONSTRUCTED) {
-            Some(TAG_OCTET_STRING)
-        } else if first == (TAG_BIT_STRING | CONSTRUCTED) {
-            Some(TAG_BIT_STRING)
-        } else if first == CONTEXT_0_CONSTRUCTED
-            && join_context_0
-            && children.iter().all(|&c| is_string(&self.nodes[c], TAG_OCTET_STRING))
+        let slot = self.slots.len();
+        self.slots.push(Slot { len: 0, join: Join::No });
+        let (tag_len, content_len, join, end) = if h.is(TAG_OCTET_STRING | CONSTRUCTED) {
+            let (len, end) = self
+                .measure_octets(&h, depth)?
+                .ok_or_else(|| malformed("a constructed OCTET STRING holds something other than OCTET STRINGs"))?;
+            (1, len, Join::Octets(TAG_OCTET_STRING), end)
+        } else if h.is(TAG_BIT_STRING | CONSTRUCTED) {
+            let (len, unused, end) = self.measure_bits(&h)?;
+            (1, len, Join::Bits(unused), end)
+        } else if let Some((len, end)) =
+            if join_context_0 && h.is(CONTEXT_0_CONSTRUCTED) { self.measure_octets(&h, depth)? } else { None }
         {
-            Some(CONTEXT_0_PRIMITIVE)
+            (1, len, Join::Octets(CONTEXT_0_PRIMITIVE), end)
         } else {
-            None
+            let (len, end) = self.measure_children(&h, depth)?;
+            (tag_len, len, Join::No, end)
         };
-        let node = match joined_tag {
-            Some(TAG_BIT_STRING) => self.join_bits(&children)?,
-            Some(new_tag) => {
-                if new_tag == TAG_OCTET_STRING && !children.iter().all(|&c| is_string(&self.nodes[c], TAG_OCTET_STRING))
-                {
-                    return Err(malformed("a constructed OCTET STRING holds something else"));
-                }
-                let first_chunk = self.chunks.len();
-                let mut len = 0usize;
-                for &c in &children {
-                    len += self.collect_chunks(c);
-                }
-                Node {
-                    tag: Tag::Byte(new_tag),
-                    len,
-                    body: Body::Joined { first: first_chunk, last: self.chunks.len(), unused: None },
-                }
-            }
-            None => {
-                let len = children.iter().map(|&c| self.encoded_len(c)).sum();
-                Node { tag, len, body: Body::Constructed(children) }
-            }
-        };
-        Ok((self.push(node), end))
+        self.slots[slot] = Slot { len: content_len, join };
+        Ok((tag_len + length_octets(content_len) + content_len, end))
     }
 
-    /// Parses the children of a constructed value; returns them and the offset after
-    /// the value (after the end-of-contents octets for the indefinite form).
-    fn parse_children(&mut self, h: &Header, depth: usize) -> Result<(Vec<usize>, usize)> {
-        let mut children = Vec::new();
+    /// The children of an ordinary constructed value: (DER contents length, end).
+    fn measure_children(&mut self, h: &Header, depth: usize) -> Result<(usize, usize)> {
         let mut pos = h.body;
-        let is_sequence = h.first == TAG_SEQUENCE;
-        loop {
-            match h.len {
-                Some(len) if pos == h.body + len => return Ok((children, pos)),
-                Some(len) if pos > h.body + len => return Err(malformed("a child overruns its parent's length")),
-                None if self.input.get(pos..pos + 2) == Some(&[0, 0]) => return Ok((children, pos + 2)),
-                _ => {}
+        let mut total = 0usize;
+        // For EncryptedContentInfo: SEQUENCE { OID, SEQUENCE, [0] IMPLICIT OCTET STRING }.
+        let mut shape = [0u8; 2];
+        let mut index = 0usize;
+        while let Some(child) = self.next_child(h, pos)? {
+            let join = h.is(TAG_SEQUENCE) && index == 2 && shape == [TAG_OID, TAG_SEQUENCE];
+            if index < 2 {
+                let ch = self.header(child)?;
+                shape[index] = if ch.tag_end == ch.tag_start + 1 { ch.first } else { 0 };
             }
-            if pos >= self.input.len() {
-                return Err(malformed("missing end-of-contents"));
-            }
-            // EncryptedContentInfo: SEQUENCE { OID, SEQUENCE, [0] IMPLICIT OCTET STRING }.
-            let join = is_sequence
-                && children.len() == 2
-                && self.nodes[children[0]].tag_byte(self.input) == TAG_OID
-                && self.nodes[children[1]].tag_byte(self.input) == TAG_SEQUENCE;
-            let (child, next) = self.parse(pos, depth + 1, join)?;
-            children.push(child);
+            let (len, next) = self.measure(child, depth + 1, join)?;
+            total += len;
             pos = next;
+            index += 1;
         }
+        Ok((total, self.end_of(h, pos)))
+    }
+
+    /// The chunks of a constructed OCTET STRING (or `[0]` IMPLICIT one): the joined
+    /// length and end, or `None` when a child is not an OCTET STRING.
+    fn measure_octets(&self, h: &Header, depth: usize) -> Result<Option<(usize, usize)>> {
+        if depth > MAX_DEPTH {
+            return Err(malformed(format!("nested deeper than {MAX_DEPTH} levels")));
+        }
+        let mut pos = h.body;
+        let mut total = 0usize;
+        while let Some(child) = self.next_child(h, pos)? {
+            let ch = self.header(child)?;
+            if ch.is(TAG_OCTET_STRING) {
+                let len = ch.len.ok_or_else(|| malformed("indefinite length on a primitive value"))?;
+                total += len;
+                pos = ch.body + len;
+            } else if ch.is(TAG_OCTET_STRING | CONSTRUCTED) {
+                let Some((len, end)) = self.measure_octets(&ch, depth + 1)? else { return Ok(None) };
+                total += len;
+                pos = end;
+            } else {
+                return Ok(None);
+            }
+        }
+        Ok(Some((total, self.end_of(h, pos))))
+    }
+
+    /// The chunks of a constructed BIT STRING: each a primitive BIT STRING whose first
+    /// octet (unused bits) is zero except in the last one (X.690 §8.6.4).
+    /// Returns (joined contents length incl. the unused-bits octet, unused bits, end).
+    fn measure_bits(&self, h: &Header) -> Result<(usize, u8, usize)> {
+        let mut pos = h.body;
+        let mut total = 1usize;
+        let mut unused = 0u8;
+        while let Some(child) = self.next_child(h, pos)? {
+            let ch = self.header(child)?;
+            let len = match ch.len {
+                Some(len) if ch.is(TAG_BIT_STRING) && len > 0 => len,
+                _ => return Err(malformed("a constructed BIT STRING holds something other than BIT STRINGs")),
+            };
+            if unused != 0 {
+                return Err(malformed("unused bits in a BIT STRING chunk that is not the last"));
+            }
+            unused = self.input.get(ch.body).copied().unwrap_or(8);
+            if unused > 7 || (unused != 0 && len == 1) {
+                return Err(malformed("bad unused-bits count in a BIT STRING chunk"));
+            }
+            total += len - 1;
+            pos = ch.body + len;
+        }
+        Ok((total, unused, self.end_of(h, pos)))
+    }
+
+    /// The offset of the next child of `h` at `pos`, or `None` at its end.
+    fn next_child(&self, h: &Header, pos: usize) -> Result<Option<usize>> {
+        match h.len {
+            Some(len) if pos == h.body + len => Ok(None),
+            Some(len) if pos > h.body + len => Err(malformed("a child overruns its parent's length")),
+            None if self.input.get(pos..pos + 2) == Some(&[0, 0]) => Ok(None),
+            _ if pos >= self.input.len() => Err(malformed("missing end-of-contents")),
+            _ => Ok(Some(pos)),
+        }
+    }
+
+    /// The offset after a constructed value whose last child ended at `pos`.
+    fn end_of(&self, h: &Header, pos: usize) -> usize {
+        if h.len.is_some() { pos } else { pos + 2 }
+    }
+
+    /// Second pass: writes the DER of the value at `pos`; returns the offset after it.
+    fn emit(&mut self, pos: usize, out: &mut Vec<u8>) -> Result<usize> {
+        let h = self.header(pos)?;
+        if !h.constructed() {
+            let len = h.len.unwrap_or(0);
+            out.extend_from_slice(self.bytes(h.tag_start, h.tag_end)?);
+            write_length(len, out);
+            out.extend_from_slice(self.bytes(h.body, h.body + len)?);
+            return Ok(h.body + len);
+        }
+        let slot = *self.slots.get(self.next).ok_or_else(|| malformed("internal: slot missing"))?;
+        self.next += 1;
+        match slot.join {
+            Join::No => {
+                out.extend_from_slice(self.bytes(h.tag_start, h.tag_end)?);
+                write_length(slot.len, out);
+                let mut pos = h.body;
+                while let Some(child) = self.next_child(&h, pos)? {
+                    pos = self.emit(child, out)?;
+                }
+                Ok(self.end_of(&h, pos))
+            }
+            Join::Octets(tag) => {
+                out.push(tag);
+                write_length(slot.len, out);
+                self.emit_chunks(&h, 0, out)
+            }
+            Join::Bits(unused) => {
+                out.push(TAG_BIT_STRING);
+                write_length(slot.len, out);
+                out.push(unused);
+                self.emit_chunks(&h, 1, out)
+            }
+        }
+    }
+
+    /// Copies the contents of the string chunks under `h`, skipping `skip` leading
+    /// octets of each (the unused-bits octet of BIT STRING chunks).
+    fn emit_chunks(&self, h: &Header, skip: usize, out: &mut Vec<u8>) -> Result<usize> {
+        let mut pos = h.body;
+        while let Some(child) = self.next_child(h, pos)? {
+            let ch = self.header(child)?;
+            pos = match ch.len {
+                Some(len) if !ch.constructed() => {
+                    out.extend_from_slice(self.bytes(ch.body + skip, ch.body + len)?);
+                    ch.body + len
+                }
+                _ => self.emit_chunks(&ch, skip, out)?,
+            };
+        }
+        Ok(self.end_of(h, pos))
+    }
+
+    /// `input[start..end]`, checked.
+    fn bytes(&self, start: usize, end: usize) -> Result<&[u8]> {
+        self.input.get(start..end).ok_or_else(|| malformed("truncated"))
     }
 
     /// Reads the identifier and length octets at `pos`.
@@ -231,110 +333,6 @@ impl Parser<'_> {
             return Err(malformed("a length runs past the end of the input"));
         }
         Ok(Header { tag_start: pos, tag_end, first, len, body: p })
-    }
-
-    fn push(&mut self, node: Node) -> usize {
-        self.nodes.push(node);
-        self.nodes.len() - 1
-    }
-
-    /// Appends the data ranges of an OCTET STRING node (primitive or constructed) to
-    /// `chunks`; returns their total length.
-    fn collect_chunks(&mut self, node: usize) -> usize {
-        match &self.nodes[node].body {
-            Body::Primitive(s, e) => {
-                self.chunks.push((*s, *e));
-                e - s
-            }
-            Body::Joined { first, last, .. } => {
-                // Already joined (a nested constructed OCTET STRING): reuse its ranges.
-                let (first, last) = (*first, *last);
-                let mut len = 0;
-                for i in first..last {
-                    let c = self.chunks[i];
-                    self.chunks.push(c);
-                    len += c.1 - c.0;
-                }
-                len
-            }
-            Body::Constructed(_) => 0,
-        }
-    }
-
-    /// Joins a constructed BIT STRING: each chunk starts with its unused-bits octet,
-    /// which must be zero except in the last chunk (X.690 §8.6.4).
-    fn join_bits(&mut self, children: &[usize]) -> Result<Node> {
-        let first_chunk = self.chunks.len();
-        let mut len = 1usize;
-        let mut unused = 0u8;
-        for (i, &c) in children.iter().enumerate() {
-            let node = &self.nodes[c];
-            let (Body::Primitive(s, e), TAG_BIT_STRING) = (&node.body, node.tag_byte(self.input)) else {
-                return Err(malformed("a constructed BIT STRING holds something other than primitive BIT STRINGs"));
-            };
-            let (s, e) = (*s, *e);
-            let Some(&bits) = self.input.get(s) else {
-                return Err(malformed("empty BIT STRING chunk"));
-            };
-            if bits > 7 || (bits != 0 && (i + 1 != children.len() || e - s == 1)) {
-                return Err(malformed("bad unused-bits count in a BIT STRING chunk"));
-            }
-            unused = bits;
-            self.chunks.push((s + 1, e));
-            len += e - s - 1;
-        }
-        let tag = Tag::Byte(TAG_BIT_STRING);
-        Ok(Node { tag, len, body: Body::Joined { first: first_chunk, last: self.chunks.len(), unused: Some(unused) } })
-    }
-
-    /// The size of a node's DER encoding (identifier + length + contents).
-    fn encoded_len(&self, node: usize) -> usize {
-        let n = &self.nodes[node];
-        n.tag.len() + length_octets(n.len) + n.len
-    }
-
-    fn write(&self, node: usize, out: &mut Vec<u8>) {
-        let n = &self.nodes[node];
-        match n.tag {
-            Tag::Input(s, e) => out.extend_from_slice(&self.input[s..e]),
-            Tag::Byte(b) => out.push(b),
-        }
-        write_length(n.len, out);
-        match &n.body {
-            Body::Primitive(s, e) => out.extend_from_slice(&self.input[*s..*e]),
-            Body::Constructed(children) => {
-                for &c in children {
-                    self.write(c, out);
-                }
-            }
-            Body::Joined { first, last, unused } => {
-                if let Some(u) = unused {
-                    out.push(*u);
-                }
-                for &(s, e) in &self.chunks[*first..*last] {
-                    out.extend_from_slice(&self.input[s..e]);
-                }
-            }
-        }
-    }
-}
-
-impl Node {
-    /// The first identifier octet.
-    fn tag_byte(&self, input: &[u8]) -> u8 {
-        match self.tag {
-            Tag::Input(s, _) => input.get(s).copied().unwrap_or(0),
-            Tag::Byte(b) => b,
-        }
-    }
-}
-
-impl Tag {
-    fn len(&self) -> usize {
-        match self {
-            Tag::Input(s, e) => e - s,
-            Tag::Byte(_) => 1,
-        }
     }
 }
 
@@ -393,6 +391,17 @@ mod tests {
         // SEQUENCE { OID, [0] EXPLICIT OCTET STRING }: the [0] stays.
         let eci = [0x30, 0x80, 0x06, 0x01, 0x2A, 0xA0, 0x80, 0x04, 0x01, 0xAA, 0x00, 0x00, 0x00, 0x00];
         assert_eq!(to_der(&eci).unwrap(), [0x30, 0x08, 0x06, 0x01, 0x2A, 0xA0, 0x03, 0x04, 0x01, 0xAA]);
+    }
+
+    #[test]
+    fn context_0_holding_other_things_stays_constructed() {
+        // SEQUENCE { OID, SEQUENCE {}, [0] { OCTET STRING, SEQUENCE {} } }: not a string.
+        let ber = [
+            0x30, 0x80, 0x06, 0x01, 0x2A, 0x30, 0x00, 0xA0, 0x80, 0x04, 0x01, 0xAA, 0x30, 0x00, 0x00, 0x00, 0x00, 0x00,
+        ];
+        let der = [0x30, 0x0C, 0x06, 0x01, 0x2A, 0x30, 0x00, 0xA0, 0x05, 0x04, 0x01, 0xAA, 0x30, 0x00];
+        assert_eq!(to_der(&ber).unwrap(), der);
+        assert_eq!(to_der(&der).unwrap(), der);
     }
 
     #[test]
