@@ -73,3 +73,5 @@ pub const ID_AES_128_WRAP: Oid = const_oid::db::rfc5911::ID_AES_128_WRAP;
 pub const ID_AES_192_WRAP: Oid = const_oid::db::rfc5911::ID_AES_192_WRAP;
 /// id-aes256-wrap.
 pub const ID_AES_256_WRAP: Oid = const_oid::db::rfc5911::ID_AES_256_WRAP;
+/// id-alg-CMS3DESwrap (RFC 3217; OpenSSL wraps 3DES content keys with it).
+pub const ID_ALG_CMS3DES_WRAP: Oid = const_oid::db::rfc5911::ID_ALG_CMS_3_DE_SWRAP;

@@ -22,11 +22,12 @@
 //! `...-sha384kdf-scheme` (RFC 5753 §8 / RFC 8551 pairings), the key wrap matching the
 //! content key size (aes128-wrap for a 128-bit content key, aes256-wrap for 256-bit) so
 //! the wrap is never weaker than the content cipher. Accepted: the SHA-1/224/256/384/512
-//! KDF schemes (OpenSSL defaults to SHA-1) with aes128/192/256-wrap.
+//! KDF schemes (OpenSSL defaults to SHA-1) with aes128/192/256-wrap, and the RFC 3217
+//! Triple-DES key wrap that OpenSSL uses for 3DES content.
 
 use crate::algorithms::{
     ECDH_SHA1_KDF, ECDH_SHA224_KDF, ECDH_SHA256_KDF, ECDH_SHA384_KDF, ECDH_SHA512_KDF, ID_AES_128_WRAP,
-    ID_AES_192_WRAP, ID_AES_256_WRAP, ID_EC_PUBLIC_KEY, SECP256R1, SECP384R1,
+    ID_AES_192_WRAP, ID_AES_256_WRAP, ID_ALG_CMS3DES_WRAP, ID_EC_PUBLIC_KEY, SECP256R1, SECP384R1,
 };
 use crate::{Certificate, Error, PrivateKey, Result};
 use cms::content_info::CmsVersion;
@@ -155,6 +156,7 @@ impl KeyAgreement {
             ID_AES_128_WRAP => Wrap::Aes128,
             ID_AES_192_WRAP => Wrap::Aes192,
             ID_AES_256_WRAP => Wrap::Aes256,
+            ID_ALG_CMS3DES_WRAP => Wrap::TripleDes,
             other => return Err(Error::Unsupported { what: "key wrap algorithm", oid: other.to_string() }),
         };
         if !matches!(kari.originator, OriginatorIdentifierOrKey::OriginatorKey(_)) {
@@ -215,12 +217,14 @@ impl Kdf {
     }
 }
 
-/// The AES key wrap (RFC 3394) of the key-encryption key.
+/// The key wrap of the content key: AES (RFC 3394 / RFC 3565), or the CMS Triple-DES
+/// key wrap (RFC 3217 §3, unwrap only: OpenSSL uses it for 3DES content).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Wrap {
     Aes128,
     Aes192,
     Aes256,
+    TripleDes,
 }
 
 impl Wrap {
@@ -229,13 +233,14 @@ impl Wrap {
             Self::Aes128 => ID_AES_128_WRAP,
             Self::Aes192 => ID_AES_192_WRAP,
             Self::Aes256 => ID_AES_256_WRAP,
+            Self::TripleDes => ID_ALG_CMS3DES_WRAP,
         }
     }
 
     fn key_len(self) -> usize {
         match self {
             Self::Aes128 => 16,
-            Self::Aes192 => 24,
+            Self::Aes192 | Self::TripleDes => 24,
             Self::Aes256 => 32,
         }
     }
@@ -255,6 +260,12 @@ impl Wrap {
             Self::Aes256 => {
                 aes_kw::KwAes256::new_from_slice(kek).map_err(bad_kek)?.wrap_key(cek, &mut out).map_err(fail)?
             }
+            Self::TripleDes => {
+                return Err(Error::Unsupported {
+                    what: "key wrap for encryption",
+                    oid: ID_ALG_CMS3DES_WRAP.to_string(),
+                });
+            }
         };
         Ok(out)
     }
@@ -266,12 +277,45 @@ impl Wrap {
             Self::Aes128 => aes_kw::KwAes128::new_from_slice(kek).map_err(|_| ())?.unwrap_key(wrapped, &mut out),
             Self::Aes192 => aes_kw::KwAes192::new_from_slice(kek).map_err(|_| ())?.unwrap_key(wrapped, &mut out),
             Self::Aes256 => aes_kw::KwAes256::new_from_slice(kek).map_err(|_| ())?.unwrap_key(wrapped, &mut out),
+            Self::TripleDes => return unwrap_3des(kek, wrapped),
         }
         .map_err(|_| ())?
         .len();
         out.truncate(len);
         Ok(out)
     }
+}
+
+/// RFC 3217 §3.2 Triple-DES key unwrap: CBC-decrypt under the fixed IV
+/// `4adda22c79e82105`, reverse the octets, split IV || TEMP1, CBC-decrypt TEMP1 under
+/// that IV, split CEK || ICV and check ICV = first 8 octets of SHA-1(CEK).
+fn unwrap_3des(kek: &[u8], wrapped: &[u8]) -> std::result::Result<Zeroizing<Vec<u8>>, ()> {
+    use cbc::cipher::block_padding::NoPadding;
+    use cbc::cipher::{BlockModeDecrypt, KeyIvInit};
+    const FIXED_IV: [u8; 8] = [0x4a, 0xdd, 0xa2, 0x2c, 0x79, 0xe8, 0x21, 0x05];
+    if wrapped.len() != 40 {
+        return Err(());
+    }
+    let mut temp = Zeroizing::new(wrapped.to_vec());
+    cbc::Decryptor::<des::TdesEde3>::new_from_slices(kek, &FIXED_IV)
+        .map_err(|_| ())?
+        .decrypt_padded::<NoPadding>(&mut temp)
+        .map_err(|_| ())?;
+    temp.reverse();
+    let (iv, rest) = temp.split_at(8);
+    let mut cek_icv = Zeroizing::new(rest.to_vec());
+    cbc::Decryptor::<des::TdesEde3>::new_from_slices(kek, iv)
+        .map_err(|_| ())?
+        .decrypt_padded::<NoPadding>(&mut cek_icv)
+        .map_err(|_| ())?;
+    let (cek, icv) = cek_icv.split_at(24);
+    let digest = sha1::Sha1::digest(cek);
+    // Not secret-dependent in a way an attacker can use: any mismatch ends in the
+    // uniform DecryptionFailed after the content decryption has run.
+    if digest.get(..8) != Some(icv) {
+        return Err(());
+    }
+    Ok(Zeroizing::new(cek.to_vec()))
 }
 
 /// ANSI X9.63 KDF (SEC 1 v2 §3.6.1) over `z` and the DER ECC-CMS-SharedInfo:
