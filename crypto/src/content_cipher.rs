@@ -283,11 +283,11 @@ mod tests {
         for cipher in [Cipher::Aes128Cbc, Cipher::Aes256Cbc, Cipher::Aes128Gcm, Cipher::Aes256Gcm] {
             let key = vec![7u8; cipher.key_len()];
             let iv = vec![9u8; cipher.iv_len()];
-            let (ct, tag) = cipher.encrypt(&key, &iv, b"attack at dawn").unwrap();
-            let alg = cipher.algorithm(&iv).unwrap();
-            let (parsed, parsed_iv) = Cipher::from_algorithm(&alg).unwrap();
+            let (ct, tag) = cipher.encrypt(&key, &iv, b"attack at dawn").expect("test");
+            let alg = cipher.algorithm(&iv).expect("test");
+            let (parsed, parsed_iv) = Cipher::from_algorithm(&alg).expect("test");
             assert_eq!((parsed, parsed_iv.as_slice()), (cipher, iv.as_slice()));
-            assert_eq!(cipher.decrypt(&key, &iv, &ct, &[], &tag).unwrap().as_slice(), b"attack at dawn");
+            assert_eq!(cipher.decrypt(&key, &iv, &ct, &[], &tag).expect("decrypt").as_slice(), b"attack at dawn");
             if cipher.is_aead() {
                 let mut bad = ct.clone();
                 bad[0] ^= 1;

@@ -66,9 +66,12 @@ pub struct Decrypted {
 /// with `identity`. Any failure after the recipient was found is the uniform
 /// [`Error::DecryptionFailed`]; no partial plaintext is ever returned.
 pub fn decrypt_data(cms: &[u8], identity: &Identity) -> Result<Decrypted> {
-    let der = ber::to_der(cms)?;
-    let info = ContentInfo::from_der(&der).map_err(|e| Error::malformed("CMS ContentInfo", e))?;
-    let envelope = Envelope::from_content_info(&info)?;
+    // The normalised copy and the ContentInfo are dropped once parsed (large messages).
+    let envelope = {
+        let der = ber::to_der(cms)?;
+        let info = ContentInfo::from_der(&der).map_err(|e| Error::malformed("CMS ContentInfo", e))?;
+        Envelope::from_content_info(&info)?
+    };
     let (cipher, iv) = Cipher::from_algorithm(&envelope.content.content_enc_alg)?;
     if cipher.is_aead() != envelope.mac.is_some() {
         return Err(Error::malformed(

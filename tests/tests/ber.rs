@@ -158,12 +158,13 @@ fn nesting_beyond_the_limit_is_an_error() {
 
 #[test]
 fn large_inputs_are_linear() {
-    // 25 MB of content streamed by OpenSSL (4 KiB chunks).
+    // 25 MB of content streamed by OpenSSL (4 KiB chunks). The bounds are loose (debug
+    // build, busy CI); a quadratic normaliser would take hours here.
     let content = vec![0xA5u8; 25 * 1024 * 1024];
     let ber = streamed_enveloped(&content, &["-aes256"], "alice");
     let start = Instant::now();
     let der = to_der(&ber).expect("normalise");
-    assert!(start.elapsed() < Duration::from_secs(10), "25 MB took {:?}", start.elapsed());
+    assert!(start.elapsed() < Duration::from_secs(60), "25 MB took {:?}", start.elapsed());
     assert_eq!(decrypt_data(&der, &identity("alice")).expect("decrypt").content.len(), content.len());
 
     // Hostile shape: 25 MB of one-byte chunks in a constructed OCTET STRING.
@@ -175,6 +176,6 @@ fn large_inputs_are_linear() {
     ber.extend([0, 0]);
     let start = Instant::now();
     let der = to_der(&ber).expect("normalise");
-    assert!(start.elapsed() < Duration::from_secs(20), "tiny chunks took {:?}", start.elapsed());
+    assert!(start.elapsed() < Duration::from_secs(60), "tiny chunks took {:?}", start.elapsed());
     assert_eq!(der.len(), chunks + 5);
 }
