@@ -1,8 +1,55 @@
 //! CMS EnvelopedData (RFC 5652 §6) and AuthEnvelopedData (RFC 5083, AES-GCM per
 //! RFC 5084) production, for RSA (PKCS#1 v1.5 or OAEP, RFC 8017 / RFC 3560) and EC
 //! (ECDH, RFC 5753, see `ecdh.rs`) recipients.
+//!
+//! ```text
+//! EnvelopedData ::= SEQUENCE {                       -- RFC 5652 §6.1
+//!   version CMSVersion,
+//!   originatorInfo [0] IMPLICIT OriginatorInfo OPTIONAL,
+//!   recipientInfos RecipientInfos,
+//!   encryptedContentInfo EncryptedContentInfo,
+//!   unprotectedAttrs [1] IMPLICIT UnprotectedAttributes OPTIONAL }
+//! AuthEnvelopedData ::= SEQUENCE {                   -- RFC 5083 §2.1
+//!   version CMSVersion,
+//!   originatorInfo [0] IMPLICIT OriginatorInfo OPTIONAL,
+//!   recipientInfos RecipientInfos,
+//!   authEncryptedContentInfo EncryptedContentInfo,
+//!   authAttrs [1] IMPLICIT AuthAttributes OPTIONAL,
+//!   mac MessageAuthenticationCode,
+//!   unauthAttrs [2] IMPLICIT UnauthAttributes OPTIONAL }
+//! KeyTransRecipientInfo ::= SEQUENCE {               -- RFC 5652 §6.2.1
+//!   version CMSVersion,  -- always set to 0 or 2
+//!   rid RecipientIdentifier,
+//!   keyEncryptionAlgorithm KeyEncryptionAlgorithmIdentifier,
+//!   encryptedKey EncryptedKey }
+//! ```
+//!
+//! The output is DER; the caller wraps it in MIME (`application/pkcs7-mime`).
 
+use crate::algorithms::{
+    ID_AUTH_ENVELOPED_DATA, ID_DATA, ID_EC_PUBLIC_KEY, ID_ENVELOPED_DATA, ID_MGF1, ID_P_SPECIFIED, ID_RSAES_OAEP,
+    ID_SHA256, RSA_ENCRYPTION,
+};
+use crate::content_cipher::Cipher;
+use crate::ecdh;
 use crate::{Certificate, Error, Result};
+use cms::authenveloped_data::AuthEnvelopedData;
+use cms::cert::IssuerAndSerialNumber;
+use cms::content_info::{CmsVersion, ContentInfo};
+use cms::enveloped_data::{
+    EncryptedContentInfo, EnvelopedData, KeyAgreeRecipientIdentifier, KeyTransRecipientInfo, RecipientIdentifier,
+    RecipientInfo, RecipientInfos, RecipientKeyIdentifier,
+};
+use der::asn1::OctetString;
+use der::{Any, AnyRef, Encode};
+use pkcs1::RsaOaepParams;
+use rand::TryRng;
+use rsa::oaep::Oaep;
+use rsa::pkcs8::DecodePublicKey;
+use sha2::Sha256;
+use spki::{AlgorithmIdentifier, AlgorithmIdentifierOwned, AlgorithmIdentifierRef};
+use x509_cert::ext::pkix::SubjectKeyIdentifier;
+use zeroize::Zeroizing;
 
 /// The content-encryption algorithm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -53,7 +100,157 @@ pub struct EncryptOptions {
 
 /// Encrypts `content` to every certificate in `recipients` and returns a DER
 /// `ContentInfo` (EnvelopedData for CBC, AuthEnvelopedData for GCM).
+///
+/// RSA certificates get a KeyTransRecipientInfo (RFC 5652 §6.2.1), EC P-256/P-384
+/// certificates a KeyAgreeRecipientInfo (RFC 5753, see `ecdh.rs`). The content key is
+/// fresh and random, and wiped after use.
 pub fn encrypt_data(content: &[u8], recipients: &[Certificate], options: &EncryptOptions) -> Result<Vec<u8>> {
-    let _ = (content, recipients, options);
-    Err(Error::Crypto("encryption not implemented yet".into()))
+    if recipients.is_empty() {
+        return Err(Error::Crypto("no recipients to encrypt to".into()));
+    }
+    let cipher = match options.cipher {
+        ContentCipher::Aes128Cbc => Cipher::Aes128Cbc,
+        ContentCipher::Aes256Cbc => Cipher::Aes256Cbc,
+        ContentCipher::Aes128Gcm => Cipher::Aes128Gcm,
+        ContentCipher::Aes256Gcm => Cipher::Aes256Gcm,
+    };
+    let rng = &mut rand::rngs::SysRng;
+    let mut cek = Zeroizing::new(vec![0u8; cipher.key_len()]);
+    rng.try_fill_bytes(&mut cek).map_err(rng_error)?;
+    let mut iv = vec![0u8; cipher.iv_len()];
+    rng.try_fill_bytes(&mut iv).map_err(rng_error)?;
+
+    let infos =
+        recipients.iter().map(|cert| recipient_info(cert, &cek, options)).collect::<Result<Vec<RecipientInfo>>>()?;
+    // RFC 5652 §6.1: version 0 when every RecipientInfo is version 0 (KTRI by
+    // issuerAndSerialNumber) and there are no originatorInfo / unprotectedAttrs;
+    // otherwise 2 (KARI is version 3, KTRI by SKI version 2; no pwri/ori here).
+    let all_v0 = infos.iter().all(|ri| matches!(ri, RecipientInfo::Ktri(k) if k.version == CmsVersion::V0));
+    let recip_infos = RecipientInfos::try_from(infos).map_err(encode_error)?;
+
+    let (ciphertext, tag) = cipher.encrypt(&cek, &iv, content)?;
+    let encrypted_content = EncryptedContentInfo {
+        content_type: ID_DATA,
+        content_enc_alg: cipher.algorithm(&iv)?,
+        encrypted_content: Some(OctetString::new(ciphertext).map_err(encode_error)?),
+    };
+    let (content_type, inner) = if cipher.is_aead() {
+        // RFC 5083 §2.1: AuthEnvelopedData version is always 0; no authAttrs, so the
+        // GCM additional authenticated data is empty.
+        let data = AuthEnvelopedData {
+            version: CmsVersion::V0,
+            originator_info: None,
+            recip_infos,
+            auth_encrypted_content_info: encrypted_content,
+            auth_attrs: None,
+            mac: OctetString::new(tag).map_err(encode_error)?,
+            unauth_attrs: None,
+        };
+        (ID_AUTH_ENVELOPED_DATA, Any::encode_from(&data))
+    } else {
+        let data = EnvelopedData {
+            version: if all_v0 { CmsVersion::V0 } else { CmsVersion::V2 },
+            originator_info: None,
+            recip_infos,
+            encrypted_content,
+            unprotected_attrs: None,
+        };
+        (ID_ENVELOPED_DATA, Any::encode_from(&data))
+    };
+    let content = inner.map_err(encode_error)?;
+    ContentInfo { content_type, content }.to_der().map_err(encode_error)
+}
+
+/// One RecipientInfo giving `cek` to `cert`'s key.
+fn recipient_info(cert: &Certificate, cek: &[u8], options: &EncryptOptions) -> Result<RecipientInfo> {
+    let tbs = cert.tbs_certificate();
+    let spki = tbs.subject_public_key_info();
+    let ski = match options.recipient_id {
+        RecipientIdKind::SubjectKeyId => subject_key_id(cert),
+        RecipientIdKind::IssuerAndSerial => None,
+    };
+    let issuer_and_serial =
+        || IssuerAndSerialNumber { issuer: tbs.issuer().clone(), serial_number: tbs.serial_number().clone() };
+    match spki.algorithm.oid {
+        RSA_ENCRYPTION => {
+            let der = spki.to_der().map_err(encode_error)?;
+            let key = rsa::PublicKey::from_public_key_der(&der)
+                .map_err(|e| recipient_error(cert, format!("invalid RSA public key: {e}")))?;
+            let rng = &mut rand::rngs::SysRng;
+            let (key_enc_alg, encrypted) = match options.key_transport {
+                KeyTransport::RsaPkcs1 => (
+                    // RFC 3370 §4.2.1: rsaEncryption with NULL parameters.
+                    AlgorithmIdentifierOwned { oid: RSA_ENCRYPTION, parameters: Some(Any::null()) },
+                    key.encrypt(rng, rsa::Pkcs1v15Encrypt, cek),
+                ),
+                KeyTransport::RsaOaep => (oaep_sha256_algorithm()?, key.encrypt(rng, Oaep::<Sha256>::new(), cek)),
+            };
+            let encrypted = encrypted.map_err(|e| Error::Crypto(format!("RSA key transport: {e}")))?;
+            // RFC 5652 §6.2.1: version 0 for issuerAndSerialNumber, 2 for subjectKeyIdentifier.
+            let (version, rid) = match ski {
+                Some(ski) => (CmsVersion::V2, RecipientIdentifier::SubjectKeyIdentifier(ski)),
+                None => (CmsVersion::V0, RecipientIdentifier::IssuerAndSerialNumber(issuer_and_serial())),
+            };
+            Ok(RecipientInfo::Ktri(KeyTransRecipientInfo {
+                version,
+                rid,
+                key_enc_alg,
+                enc_key: OctetString::new(encrypted).map_err(encode_error)?,
+            }))
+        }
+        ID_EC_PUBLIC_KEY => {
+            let rid = match ski {
+                Some(ski) => KeyAgreeRecipientIdentifier::RKeyId(RecipientKeyIdentifier {
+                    subject_key_identifier: ski,
+                    date: None,
+                    other: None,
+                }),
+                None => KeyAgreeRecipientIdentifier::IssuerAndSerialNumber(issuer_and_serial()),
+            };
+            Ok(RecipientInfo::Kari(ecdh::recipient_info(cert, rid, cek)?))
+        }
+        other => Err(recipient_error(cert, format!("unsupported public key algorithm {other}"))),
+    }
+}
+
+/// RFC 4055 §4.1 rSAES-OAEP-SHA256-Identifier: hash SHA-256, MGF1 with SHA-256, empty
+/// label (pSourceAlgorithm left at its default).
+///
+/// ```text
+/// RSAES-OAEP-params ::= SEQUENCE {
+///   hashFunc    [0] AlgorithmIdentifier DEFAULT sha1Identifier,
+///   maskGenFunc [1] AlgorithmIdentifier DEFAULT mgf1SHA1Identifier,
+///   pSourceFunc [2] AlgorithmIdentifier DEFAULT pSpecifiedEmptyIdentifier }
+/// ```
+fn oaep_sha256_algorithm() -> Result<AlgorithmIdentifierOwned> {
+    let sha256 = AlgorithmIdentifierRef { oid: ID_SHA256, parameters: Some(AnyRef::NULL) };
+    let params = RsaOaepParams {
+        hash: sha256,
+        mask_gen: AlgorithmIdentifier { oid: ID_MGF1, parameters: Some(sha256) },
+        p_source: AlgorithmIdentifierRef {
+            oid: ID_P_SPECIFIED,
+            parameters: Some(AnyRef::new(der::Tag::OctetString, &[]).map_err(encode_error)?),
+        },
+    };
+    Ok(AlgorithmIdentifierOwned {
+        oid: ID_RSAES_OAEP,
+        parameters: Some(Any::encode_from(&params).map_err(encode_error)?),
+    })
+}
+
+/// The certificate's subjectKeyIdentifier extension, if it has one.
+pub(crate) fn subject_key_id(cert: &Certificate) -> Option<SubjectKeyIdentifier> {
+    cert.tbs_certificate().get_extension::<SubjectKeyIdentifier>().ok().flatten().map(|(_, ski)| ski)
+}
+
+fn recipient_error(cert: &Certificate, reason: impl Into<String>) -> Error {
+    Error::Recipient { subject: cert.tbs_certificate().subject().to_string(), reason: reason.into() }
+}
+
+fn rng_error(e: impl std::fmt::Display) -> Error {
+    Error::Crypto(format!("random number generator: {e}"))
+}
+
+fn encode_error(e: der::Error) -> Error {
+    Error::Crypto(format!("DER encoding: {e}"))
 }

@@ -21,6 +21,7 @@
 
 mod algorithms;
 pub mod ber;
+mod content_cipher;
 mod decrypt;
 mod ecdh;
 mod encrypt;
