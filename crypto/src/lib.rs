@@ -15,6 +15,7 @@
 //!   └─ ber.rs        BER -> DER normalisation of everything that comes in
 //! keys.rs       private keys (PEM PKCS#8 / PKCS#1 / SEC1), identities
 //! pkcs12.rs     PKCS#12 files (OpenSSL 3 default and -legacy)
+//! seal.rs       secrets at rest: Argon2id + AES-256-GCM
 //! validate.rs   certificate policy: chain, EKU, key usage, validity, address, CRL
 //! ```
 #![warn(missing_docs)]
@@ -30,6 +31,7 @@ mod keys;
 mod message;
 pub mod mime;
 pub mod pkcs12;
+pub mod seal;
 mod sign;
 mod validate;
 mod verify;
