@@ -40,10 +40,12 @@ fn p(path: &Path) -> &str {
     path.to_str().unwrap()
 }
 
-/// A signing time with whole seconds (UTCTime has no fractions), a minute ago.
+/// A signing time with whole seconds (UTCTime has no fractions): the start of the
+/// current second, after the test PKI's certificates were issued.
 fn signing_time() -> SystemTime {
+    let _ = smime_proxy_tests::pki();
     let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs();
-    SystemTime::UNIX_EPOCH + Duration::from_secs(now - 60)
+    SystemTime::UNIX_EPOCH + Duration::from_secs(now)
 }
 
 const CASES: &[(&str, DigestAlgorithm, RsaSignaturePadding)] = &[
@@ -81,5 +83,284 @@ fn ours_verify_in_openssl_detached_and_opaque() {
             assert!(result.success, "{name} {digest:?} {rsa_padding:?} detached={detached}: {}", result.stderr);
             assert_eq!(std::fs::read(&out).unwrap(), content(), "{name} {digest:?} detached={detached}");
         }
+    }
+}
+
+/// `openssl cms -sign -binary -outform DER` over `data` with extra arguments.
+fn openssl_sign(data: &[u8], signers: &[&str], extra: &[&str]) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("data.bin");
+    std::fs::write(&input, data).unwrap();
+    let mut args: Vec<String> =
+        ["cms", "-sign", "-binary", "-outform", "DER", "-in", p(&input)].iter().map(|s| s.to_string()).collect();
+    for name in signers {
+        args.extend(["-signer".into(), p(&pki_file(&format!("{name}.pem"))).into()]);
+        args.extend(["-inkey".into(), p(&pki_file(&format!("{name}.key"))).into()]);
+    }
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    openssl_ok(&args, b"")
+}
+
+fn single_status(verified: &Verified) -> &SignatureStatus {
+    assert_eq!(verified.signers.len(), 1);
+    &verified.signers[0].status
+}
+
+fn assert_invalid(verified: &Verified, needle: &str) {
+    match single_status(verified) {
+        SignatureStatus::Invalid(reason) => assert!(reason.contains(needle), "reason {reason:?} lacks {needle:?}"),
+        SignatureStatus::Valid => panic!("expected invalid ({needle}), got valid"),
+    }
+}
+
+#[test]
+fn openssl_signatures_verify_here() {
+    let cases: &[(&str, &[&str], &str, &str)] = &[
+        ("alice", &[], "SHA-256", "RSA PKCS#1 v1.5"),
+        ("alice", &["-md", "sha384"], "SHA-384", "RSA PKCS#1 v1.5"),
+        ("alice", &["-md", "sha512"], "SHA-512", "RSA PKCS#1 v1.5"),
+        ("alice", &["-keyopt", "rsa_padding_mode:pss"], "SHA-256", "RSA-PSS"),
+        ("alice", &["-md", "sha512", "-keyopt", "rsa_padding_mode:pss"], "SHA-512", "RSA-PSS"),
+        ("alice", &["-keyopt", "rsa_padding_mode:pss", "-keyopt", "rsa_pss_saltlen:digest"], "SHA-256", "RSA-PSS"),
+        ("alice", &["-noattr"], "SHA-256", "RSA PKCS#1 v1.5"),
+        ("alice", &["-keyid"], "SHA-256", "RSA PKCS#1 v1.5"),
+        ("alice", &["-certfile", "CA"], "SHA-256", "RSA PKCS#1 v1.5"),
+        ("carol", &[], "SHA-256", "ECDSA P-256"),
+        ("carol", &["-md", "sha384"], "SHA-384", "ECDSA P-256"),
+        ("carol", &["-md", "sha512", "-noattr"], "SHA-512", "ECDSA P-256"),
+        ("dave", &[], "SHA-256", "ECDSA P-384"),
+        ("dave", &["-md", "sha384"], "SHA-384", "ECDSA P-384"),
+        ("erin", &[], "SHA-256", "RSA PKCS#1 v1.5"),
+    ];
+    let ca = pki_file("ca.pem");
+    for &(name, extra, digest, algorithm) in cases {
+        let extra: Vec<&str> = extra.iter().map(|a| if *a == "CA" { p(&ca) } else { a }).collect();
+        for detached in [true, false] {
+            let mut args = extra.clone();
+            if !detached {
+                args.push("-nodetach");
+            }
+            let der = openssl_sign(&content(), &[name], &args);
+            let verified =
+                verify_signed_data(&der, detached.then_some(&content()[..]), &verify_options()).unwrap();
+            let what = format!("{name} {extra:?} detached={detached}");
+            assert_eq!(single_status(&verified), &SignatureStatus::Valid, "{what}");
+            assert_eq!(verified.content, content(), "{what}");
+            let report = &verified.signers[0];
+            assert_eq!(report.digest, digest, "{what}");
+            assert_eq!(report.algorithm, algorithm, "{what}");
+            assert_eq!(report.addresses, vec![format!("{name}@example.test")], "{what}");
+            assert!(report.subject.contains(&format!("CN={}", capitalise(name))), "{what}: {}", report.subject);
+            assert!(report.chain.as_ref().is_some_and(|c| c.anchor.contains("smime-proxy Test CA")), "{what}");
+            if extra.contains(&"-noattr") {
+                assert_eq!(report.signing_time, None, "{what}");
+            } else {
+                let time = report.signing_time.expect("signing time");
+                let age = SystemTime::now().duration_since(time).unwrap_or_default();
+                assert!(age < Duration::from_secs(600), "{what}: signing time {time:?}");
+            }
+        }
+    }
+}
+
+fn capitalise(name: &str) -> String {
+    let mut chars = name.chars();
+    chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+}
+
+#[test]
+fn our_signatures_verify_here_with_every_algorithm() {
+    for &(name, digest, rsa_padding) in CASES {
+        for detached in [true, false] {
+            let time = signing_time();
+            let options = SignOptions { digest, rsa_padding, signing_time: time, include_chain: true };
+            let der = sign_data(&content(), &identity(name), &options, detached).unwrap();
+            let verified = verify_signed_data(&der, detached.then_some(&content()[..]), &verify_options()).unwrap();
+            assert_eq!(single_status(&verified), &SignatureStatus::Valid, "{name} {digest:?} {rsa_padding:?}");
+            assert_eq!(verified.signers[0].signing_time, Some(time));
+            assert_eq!(verified.certificates.len(), 2, "signer and CA certificates");
+        }
+    }
+}
+
+#[test]
+fn tampered_content_is_reported_as_changed() {
+    let der = openssl_sign(&content(), &["alice"], &[]);
+    let mut changed = content();
+    changed[10] ^= 1;
+    assert_invalid(&verify_signed_data(&der, Some(&changed), &verify_options()).unwrap(), "message digest mismatch");
+    // Without signed attributes the signature itself covers the content.
+    let der = openssl_sign(&content(), &["alice"], &["-noattr"]);
+    assert_invalid(&verify_signed_data(&der, Some(&changed), &verify_options()).unwrap(), "signature is not valid");
+}
+
+#[test]
+fn flipped_signature_bytes_are_invalid() {
+    for name in ["alice", "carol", "dave"] {
+        let der = sign_data(&content(), &identity(name), &SignOptions::default(), true).unwrap();
+        // The signature value is the last OCTET STRING in the (single) SignerInfo: flip a
+        // byte near the end of the whole structure.
+        let mut bad = der.clone();
+        let at = bad.len() - 5;
+        bad[at] ^= 0x40;
+        let verified = verify_signed_data(&bad, Some(&content()), &verify_options()).unwrap();
+        assert_invalid(&verified, "signature is not valid");
+    }
+}
+
+#[test]
+fn certificate_problems_make_the_signature_invalid() {
+    let cases = [
+        ("trent", "not for e-mail protection"),
+        ("mallory", "the signer's certificate is not trusted"),
+        ("kuenc", "key usage does not allow signing"),
+    ];
+    for (name, needle) in cases {
+        let der = openssl_sign(&content(), &[name], &["-nodetach"]);
+        let verified = verify_signed_data(&der, None, &verify_options()).unwrap();
+        assert_invalid(&verified, needle);
+        assert_eq!(verified.signers[0].addresses, vec![format!("{name}@example.test")]);
+    }
+}
+
+#[test]
+fn revocation_needs_the_crl() {
+    let der = openssl_sign(&content(), &["rita"], &[]);
+    let verified = verify_signed_data(&der, Some(&content()), &verify_options()).unwrap();
+    assert_eq!(single_status(&verified), &SignatureStatus::Valid);
+    assert_eq!(verified.signers[0].chain.as_ref().map(|c| c.revocation_checked), Some(false));
+    let mut options = verify_options();
+    options.trust.crls = vec![pki_bytes("crl.pem")];
+    let verified = verify_signed_data(&der, Some(&content()), &options).unwrap();
+    assert_invalid(&verified, "the signer's certificate has been revoked");
+    // alice is covered by the same CRL and not revoked.
+    let der = openssl_sign(&content(), &["alice"], &[]);
+    let verified = verify_signed_data(&der, Some(&content()), &options).unwrap();
+    assert_eq!(single_status(&verified), &SignatureStatus::Valid);
+    assert_eq!(verified.signers[0].chain.as_ref().map(|c| c.revocation_checked), Some(true));
+}
+
+#[test]
+fn sha1_is_refused_unless_allowed() {
+    for name in ["alice", "carol"] {
+        let der = openssl_sign(&content(), &[name], &["-md", "sha1"]);
+        let verified = verify_signed_data(&der, Some(&content()), &verify_options()).unwrap();
+        assert_eq!(single_status(&verified), &SignatureStatus::Invalid("SHA-1 signatures are not accepted".into()));
+        let options = VerifyOptions { allow_sha1: true, ..verify_options() };
+        let verified = verify_signed_data(&der, Some(&content()), &options).unwrap();
+        assert_eq!(single_status(&verified), &SignatureStatus::Valid, "{name}");
+        assert_eq!(verified.signers[0].digest, "SHA-1");
+    }
+}
+
+#[test]
+fn two_signers_give_two_reports_in_order() {
+    let der = openssl_sign(&content(), &["alice", "carol"], &[]);
+    let verified = verify_signed_data(&der, Some(&content()), &verify_options()).unwrap();
+    assert_eq!(verified.signers.len(), 2);
+    for report in &verified.signers {
+        assert_eq!(report.status, SignatureStatus::Valid);
+    }
+    let addresses: Vec<&str> = verified.signers.iter().map(|r| r.addresses[0].as_str()).collect();
+    let expected = if addresses[0].starts_with("alice") {
+        ["alice@example.test", "carol@example.test"]
+    } else {
+        ["carol@example.test", "alice@example.test"]
+    };
+    assert_eq!(addresses, expected);
+    // One good and one untrusted signer: reported separately.
+    let der = openssl_sign(&content(), &["mallory", "alice"], &[]);
+    let verified = verify_signed_data(&der, Some(&content()), &verify_options()).unwrap();
+    let valid = verified.signers.iter().filter(|r| r.status == SignatureStatus::Valid).count();
+    assert_eq!((verified.signers.len(), valid), (2, 1));
+}
+
+#[test]
+fn validation_time_before_the_certificates_is_invalid() {
+    let der = openssl_sign(&content(), &["alice"], &[]);
+    let options = VerifyOptions { at: Some(SystemTime::now() - Duration::from_secs(3 * 86_400)), ..verify_options() };
+    let verified = verify_signed_data(&der, Some(&content()), &options).unwrap();
+    assert_invalid(&verified, "not valid at that time");
+    // A signing time outside the certificate's validity, validated at a good time.
+    let early = SignOptions { signing_time: SystemTime::now() - Duration::from_secs(3 * 86_400), ..SignOptions::default() };
+    let der = sign_data(&content(), &identity("alice"), &early, true).unwrap();
+    assert_invalid(&verify_signed_data(&der, Some(&content()), &verify_options()).unwrap(), "signing time");
+}
+
+#[test]
+fn differing_encapsulated_and_detached_content_is_invalid() {
+    // CVE-2018-18509: an opaque signature presented next to other content.
+    let der = openssl_sign(&content(), &["alice"], &["-nodetach"]);
+    let verified = verify_signed_data(&der, Some(b"something else"), &verify_options()).unwrap();
+    assert_invalid(&verified, "content substitution");
+    let verified = verify_signed_data(&der, Some(&content()), &verify_options()).unwrap();
+    assert_eq!(single_status(&verified), &SignatureStatus::Valid);
+}
+
+#[test]
+fn missing_content_and_non_signed_data_are_errors() {
+    let der = openssl_sign(&content(), &["alice"], &[]);
+    assert!(verify_signed_data(&der, None, &verify_options()).is_err());
+    let enveloped = openssl_ok(
+        &["cms", "-encrypt", "-binary", "-outform", "DER", p(&pki_file("alice.pem"))],
+        b"secret",
+    );
+    assert!(verify_signed_data(&enveloped, None, &verify_options()).is_err());
+}
+
+#[test]
+fn untrusted_by_default_without_anchors() {
+    let der = openssl_sign(&content(), &["alice"], &[]);
+    let verified = verify_signed_data(&der, Some(&content()), &VerifyOptions::default()).unwrap();
+    assert_invalid(&verified, "not trusted");
+    assert!(verified.signers[0].certificate.is_some());
+}
+
+#[test]
+fn signer_certificate_can_come_from_the_trust_store() {
+    let der = openssl_sign(&content(), &["alice"], &["-nocerts"]);
+    let verified = verify_signed_data(&der, Some(&content()), &verify_options()).unwrap();
+    assert_invalid(&verified, "certificate is not included");
+    let mut options = verify_options();
+    options.trust.intermediates.push(cert("alice"));
+    let verified = verify_signed_data(&der, Some(&content()), &options).unwrap();
+    assert_eq!(single_status(&verified), &SignatureStatus::Valid);
+}
+
+#[test]
+fn truncated_and_random_input_is_an_error_never_a_panic() {
+    let small = b"x".to_vec();
+    let ours = sign_data(&small, &identity("carol"), &SignOptions { include_chain: false, ..SignOptions::default() }, false)
+        .unwrap();
+    let theirs = openssl_sign(&small, &["carol"], &["-nodetach", "-nocerts"]);
+    for der in [&ours, &theirs] {
+        assert!(verify_signed_data(der, None, &verify_options()).is_ok());
+        for len in 0..der.len() {
+            assert!(verify_signed_data(&der[..len], None, &verify_options()).is_err(), "length {len}");
+            let _ = verify_signed_data(&der[..len], Some(&small), &verify_options());
+        }
+        // Every single-byte corruption: any verdict or error, but no panic, and never a
+        // valid signature unless the byte was irrelevant to it.
+        for at in 0..der.len() {
+            let mut bad = der.to_vec();
+            bad[at] ^= 0xff;
+            let _ = verify_signed_data(&bad, None, &verify_options());
+        }
+    }
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    for round in 0..300 {
+        let len = (round * 7) % 600;
+        let mut buffer = Vec::with_capacity(len);
+        for _ in 0..len {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            buffer.push(state as u8);
+        }
+        if round % 3 == 0 && !buffer.is_empty() {
+            buffer[0] = 0x30; // make it look like a SEQUENCE
+        }
+        assert!(verify_signed_data(&buffer, None, &verify_options()).is_err());
     }
 }
