@@ -145,10 +145,9 @@ pub fn sign_data(content: &[u8], signer: &Identity, options: &SignOptions, detac
             }
         }
     }
-    let certificates = CertificateSet::try_from(
-        certificates.into_iter().map(CertificateChoices::Certificate).collect::<Vec<_>>(),
-    )
-    .map_err(|e| encode_error("certificates", e))?;
+    let certificates =
+        CertificateSet::try_from(certificates.into_iter().map(CertificateChoices::Certificate).collect::<Vec<_>>())
+            .map_err(|e| encode_error("certificates", e))?;
 
     // RFC 5652 §5.1: version 1 (only X.509 certificates, issuerAndSerialNumber, id-data).
     let signed_data = SignedData {
@@ -215,7 +214,10 @@ fn smime_capabilities() -> der::Result<Any> {
     let sha256 = AlgorithmIdentifierOwned { oid: algorithms::ID_SHA256, parameters: Some(Any::null()) };
     let oaep = OaepParams {
         hash: Some(sha256.clone()),
-        mask_gen: Some(AlgorithmIdentifierOwned { oid: algorithms::ID_MGF1, parameters: Some(Any::encode_from(&sha256)?) }),
+        mask_gen: Some(AlgorithmIdentifierOwned {
+            oid: algorithms::ID_MGF1,
+            parameters: Some(Any::encode_from(&sha256)?),
+        }),
     };
     let capabilities: Vec<AlgorithmIdentifierOwned> = vec![
         AlgorithmIdentifierOwned { oid: algorithms::ID_AES256_GCM, parameters: None },
@@ -262,7 +264,8 @@ fn sign_bytes(
                     DigestKind::Sha1 => return Err(sha1_refused()),
                 }
                 .map_err(|e| Error::Crypto(format!("RSA signature: {e}")))?;
-                let algorithm = AlgorithmIdentifierOwned { oid: algorithms::RSA_ENCRYPTION, parameters: Some(Any::null()) };
+                let algorithm =
+                    AlgorithmIdentifierOwned { oid: algorithms::RSA_ENCRYPTION, parameters: Some(Any::null()) };
                 Ok((algorithm, signature))
             }
             RsaSignaturePadding::Pss => {
@@ -273,7 +276,8 @@ fn sign_bytes(
                     DigestKind::Sha1 => return Err(sha1_refused()),
                 }
                 .map_err(|e| Error::Crypto(format!("RSA-PSS signature: {e}")))?;
-                let params = PssParams::for_digest(digest, hash.len()).map_err(|e| encode_error("RSASSA-PSS-params", e))?;
+                let params =
+                    PssParams::for_digest(digest, hash.len()).map_err(|e| encode_error("RSASSA-PSS-params", e))?;
                 let algorithm = AlgorithmIdentifierOwned {
                     oid: algorithms::ID_RSASSA_PSS,
                     parameters: Some(Any::encode_from(&params).map_err(|e| encode_error("RSASSA-PSS-params", e))?),
@@ -336,7 +340,8 @@ impl PssParams {
     /// §2.1 `sha256Identifier` does.
     fn for_digest(digest: DigestKind, salt_length: usize) -> der::Result<Self> {
         let hash = AlgorithmIdentifierOwned { oid: digest.oid(), parameters: Some(Any::null()) };
-        let mask_gen = AlgorithmIdentifierOwned { oid: algorithms::ID_MGF1, parameters: Some(Any::encode_from(&hash)?) };
+        let mask_gen =
+            AlgorithmIdentifierOwned { oid: algorithms::ID_MGF1, parameters: Some(Any::encode_from(&hash)?) };
         let salt_length = u32::try_from(salt_length).map_err(|_| der::Error::from(der::ErrorKind::Overflow))?;
         Ok(Self { hash: Some(hash), mask_gen: Some(mask_gen), salt_length: Some(salt_length), trailer_field: None })
     }

@@ -225,7 +225,9 @@ fn crl_der_list(crls: &[Vec<u8>]) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     for crl in crls {
         if crl.starts_with(b"-----BEGIN") || crate::keys::is_pem(crl) {
-            out.extend(crate::keys::pem_blocks(crl).into_iter().filter(|(label, _)| label.ends_with("CRL")).map(|(_, d)| d));
+            out.extend(
+                crate::keys::pem_blocks(crl).into_iter().filter(|(label, _)| label.ends_with("CRL")).map(|(_, d)| d),
+            );
         } else {
             out.push(crl.clone());
         }
@@ -278,7 +280,9 @@ fn map_webpki_error(error: webpki::Error, certificate: &Certificate) -> Certific
         webpki::Error::CertNotValidYet { .. } => CertificateProblem::Expired(format!("not yet valid; {period}")),
         webpki::Error::InvalidCertValidity => CertificateProblem::Expired(format!("invalid validity; {period}")),
         webpki::Error::CertRevoked => CertificateProblem::Revoked,
-        webpki::Error::RequiredEkuNotFoundContext(_) | webpki::Error::EmptyEkuExtension => CertificateProblem::WrongExtendedKeyUsage,
+        webpki::Error::RequiredEkuNotFoundContext(_) | webpki::Error::EmptyEkuExtension => {
+            CertificateProblem::WrongExtendedKeyUsage
+        }
         webpki::Error::BadDer | webpki::Error::BadDerTime | webpki::Error::TrailingData(_) => {
             CertificateProblem::Malformed(format!("{error}"))
         }

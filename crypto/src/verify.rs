@@ -141,7 +141,8 @@ pub fn verify_signed_data(cms: &[u8], detached_content: Option<&[u8]>, options: 
         options,
         at: options.at.unwrap_or_else(SystemTime::now),
     };
-    let signers = parsed.signers.iter().map(|(info, raw_attrs)| check_signer(info, raw_attrs.as_deref(), &context)).collect();
+    let signers =
+        parsed.signers.iter().map(|(info, raw_attrs)| check_signer(info, raw_attrs.as_deref(), &context)).collect();
     Ok(Verified { content, signers, certificates: parsed.certificates.clone() })
 }
 
@@ -160,10 +161,7 @@ fn parse(der: &[u8]) -> Result<Parsed> {
     // ContentInfo ::= SEQUENCE { contentType ContentType, content [0] EXPLICIT ANY }
     let content_info = ContentInfo::from_der(der).map_err(|e| Error::malformed("CMS ContentInfo", e))?;
     if content_info.content_type != algorithms::ID_SIGNED_DATA {
-        return Err(Error::NotSmime(format!(
-            "the CMS content is {}, not signed-data",
-            content_info.content_type
-        )));
+        return Err(Error::NotSmime(format!("the CMS content is {}, not signed-data", content_info.content_type)));
     }
     let signed_data: SignedData =
         content_info.content.decode_as().map_err(|e| Error::malformed("CMS SignedData", e))?;
@@ -172,7 +170,10 @@ fn parse(der: &[u8]) -> Result<Parsed> {
         // eContent [0] EXPLICIT OCTET STRING: the digest covers the OCTET STRING's value only.
         Some(any) if any.tag() == Tag::OctetString => Some(any.value().to_vec()),
         Some(any) => {
-            return Err(Error::malformed("CMS SignedData", format!("eContent is a {}, not an OCTET STRING", any.tag())));
+            return Err(Error::malformed(
+                "CMS SignedData",
+                format!("eContent is a {}, not an OCTET STRING", any.tag()),
+            ));
         }
         None => None,
     };
@@ -351,8 +352,9 @@ fn evaluate(
 
     scheme.verify(certificate, signed_message, info.signature.as_bytes())?;
 
-    let chain = validate_certificate(certificate, context.presented, Purpose::Signing, &context.options.trust, context.at)
-        .map_err(|problem| format!("the signer's {}", problem.to_string().trim_start_matches("the ")))?;
+    let chain =
+        validate_certificate(certificate, context.presented, Purpose::Signing, &context.options.trust, context.at)
+            .map_err(|problem| format!("the signer's {}", problem.to_string().trim_start_matches("the ")))?;
     report.chain = Some(chain);
 
     if let Some(signing_time) = report.signing_time {

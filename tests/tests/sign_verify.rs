@@ -142,8 +142,7 @@ fn openssl_signatures_verify_here() {
                 args.push("-nodetach");
             }
             let der = openssl_sign(&content(), &[name], &args);
-            let verified =
-                verify_signed_data(&der, detached.then_some(&content()[..]), &verify_options()).unwrap();
+            let verified = verify_signed_data(&der, detached.then_some(&content()[..]), &verify_options()).unwrap();
             let what = format!("{name} {extra:?} detached={detached}");
             assert_eq!(single_status(&verified), &SignatureStatus::Valid, "{what}");
             assert_eq!(verified.content, content(), "{what}");
@@ -283,7 +282,8 @@ fn validation_time_before_the_certificates_is_invalid() {
     let verified = verify_signed_data(&der, Some(&content()), &options).unwrap();
     assert_invalid(&verified, "not valid at that time");
     // A signing time outside the certificate's validity, validated at a good time.
-    let early = SignOptions { signing_time: SystemTime::now() - Duration::from_secs(3 * 86_400), ..SignOptions::default() };
+    let early =
+        SignOptions { signing_time: SystemTime::now() - Duration::from_secs(3 * 86_400), ..SignOptions::default() };
     let der = sign_data(&content(), &identity("alice"), &early, true).unwrap();
     assert_invalid(&verify_signed_data(&der, Some(&content()), &verify_options()).unwrap(), "signing time");
 }
@@ -302,10 +302,8 @@ fn differing_encapsulated_and_detached_content_is_invalid() {
 fn missing_content_and_non_signed_data_are_errors() {
     let der = openssl_sign(&content(), &["alice"], &[]);
     assert!(verify_signed_data(&der, None, &verify_options()).is_err());
-    let enveloped = openssl_ok(
-        &["cms", "-encrypt", "-binary", "-outform", "DER", p(&pki_file("alice.pem"))],
-        b"secret",
-    );
+    let enveloped =
+        openssl_ok(&["cms", "-encrypt", "-binary", "-outform", "DER", p(&pki_file("alice.pem"))], b"secret");
     assert!(verify_signed_data(&enveloped, None, &verify_options()).is_err());
 }
 
@@ -331,8 +329,9 @@ fn signer_certificate_can_come_from_the_trust_store() {
 #[test]
 fn truncated_and_random_input_is_an_error_never_a_panic() {
     let small = b"x".to_vec();
-    let ours = sign_data(&small, &identity("carol"), &SignOptions { include_chain: false, ..SignOptions::default() }, false)
-        .unwrap();
+    let ours =
+        sign_data(&small, &identity("carol"), &SignOptions { include_chain: false, ..SignOptions::default() }, false)
+            .unwrap();
     let theirs = openssl_sign(&small, &["carol"], &["-nodetach", "-nocerts"]);
     for der in [&ours, &theirs] {
         assert!(verify_signed_data(der, None, &verify_options()).is_ok());

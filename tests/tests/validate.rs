@@ -56,7 +56,10 @@ fn wrong_eku_untrusted_and_key_usage_are_refused() {
     let other = TrustOptions { anchors: vec![cert("other-ca")], ..TrustOptions::default() };
     assert!(validate_certificate(&cert("mallory"), &[], Purpose::Signing, &other, SystemTime::now()).is_ok());
     // No anchors at all: nothing is trusted.
-    assert!(matches!(check("alice", Purpose::Signing, &TrustOptions::default()), Err(CertificateProblem::Untrusted(_))));
+    assert!(matches!(
+        check("alice", Purpose::Signing, &TrustOptions::default()),
+        Err(CertificateProblem::Untrusted(_))
+    ));
 }
 
 #[test]
@@ -68,12 +71,13 @@ fn crl_revokes_rita_and_covers_the_others() {
         assert_eq!(check("alice", Purpose::Signing, &with_crl), Ok(true));
         // A CRL from another issuer does not cover mallory's issuer: status unknown, allowed.
         let other = TrustOptions { anchors: vec![cert("other-ca")], ..with_crl.clone() };
-        assert_eq!(validate_certificate(&cert("mallory"), &[], Purpose::Signing, &other, SystemTime::now()), Ok(
-            smime_crypto::ValidatedChain {
+        assert_eq!(
+            validate_certificate(&cert("mallory"), &[], Purpose::Signing, &other, SystemTime::now()),
+            Ok(smime_crypto::ValidatedChain {
                 anchor: cert("other-ca").tbs_certificate().subject().to_string(),
                 revocation_checked: false
-            }
-        ));
+            })
+        );
     }
     assert!(matches!(
         check("alice", Purpose::Signing, &TrustOptions { crls: vec![b"garbage".to_vec()], ..trust() }),
@@ -116,8 +120,21 @@ fn email_addresses_read_smtputf8_mailbox_and_lowercase_the_domain() {
     .unwrap();
     openssl_ok(
         &[
-            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
-            key.to_str().unwrap(), "-out", crt.to_str().unwrap(), "-days", "1", "-config", config.to_str().unwrap(),
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            key.to_str().unwrap(),
+            "-out",
+            crt.to_str().unwrap(),
+            "-days",
+            "1",
+            "-config",
+            config.to_str().unwrap(),
         ],
         b"",
     );
