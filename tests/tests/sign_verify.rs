@@ -363,3 +363,183 @@ fn truncated_and_random_input_is_an_error_never_a_panic() {
         assert!(verify_signed_data(&buffer, None, &verify_options()).is_err());
     }
 }
+
+/// Issues a throwaway end-entity certificate from the test CA for a key made with
+/// `genpkey_args`; returns (certificate path, key path) inside `dir`.
+fn issue(dir: &Path, name: &str, genpkey_args: &[&str]) -> (std::path::PathBuf, std::path::PathBuf) {
+    let key = dir.join(format!("{name}.key"));
+    let csr = dir.join(format!("{name}.csr"));
+    let crt = dir.join(format!("{name}.pem"));
+    let ext = dir.join("ext.cnf");
+    std::fs::write(
+        &ext,
+        "[e]\nbasicConstraints = CA:FALSE\nkeyUsage = critical, digitalSignature\n\
+         extendedKeyUsage = emailProtection\nsubjectAltName = email:copy\n",
+    )
+    .unwrap();
+    let mut args = vec!["genpkey", "-out", p(&key)];
+    args.extend(genpkey_args);
+    openssl_ok(&args, b"");
+    let subject = format!("/CN={name}/emailAddress={name}@example.test");
+    openssl_ok(&["req", "-new", "-key", p(&key), "-subj", &subject, "-out", p(&csr)], b"");
+    let (ca, ca_key) = (pki_file("ca.pem"), pki_file("ca.key"));
+    openssl_ok(
+        &[
+            "x509",
+            "-req",
+            "-in",
+            p(&csr),
+            "-CA",
+            p(&ca),
+            "-CAkey",
+            p(&ca_key),
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            p(&ext),
+            "-extensions",
+            "e",
+            "-out",
+            p(&crt),
+        ],
+        b"",
+    );
+    (crt, key)
+}
+
+/// A DER TLV with a short- or long-form length.
+fn tlv(tag: u8, body: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let len = body.len();
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes: Vec<u8> = len.to_be_bytes().into_iter().skip_while(|&b| b == 0).collect();
+        out.push(0x80 | bytes.len() as u8);
+        out.extend(bytes);
+    }
+    out.extend_from_slice(body);
+    out
+}
+
+fn oid(dotted_der_hex: &str) -> Vec<u8> {
+    tlv(0x06, &hex(dotted_der_hex))
+}
+
+fn hex(text: &str) -> Vec<u8> {
+    let text: String = text.chars().filter(char::is_ascii_hexdigit).collect();
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap()).collect()
+}
+
+#[test]
+fn ed25519_signatures_verify_here() {
+    // OpenSSL 3.0's `cms -sign` cannot sign with Ed25519 ("no default digest"), so the
+    // SignedData is assembled here by hand (RFC 8419: digestAlgorithm SHA-512, PureEdDSA
+    // over the DER signed attributes, sid = subjectKeyIdentifier) and only the signature
+    // comes from `openssl pkeyutl -sign -rawin`.
+    let dir = tempfile::tempdir().unwrap();
+    let (crt, key) = issue(dir.path(), "edward", &["-algorithm", "ED25519"]);
+    let cert_der = openssl_ok(&["x509", "-in", p(&crt), "-outform", "DER"], b"");
+    let ski_text =
+        String::from_utf8(openssl_ok(&["x509", "-in", p(&crt), "-noout", "-ext", "subjectKeyIdentifier"], b""))
+            .unwrap();
+    let ski = hex(ski_text.lines().last().unwrap());
+    assert!(ski.len() >= 20, "{ski_text}");
+
+    let id_data = oid("2a864886f70d010701");
+    let digest = openssl_ok(&["dgst", "-sha512", "-binary"], &content());
+    let content_type = tlv(0x30, &[oid("2a864886f70d010903"), tlv(0x31, &id_data)].concat());
+    let message_digest = tlv(0x30, &[oid("2a864886f70d010904"), tlv(0x31, &tlv(0x04, &digest))].concat());
+    // The second order is not DER's sorted order: what was signed must be verified as
+    // it is on the wire, not as the `der` crate would re-encode it after sorting the SET.
+    for attrs in [
+        tlv(0x31, &[content_type.clone(), message_digest.clone()].concat()),
+        tlv(0x31, &[message_digest.clone(), content_type.clone()].concat()),
+    ] {
+        ed25519_case(dir.path(), &key, &cert_der, &ski, &attrs);
+    }
+}
+
+fn ed25519_case(dir: &Path, key: &Path, cert_der: &[u8], ski: &[u8], attrs: &[u8]) {
+    let id_data = oid("2a864886f70d010701");
+    let sha512 = tlv(0x30, &oid("608648016503040203"));
+    let attrs_file = dir.join("attrs.der");
+    std::fs::write(&attrs_file, attrs).unwrap();
+    let signature = openssl_ok(&["pkeyutl", "-sign", "-rawin", "-inkey", p(key), "-in", p(&attrs_file)], b"");
+    assert_eq!(signature.len(), 64);
+
+    let build = |signature: &[u8]| {
+        let mut implicit_attrs = attrs.to_vec();
+        implicit_attrs[0] = 0xA0;
+        let signer_info = tlv(
+            0x30,
+            &[
+                tlv(0x02, &[3]),
+                tlv(0x80, ski),
+                sha512.clone(),
+                implicit_attrs,
+                tlv(0x30, &oid("2b6570")),
+                tlv(0x04, signature),
+            ]
+            .concat(),
+        );
+        let signed_data = tlv(
+            0x30,
+            &[tlv(0x02, &[3]), tlv(0x31, &sha512), tlv(0x30, &id_data), tlv(0xA0, cert_der), tlv(0x31, &signer_info)]
+                .concat(),
+        );
+        tlv(0x30, &[oid("2a864886f70d010702"), tlv(0xA0, &signed_data)].concat())
+    };
+    let der = build(&signature);
+    // (OpenSSL 3.0 cannot verify Ed25519 CMS either: "eddsa_digest_signverify_init:
+    // invalid digest", so there is no CLI cross-check of the assembled structure.)
+    let verified = verify_signed_data(&der, Some(&content()), &verify_options()).unwrap();
+    assert_eq!(single_status(&verified), &SignatureStatus::Valid);
+    assert_eq!(verified.signers[0].algorithm, "Ed25519");
+    assert_eq!(verified.signers[0].digest, "SHA-512");
+    assert_eq!(verified.signers[0].addresses, vec!["edward@example.test".to_string()]);
+
+    let mut changed = content();
+    changed[0] ^= 1;
+    let verified = verify_signed_data(&der, Some(&changed), &verify_options()).unwrap();
+    assert_invalid(&verified, "message digest mismatch");
+    let mut bad_signature = signature.clone();
+    bad_signature[5] ^= 1;
+    let verified = verify_signed_data(&build(&bad_signature), Some(&content()), &verify_options()).unwrap();
+    assert_invalid(&verified, "signature is not valid");
+}
+
+#[test]
+fn openssl_pss_with_a_salt_longer_than_255_bytes_verifies() {
+    // OpenSSL signs PSS with the maximum salt: 350 bytes for RSA-3072 with SHA-256, more
+    // than `pkcs1::RsaPssParams` (u8 salt length) can even decode.
+    let dir = tempfile::tempdir().unwrap();
+    let (crt, key) = issue(dir.path(), "paula", &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:3072"]);
+    let data = dir.path().join("data.bin");
+    std::fs::write(&data, content()).unwrap();
+    let der = openssl_ok(
+        &[
+            "cms",
+            "-sign",
+            "-binary",
+            "-outform",
+            "DER",
+            "-in",
+            p(&data),
+            "-signer",
+            p(&crt),
+            "-inkey",
+            p(&key),
+            "-keyopt",
+            "rsa_padding_mode:pss",
+        ],
+        b"",
+    );
+    let printed = openssl_ok(&["cms", "-cmsout", "-print", "-inform", "DER"], &der);
+    // cont [2] INTEGER :015E = saltLength 350
+    assert!(String::from_utf8_lossy(&printed).contains("INTEGER           :015E"), "salt 350 expected");
+    let verified = verify_signed_data(&der, Some(&content()), &verify_options()).unwrap();
+    assert_eq!(single_status(&verified), &SignatureStatus::Valid);
+    assert_eq!(verified.signers[0].algorithm, "RSA-PSS");
+}
