@@ -151,9 +151,15 @@ pub fn open_message(message: &[u8], options: &OpenOptions<'_>) -> Result<Opened>
     let top = Entity::parse(message)?;
     let mut layers = Vec::new();
     let mut inner: Option<Zeroizing<Vec<u8>>> = None;
+    // The outer From, or else the first From inside the layers (e.g. a signed message
+    // that was encrypted by a tool that wrote no outer header).
+    let mut from = top.field("From").map(|f| f.value());
     loop {
         let data: &[u8] = inner.as_deref().map_or(message, |v| v.as_slice());
         let entity = Entity::parse(data)?;
+        if from.is_none() {
+            from = entity.field("From").map(|f| f.value());
+        }
         let Some((layer, content)) = peel(&entity, options)? else { break };
         if layers.len() == MAX_LAYERS {
             return Err(Error::TooDeep);
@@ -167,7 +173,6 @@ pub fn open_message(message: &[u8], options: &OpenOptions<'_>) -> Result<Opened>
     };
     let mut readable = Zeroizing::new(mime::outer_header(&top));
     readable.extend_from_slice(&content);
-    let from = top.field("From").map(|f| f.value());
     let signature = summarize(&layers, from.as_deref());
     Ok(Opened { layers, content, message: readable, signature })
 }
