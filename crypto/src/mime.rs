@@ -163,10 +163,10 @@ fn split_params(value: &str) -> Vec<String> {
             ';' if !quoted => out.push(String::new()),
             _ => escaped = false,
         }
-        if c != ';' || quoted {
-            if let Some(last) = out.last_mut() {
-                last.push(c);
-            }
+        if (c != ';' || quoted)
+            && let Some(last) = out.last_mut()
+        {
+            last.push(c);
         }
     }
     out

@@ -56,12 +56,12 @@ fn decrypt(args: &MessageArgs) -> Result<ExitCode> {
     if !opened.was_encrypted() {
         bail!("the message is not encrypted");
     }
-    if !args.trust.is_empty() {
-        if let Some(summary) = &opened.signature {
-            report(summary.signer.as_ref(), &summary.status, &mut std::io::stderr())?;
-            if let SignatureStatus::Invalid(reason) = &summary.status {
-                bail!("the signature inside the message is not valid: {reason}");
-            }
+    if !args.trust.is_empty()
+        && let Some(summary) = &opened.signature
+    {
+        report(summary.signer.as_ref(), &summary.status, &mut std::io::stderr())?;
+        if let SignatureStatus::Invalid(reason) = &summary.status {
+            bail!("the signature inside the message is not valid: {reason}");
         }
     }
     write_output(args, &opened.message)?;
