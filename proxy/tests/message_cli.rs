@@ -1,35 +1,15 @@
 //! `smime-proxy message ...` as a user and a script call it: exit codes, output, errors.
 
-use smime_proxy_tests::{openssl_ok, pki_file, sample_message};
+use smime_proxy_tests::{Output, openssl_ok, pki_file, run, sample_message};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 fn smime_proxy(args: &[&str], stdin: &[u8]) -> Output {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_smime-proxy"))
-        .args(args)
-        .env_remove("SMIME_PROXY_HOME")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("run smime-proxy");
-    let mut input = child.stdin.take().expect("stdin");
-    let data = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = input.write_all(&data);
-    });
-    let out = child.wait_with_output().expect("wait");
-    let _ = writer.join();
-    out
+    run(Command::new(env!("CARGO_BIN_EXE_smime-proxy")).args(args).env_remove("SMIME_PROXY_HOME"), stdin)
 }
 
 fn p(name: &str) -> String {
     pki_file(name).to_string_lossy().into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 fn message() -> Vec<u8> {
@@ -43,9 +23,9 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 #[test]
 fn sign_then_verify_prints_the_signer_and_exits_zero() {
     let signed = smime_proxy(&["message", "sign", "--key", &p("alice.key"), "--signer", &p("alice.pem")], &message());
-    assert!(signed.status.success(), "{}", stderr(&signed));
+    assert!(signed.success, "{}", signed.stderr);
     let verified = smime_proxy(&["message", "verify", "--trust", &p("ca.pem")], &signed.stdout);
-    assert!(verified.status.success(), "{}", stderr(&verified));
+    assert!(verified.success, "{}", verified.stderr);
     let report = String::from_utf8_lossy(&verified.stdout);
     assert!(report.contains("Signature: valid"), "{report}");
     assert!(report.contains("alice@example.test") && report.contains("CN=Alice"), "{report}");
@@ -55,11 +35,11 @@ fn sign_then_verify_prints_the_signer_and_exits_zero() {
 fn verify_exits_non_zero_for_untrusted_and_tampered_signatures() {
     let signed = smime_proxy(&["message", "sign", "--key", &p("alice.key"), "--signer", &p("alice.pem")], &message());
     let untrusted = smime_proxy(&["message", "verify", "--trust", &p("other-ca.pem")], &signed.stdout);
-    assert_eq!(untrusted.status.code(), Some(1));
+    assert_eq!(untrusted.code, Some(1));
     assert!(String::from_utf8_lossy(&untrusted.stdout).contains("INVALID"));
     let tampered = String::from_utf8_lossy(&signed.stdout).replace("CLI-MARKER", "CLI-MARKET");
     let out = smime_proxy(&["message", "verify", "--trust", &p("ca.pem")], tampered.as_bytes());
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.code, Some(1));
 }
 
 #[test]
@@ -91,7 +71,7 @@ fn sign_encrypt_then_decrypt_with_a_pkcs12_key_round_trips_through_files() {
         ],
         b"",
     );
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(out.success, "{}", out.stderr);
     assert!(!contains(&std::fs::read(&enc).expect("read"), "CLI-MARKER"));
     let out = smime_proxy(
         &[
@@ -110,7 +90,7 @@ fn sign_encrypt_then_decrypt_with_a_pkcs12_key_round_trips_through_files() {
         ],
         b"",
     );
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(out.success, "{}", out.stderr);
     assert!(contains(&std::fs::read(&dec).expect("read"), "CLI-MARKER"));
     #[cfg(unix)]
     {
@@ -134,22 +114,22 @@ fn decrypt_with_trust_refuses_an_untrusted_inner_signature() {
         ],
         &sample_message("mallory@example.test", "bob@example.test", "x\r\n"),
     );
-    assert!(signed.status.success(), "{}", stderr(&signed));
+    assert!(signed.success, "{}", signed.stderr);
     let args = ["message", "decrypt", "--key", &p("bob.key"), "--cert", &p("bob.pem")];
     let mut with_trust = args.to_vec();
     let ca = p("ca.pem");
     with_trust.extend(["--trust", &ca]);
     let out = smime_proxy(&with_trust, &signed.stdout);
-    assert!(!out.status.success());
+    assert!(!out.success);
     assert!(out.stdout.is_empty(), "no plaintext on failure");
     let without_trust = smime_proxy(&args, &signed.stdout);
-    assert!(without_trust.status.success(), "{}", stderr(&without_trust));
+    assert!(without_trust.success, "{}", without_trust.stderr);
 }
 
 #[test]
 fn openssl_reads_what_the_cli_encrypts() {
     let out = smime_proxy(&["message", "encrypt", "--recipient", &p("bob.pem")], &message());
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(out.success, "{}", out.stderr);
     let plain = openssl_ok(&["cms", "-decrypt", "-recip", &p("bob.pem"), "-inkey", &p("bob.key")], &out.stdout);
     assert!(contains(&plain, "CLI-MARKER"));
 }
@@ -168,11 +148,11 @@ fn user_mistakes_get_one_clear_sentence_and_no_panic() {
     ];
     for (args, expected) in cases {
         let out = smime_proxy(args, &message());
-        let err = stderr(&out);
-        assert!(!out.status.success(), "{args:?} should fail");
+        let err = &out.stderr;
+        assert!(!out.success, "{args:?} should fail");
         assert!(err.contains(expected), "{args:?}: {err}");
         assert!(!err.contains("panicked") && err.lines().count() == 1, "{args:?}: {err}");
     }
     let garbage = smime_proxy(&["message", "verify", "--trust", &ca], b"\x00\x01garbage");
-    assert!(!garbage.status.success() && !stderr(&garbage).contains("panicked"));
+    assert!(!garbage.success && !garbage.stderr.contains("panicked"));
 }

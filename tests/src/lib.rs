@@ -36,6 +36,8 @@ pub fn pki_bytes(name: &str) -> Vec<u8> {
 pub struct Output {
     /// Exit status was zero.
     pub success: bool,
+    /// The exit code, if the process exited normally.
+    pub code: Option<i32>,
     /// Standard output.
     pub stdout: Vec<u8>,
     /// Standard error, as text.
@@ -44,21 +46,30 @@ pub struct Output {
 
 /// Runs `openssl ARGS` with `stdin` as input.
 pub fn openssl(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new("openssl")
-        .args(args)
+    run(Command::new("openssl").args(args), stdin)
+}
+
+/// Runs `command` with `stdin` as its input and collects what it prints.
+pub fn run(command: &mut Command, stdin: &[u8]) -> Output {
+    let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("the openssl CLI is installed");
+        .unwrap_or_else(|e| panic!("cannot start {:?}: {e}", command.get_program()));
     let mut input = child.stdin.take().expect("stdin");
     let data = stdin.to_vec();
     let writer = std::thread::spawn(move || {
         let _ = input.write_all(&data);
     });
-    let out = child.wait_with_output().expect("openssl runs");
+    let out = child.wait_with_output().expect("wait for the child");
     let _ = writer.join();
-    Output { success: out.status.success(), stdout: out.stdout, stderr: String::from_utf8_lossy(&out.stderr).into() }
+    Output {
+        success: out.status.success(),
+        code: out.status.code(),
+        stdout: out.stdout,
+        stderr: String::from_utf8_lossy(&out.stderr).into(),
+    }
 }
 
 /// Runs `openssl ARGS` and panics with its stderr unless it succeeds.
