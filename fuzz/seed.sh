@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Seeds fuzz/corpus/<target>/ with PKCS#12 files: the test PKI's, a few `openssl pkcs12`
+# variants, and the NSS files of the comm-central corpus when it is beside the repository.
+# Each pkcs12 seed is prefixed with the passphrase selector byte (0 = "test", 2 = "nss").
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+pki=$(mktemp -d)
+trap 'rm -rf "$pki"' EXIT
+bash "$here/../tests/pki/generate.sh" "$pki" >/dev/null
+mkdir -p "$here/corpus/pkcs12_read_identity" "$here/corpus/ber_to_der"
+seed() { # name selector file
+  { printf "\\x$2"; cat "$3"; } > "$here/corpus/pkcs12_read_identity/$1"
+  cp "$3" "$here/corpus/ber_to_der/$1"
+}
+cd "$pki"
+for f in alice.p12 alice-legacy.p12 carol.p12; do seed "$f" 00 "$f"; done
+i=0
+for opts in "-keypbe NONE -certpbe NONE -nomac" "-nomac" "-macalg sha1 -keypbe PBE-SHA1-2DES" \
+            "-legacy -certpbe PBE-SHA1-RC2-128" "-keypbe DES-EDE3-CBC -macalg sha512"; do
+  # shellcheck disable=SC2086
+  openssl pkcs12 -export -in carol.pem -inkey carol.key -certfile ca.pem -passout pass:test $opts \
+    -out "variant$i.p12" 2>/dev/null
+  seed "variant$i.p12" 00 "variant$i.p12"
+  i=$((i + 1))
+done
+nss="$here/../../shared/corpora/comm-central/mailnews/test/data/smime"
+[ -d "$nss" ] || nss="$here/../../../shared/corpora/comm-central/mailnews/test/data/smime"
+if [ -d "$nss" ]; then
+  for f in "$nss"/*.p12; do seed "nss-$(basename "$f")" 02 "$f"; done
+fi
+ls "$here/corpus/pkcs12_read_identity" | wc -l
