@@ -7,7 +7,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 pki=$(mktemp -d)
 trap 'rm -rf "$pki"' EXIT
 bash "$here/../tests/pki/generate.sh" "$pki" >/dev/null
-mkdir -p "$here/corpus/pkcs12_read_identity" "$here/corpus/ber_to_der"
+mkdir -p "$here/corpus/pkcs12_read_identity" "$here/corpus/ber_to_der" "$here/corpus/mime_entity" "$here/corpus/open_message"
 seed() { # name selector file
   { printf "\\x$2"; cat "$3"; } > "$here/corpus/pkcs12_read_identity/$1"
   cp "$3" "$here/corpus/ber_to_der/$1"
@@ -28,4 +28,16 @@ nss="$here/../../shared/corpora/comm-central/mailnews/test/data/smime"
 if [ -d "$nss" ]; then
   for f in "$nss"/*.p12; do seed "nss-$(basename "$f")" 02 "$f"; done
 fi
-ls "$here/corpus/pkcs12_read_identity" | wc -l
+# S/MIME messages for the MIME and open_message targets, and their CMS for ber_to_der.
+printf 'From: alice@example.test\r\nTo: bob@example.test\r\nSubject: s\r\n\r\nhello\r\n' > msg.txt
+openssl cms -sign -in msg.txt -signer alice.pem -inkey alice.key -out signed.eml
+openssl cms -sign -nodetach -in msg.txt -signer carol.pem -inkey carol.key -out opaque.eml
+openssl cms -encrypt -in msg.txt -aes256 -out enveloped.eml bob.pem
+openssl cms -encrypt -in signed.eml -aes-128-gcm -out signed-enveloped.eml bob.pem carol.pem
+openssl cms -encrypt -stream -in msg.txt -outform DER -out stream.der bob.pem
+for f in signed.eml opaque.eml enveloped.eml signed-enveloped.eml; do
+  cp "$f" "$here/corpus/mime_entity/$f"
+  cp "$f" "$here/corpus/open_message/$f"
+done
+cp stream.der "$here/corpus/ber_to_der/stream.der"
+ls "$here/corpus/"* | wc -l
