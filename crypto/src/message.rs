@@ -118,7 +118,7 @@ pub enum Layer {
 pub struct SignatureSummary {
     /// Valid only for exactly one valid signer per layer, matching From.
     pub status: SignatureStatus,
-    /// The signer of the innermost signature layer, when it has exactly one.
+    /// The signer of the outermost reported signature layer, when it has exactly one.
     pub signer: Option<SignerReport>,
     /// Whether one of the signer certificate's addresses is the From address.
     pub from_matches: bool,
@@ -156,7 +156,19 @@ pub fn open_message(message: &[u8], options: &OpenOptions<'_>) -> Result<Opened>
     let mut from = top.field("From").map(|f| f.value());
     loop {
         let data: &[u8] = inner.as_deref().map_or(message, |v| v.as_slice());
-        let entity = Entity::parse(data)?;
+        let entity = match Entity::parse(data) {
+            Ok(entity) => entity,
+            // Content that is no MIME entity (e.g. `openssl cms -encrypt` of a text file):
+            // header-less, so text/plain by default (RFC 2045 §5.2); nothing more to peel.
+            Err(_) if inner.is_some() => {
+                let mut entity = Zeroizing::new(Vec::with_capacity(data.len() + 2));
+                entity.extend_from_slice(b"\r\n");
+                entity.extend_from_slice(data);
+                inner = Some(entity);
+                break;
+            }
+            Err(error) => return Err(error),
+        };
         if from.is_none() {
             from = entity.field("From").map(|f| f.value());
         }
@@ -173,7 +185,9 @@ pub fn open_message(message: &[u8], options: &OpenOptions<'_>) -> Result<Opened>
     };
     let mut readable = Zeroizing::new(mime::outer_header(&top));
     readable.extend_from_slice(&content);
-    let signature = summarize(&layers, from.as_deref());
+    let date =
+        top.field("Date").and_then(|f| mail_parser::DateTime::parse_rfc822(&f.value())).map(|d| d.to_timestamp());
+    let signature = summarize(&layers, from.as_deref(), date);
     Ok(Opened { layers, content, message: readable, signature })
 }
 
@@ -223,12 +237,19 @@ fn peel_detached(
     let mut verified = verify_signed_data(&cms, Some(signed), &options.verify)?;
     let canonical = mime::canonicalize_crlf(signed);
     if !all_valid(&verified.signers) && *canonical != **signed {
+        // Keep the canonical reading when it fixes the digest, even if the signer then
+        // fails for another reason (an expired or untrusted certificate is the verdict).
         let retried = verify_signed_data(&cms, Some(&canonical), &options.verify)?;
-        if all_valid(&retried.signers) {
+        if all_valid(&retried.signers) || (!digests_match(&verified.signers) && digests_match(&retried.signers)) {
             verified = retried;
         }
     }
     Ok((Layer::Signed { detached: true, signers: verified.signers }, Zeroizing::new(signed.to_vec())))
+}
+
+/// No signer failed on the message digest, i.e. these were the bytes that were signed.
+fn digests_match(signers: &[SignerReport]) -> bool {
+    !signers.iter().any(|s| matches!(&s.status, SignatureStatus::Invalid(r) if r == crate::verify::DIGEST_MISMATCH))
 }
 
 fn all_valid(signers: &[SignerReport]) -> bool {
@@ -269,17 +290,23 @@ fn content_info_type(cms: &[u8]) -> Result<der::asn1::ObjectIdentifier> {
     }
 }
 
-/// Sums up the signature layers (see the module docs).
-fn summarize(layers: &[Layer], from: Option<&str>) -> Option<SignatureSummary> {
-    let signed: Vec<&Vec<SignerReport>> = layers
+/// Sums up the signature layers (see the module docs), as Thunderbird does:
+/// - an outermost signature directly over an encryption layer is a transport signature
+///   (e.g. added by a gateway; it vouches for ciphertext) and is not reported (bug 1806161);
+/// - the From address is matched against the outermost signer, the sender;
+/// - a signing time more than an hour away from the parsed Date header (`date`, Unix
+///   seconds) makes the signature invalid (no check without a readable Date).
+fn summarize(layers: &[Layer], from: Option<&str>, date: Option<i64>) -> Option<SignatureSummary> {
+    let transport = usize::from(matches!(layers, [Layer::Signed { .. }, Layer::Encrypted { .. }, ..]));
+    let signed: Vec<&Vec<SignerReport>> = layers[transport..]
         .iter()
         .filter_map(|l| match l {
             Layer::Signed { signers, .. } => Some(signers),
             Layer::Encrypted { .. } => None,
         })
         .collect();
-    let innermost = signed.last()?;
-    let signer = match innermost.as_slice() {
+    let outermost = signed.first()?;
+    let signer = match outermost.as_slice() {
         [one] => Some(one.clone()),
         _ => None,
     };
@@ -297,6 +324,7 @@ fn summarize(layers: &[Layer], from: Option<&str>) -> Option<SignatureSummary> {
             },
             many => Some(format!("the message has {} signers where exactly one is required", many.len())),
         };
+        let problem = problem.or_else(|| signers.iter().find_map(|s| date_mismatch(s.signing_time, date?)));
         if let Some(reason) = problem {
             status = SignatureStatus::Invalid(reason);
             break;
@@ -314,6 +342,16 @@ fn summarize(layers: &[Layer], from: Option<&str>) -> Option<SignatureSummary> {
         status = SignatureStatus::Invalid(reason);
     }
     Some(SignatureSummary { status, signer, from_matches })
+}
+
+/// Thunderbird's tolerance between signingTime and the Date header.
+const MAX_DATE_SKEW_SECONDS: u64 = 60 * 60;
+
+/// Why a signing time does not fit the message's Date (Unix seconds), if it does not.
+fn date_mismatch(signing_time: Option<std::time::SystemTime>, date: i64) -> Option<String> {
+    let signed = i64::try_from(signing_time?.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs()).ok()?;
+    (signed.abs_diff(date) > MAX_DATE_SKEW_SECONDS)
+        .then(|| "the signing time is more than an hour away from the message's Date header".to_string())
 }
 
 /// The addr-spec of a From field value: inside the last `<...>`, else the bare value.
@@ -339,6 +377,45 @@ mod tests {
         for bad in [&[][..], &[0x30], &[0x30, 0x84], &[0x31, 0x03, 0x06, 0x01, 0x01], &[0x30, 0x05, 0x06, 0x09]] {
             assert!(content_info_type(bad).is_err());
         }
+    }
+
+    fn signed_by(address: &str, valid: bool, signing_time: i64) -> Layer {
+        let report = SignerReport {
+            status: if valid { SignatureStatus::Valid } else { SignatureStatus::Invalid("bad".into()) },
+            certificate: None,
+            subject: String::new(),
+            addresses: vec![address.to_string()],
+            signing_time: Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(signing_time.unsigned_abs())),
+            digest: String::new(),
+            algorithm: String::new(),
+            chain: None,
+        };
+        Layer::Signed { detached: false, signers: vec![report] }
+    }
+
+    const ENCRYPTED: Layer = Layer::Encrypted { cipher: "AES-256-CBC", authenticated: false, legacy: false };
+
+    #[test]
+    fn issue_9_summary_follows_thunderbird() {
+        let t: i64 = 1_769_438_407; // 2026-01-26T14:40:07Z
+        // Re-signed by Dave: the outer signer is the sender matched against From.
+        let nested = [signed_by("dave@x", true, t), signed_by("alice@x", true, t)];
+        let summary = summarize(&nested, Some("Dave <dave@x>"), Some(t)).expect("signed");
+        assert_eq!(summary.status, SignatureStatus::Valid);
+        assert_eq!(summary.signer.expect("signer").addresses, ["dave@x"]);
+        // A bad outermost signature over an envelope is a transport signature: ignored...
+        let transport = [signed_by("mta@x", false, t), ENCRYPTED, signed_by("alice@x", true, t)];
+        let summary = summarize(&transport, Some("alice@x"), None).expect("inner signature");
+        assert_eq!(summary.status, SignatureStatus::Valid);
+        assert!(summarize(&transport[..2], Some("alice@x"), None).is_none());
+        // ...but not when it is deeper, nor when the encryption is not its direct child.
+        let deeper = [signed_by("dave@x", true, t), signed_by("alice@x", false, t), ENCRYPTED];
+        assert_ne!(summarize(&deeper, Some("dave@x"), None).expect("signed").status, SignatureStatus::Valid);
+        // Date more than an hour from the signing time (alice.future.dsig...): invalid.
+        let one = [signed_by("alice@x", true, t)];
+        assert_eq!(summarize(&one, Some("alice@x"), Some(t + 3600)).expect("signed").status, SignatureStatus::Valid);
+        let late = summarize(&one, Some("alice@x"), Some(t + 6 * 3600)).expect("signed");
+        assert!(matches!(late.status, SignatureStatus::Invalid(r) if r.contains("Date")));
     }
 
     #[test]

@@ -283,6 +283,11 @@ fn map_webpki_error(error: webpki::Error, certificate: &Certificate) -> Certific
         webpki::Error::RequiredEkuNotFoundContext(_) | webpki::Error::EmptyEkuExtension => {
             CertificateProblem::WrongExtendedKeyUsage
         }
+        webpki::Error::UnsupportedSignatureAlgorithmContext(_)
+        | webpki::Error::UnsupportedSignatureAlgorithmForPublicKeyContext(_) => CertificateProblem::Untrusted(
+            "its chain is signed with an algorithm that is not accepted (e.g. SHA-1, MD5 or RSA below 2048 bits)"
+                .into(),
+        ),
         webpki::Error::BadDer | webpki::Error::BadDerTime | webpki::Error::TrailingData(_) => {
             CertificateProblem::Malformed(format!("{error}"))
         }

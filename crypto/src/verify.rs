@@ -112,13 +112,7 @@ pub struct Verified {
 ///    [`crate::validate_certificate`];
 /// 7. the signing time, when present, lies inside the certificate's validity.
 pub fn verify_signed_data(cms: &[u8], detached_content: Option<&[u8]>, options: &VerifyOptions) -> Result<Verified> {
-    let parsed = match parse(cms) {
-        Ok(parsed) => parsed,
-        Err(first) => match crate::ber::to_der(cms) {
-            Ok(der) if der != cms => parse(&der)?,
-            _ => return Err(first),
-        },
-    };
+    let parsed = parse_lenient(cms)?;
 
     let (content, substitution) = match (parsed.econtent.as_deref(), detached_content) {
         (Some(encapsulated), Some(detached)) => (detached.to_vec(), encapsulated != detached),
@@ -196,6 +190,60 @@ fn parse(der: &[u8]) -> Result<Parsed> {
         return Err(Error::malformed("CMS SignedData", "signerInfos could not be read in order"));
     }
     Ok(Parsed { econtent_type: signed_data.encap_content_info.econtent_type, econtent, certificates, signers })
+}
+
+/// [`parse`], after BER normalisation if needed, and once more without the embedded
+/// revocation information if that is what fails: the engine never uses it (CRLs come
+/// from the caller), and the `cms` crate rejects some of what real signers put there
+/// (version-1 CRLs without a version field, RFC 5940 OCSP responses as otherRevInfo).
+fn parse_lenient(cms: &[u8]) -> Result<Parsed> {
+    let (der, error) = match parse(cms) {
+        Ok(parsed) => return Ok(parsed),
+        Err(first) => match crate::ber::to_der(cms) {
+            Ok(der) if der != cms => match parse(&der) {
+                Ok(parsed) => return Ok(parsed),
+                Err(error) => (der, error),
+            },
+            _ => (cms.to_vec(), first),
+        },
+    };
+    match without_revocation_info(&der) {
+        Some(stripped) => parse(&stripped).map_err(|_| error),
+        None => Err(error),
+    }
+}
+
+/// The ContentInfo with its SignedData's `crls [1] IMPLICIT RevocationInfoChoices`
+/// field removed, or `None` when there is none (or the DER cannot be walked).
+fn without_revocation_info(der: &[u8]) -> Option<Vec<u8>> {
+    let fields = children(single(der).ok()?.value).ok()?;
+    let [content_type, explicit] = fields.as_slice() else { return None };
+    let signed_data = single(explicit.value).ok()?;
+    let parts = children(signed_data.value).ok()?;
+    if explicit.tag != 0xA0 || !parts.iter().any(|part| part.tag == 0xA1) {
+        return None;
+    }
+    let kept: Vec<u8> =
+        parts.iter().filter(|part| part.tag != 0xA1).flat_map(|part| part.raw.iter().copied()).collect();
+    let mut content_info = content_type.raw.to_vec();
+    content_info.extend(encode_tlv(0xA0, &encode_tlv(0x30, &kept)));
+    Some(encode_tlv(0x30, &content_info))
+}
+
+/// A DER TLV with a single-byte tag.
+fn encode_tlv(tag: u8, value: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    match value.len() {
+        len @ 0..=0x7f => out.push(len as u8),
+        len => {
+            let bytes = len.to_be_bytes();
+            let skip = bytes.iter().take_while(|b| **b == 0).count();
+            out.push(0x80 | (bytes.len() - skip) as u8);
+            out.extend_from_slice(&bytes[skip..]);
+        }
+    }
+    out.extend_from_slice(value);
+    out
 }
 
 /// The raw SignerInfo TLVs, in wire order: ContentInfo → [0] → SignedData → last field.
@@ -370,6 +418,8 @@ fn evaluate(
 }
 
 const SHA1_REFUSED: &str = "SHA-1 signatures are not accepted";
+/// The reason given when the content's digest differs from the message-digest attribute.
+pub(crate) const DIGEST_MISMATCH: &str = "the content was changed after signing (message digest mismatch)";
 
 /// Finds the certificate named by `sid` (RFC 5652 §5.3):
 ///
@@ -418,7 +468,7 @@ fn check_signed_attributes(
     let message_digest: OctetString =
         message_digest.decode_as().map_err(|_| "the message-digest signed attribute is malformed".to_string())?;
     if message_digest.as_bytes() != content_digest {
-        return Err("the content was changed after signing (message digest mismatch)".to_string());
+        return Err(DIGEST_MISMATCH.to_string());
     }
 
     match single_value(attributes, algorithms::ID_SIGNING_TIME, "signing-time")? {
@@ -639,4 +689,24 @@ fn pss_parameters(parameters: Option<&Any>) -> std::result::Result<(DigestKind, 
     }
     let salt = params.salt_length.map_or(Ok(20), usize::try_from).map_err(|_| malformed())?;
     Ok((hash, salt))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issue_9_revocation_info_is_dropped_only_when_present() {
+        // ContentInfo { id-signedData, [0] SignedData { INTEGER 1, [1] { garbage }, SET {} } }
+        let oid = [0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02];
+        let signed_data =
+            encode_tlv(0x30, &[&[0x02, 0x01, 0x01][..], &[0xa1, 0x02, 0xff, 0xff], &[0x31, 0x00]].concat());
+        let content_info = encode_tlv(0x30, &[&oid[..], &encode_tlv(0xa0, &signed_data)].concat());
+        let stripped = without_revocation_info(&content_info).expect("has crls");
+        let expected_sd = encode_tlv(0x30, &[0x02, 0x01, 0x01, 0x31, 0x00]);
+        assert_eq!(stripped, encode_tlv(0x30, &[&oid[..], &encode_tlv(0xa0, &expected_sd)].concat()));
+        assert!(without_revocation_info(&stripped).is_none());
+        assert!(without_revocation_info(&[0x30, 0x80]).is_none());
+        assert_eq!(encode_tlv(0x04, &[0; 300])[..4], [0x04, 0x82, 0x01, 0x2c]);
+    }
 }

@@ -78,6 +78,17 @@ pub struct MessageArgs {
     /// Sign as opaque application/pkcs7-mime signed-data instead of multipart/signed.
     #[arg(long)]
     pub opaque: bool,
+    /// Verify as of this time instead of now (RFC 3339, e.g. 2026-01-26T15:00:00Z), to
+    /// check an old but correct signature whose certificate has expired since.
+    #[arg(long, value_name = "RFC3339-TIME", value_parser = parse_time)]
+    pub at: Option<std::time::SystemTime>,
+}
+
+/// `--at`: an RFC 3339 date-time with an offset.
+fn parse_time(value: &str) -> Result<std::time::SystemTime, String> {
+    time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339)
+        .map(Into::into)
+        .map_err(|e| format!("not an RFC 3339 time such as 2026-01-26T15:00:00Z ({e})"))
 }
 
 /// `--cipher`.

@@ -299,3 +299,35 @@ fn truncated_and_mangled_messages_are_errors_or_unsigned_never_panics() {
         }
     }
 }
+
+/// Issue 9 (NSS interop corpus): content that is no MIME entity, as `openssl cms
+/// -encrypt` makes of a text file without `-text`, opens as header-less text/plain.
+#[test]
+fn issue_9_raw_content_without_mime_headers_opens_as_text() {
+    let dir = tempfile::tempdir().expect("dir");
+    let raw = path_of(b"This is a test message to Fran.\n", &dir, "raw.txt");
+    let encrypted =
+        openssl_ok(&["cms", "-encrypt", "-in", &raw, "-aes256", &pki_file("bob.pem").to_string_lossy()], b"");
+    let opened = open(&encrypted, Some(&identity("bob")));
+    assert!(opened.was_encrypted());
+    // openssl encrypts the CRLF form unless -binary.
+    assert_eq!(opened.content.as_slice(), b"\r\nThis is a test message to Fran.\r\n");
+}
+
+/// Issue 9 (Bouncy Castle corpus): a multipart/signed stored with bare LF line ends whose
+/// signer is untrusted reports the untrusted certificate, not a digest mismatch.
+#[test]
+fn issue_9_lf_stored_signature_reports_the_real_reason() {
+    let signed = smime_crypto::sign_message(&message_from("alice"), &identity("alice"), &SignOptions::default(), false)
+        .expect("sign");
+    let lf = String::from_utf8(signed).expect("text").replace("\r\n", "\n");
+    let untrusted = VerifyOptions {
+        trust: TrustOptions { anchors: vec![cert("other-ca")], ..TrustOptions::default() },
+        ..Default::default()
+    };
+    let opened = open_message(lf.as_bytes(), &OpenOptions { identity: None, verify: untrusted }).expect("open");
+    let status = opened.signature.expect("signed").status;
+    assert!(matches!(&status, SignatureStatus::Invalid(r) if r.contains("not trusted")), "{status:?}");
+    assert!(contains(&open(lf.as_bytes(), None).message, "PLAINTEXT-MARKER-42"));
+    assert_eq!(open(lf.as_bytes(), None).signature.expect("signed").status, SignatureStatus::Valid);
+}

@@ -143,7 +143,7 @@ fn verify_options(args: &MessageArgs) -> Result<VerifyOptions> {
         };
         trust.crls.push(der);
     }
-    Ok(VerifyOptions { trust, ..VerifyOptions::default() })
+    Ok(VerifyOptions { trust, at: args.at, ..VerifyOptions::default() })
 }
 
 fn recipients(args: &MessageArgs) -> Result<Vec<Certificate>> {
