@@ -160,11 +160,11 @@ fn user_mistakes_get_one_clear_sentence_and_no_panic() {
 #[test]
 fn verify_at_checks_a_signature_as_of_a_given_time() {
     let signed = smime_proxy(&["message", "sign", "--key", &p("alice.key"), "--signer", &p("alice.pem")], &message());
-    assert!(signed.status.success(), "{}", stderr(&signed));
+    assert!(signed.success, "{}", signed.stderr);
     // Before the test certificates' notBefore: not valid at that time.
     let early =
         smime_proxy(&["message", "verify", "--trust", &p("ca.pem"), "--at", "2000-01-01T00:00:00Z"], &signed.stdout);
-    assert_eq!(early.status.code(), Some(1), "{}", stderr(&early));
+    assert_eq!(early.code, Some(1), "{}", early.stderr);
     assert!(String::from_utf8_lossy(&early.stdout).contains("not valid at that time"));
 
     // A Thunderbird corpus message: valid during its certificates' life, not after it.
@@ -173,13 +173,13 @@ fn verify_at_checks_a_signature_as_of_a_given_time() {
     let message = std::fs::read(corpus.join("alice.dsig.SHA256.multipart.eml")).expect("corpus message");
     let ca = corpus.join("TestCA.pem").to_string_lossy().into_owned();
     let during = smime_proxy(&["message", "verify", "--trust", &ca, "--at", "2026-06-01T12:00:00+02:00"], &message);
-    assert!(during.status.success(), "{}", String::from_utf8_lossy(&during.stdout));
+    assert!(during.success, "{}", String::from_utf8_lossy(&during.stdout));
     let after = smime_proxy(&["message", "verify", "--trust", &ca, "--at", "2031-06-01T00:00:00Z"], &message);
-    assert_eq!(after.status.code(), Some(1));
+    assert_eq!(after.code, Some(1));
     assert!(String::from_utf8_lossy(&after.stdout).contains("expired"));
 
     // A value that is not RFC 3339: a usage error naming the expected form.
     let bad = smime_proxy(&["message", "verify", "--trust", &ca, "--at", "yesterday"], &message);
-    assert_eq!(bad.status.code(), Some(2));
-    assert!(stderr(&bad).contains("RFC 3339"), "{}", stderr(&bad));
+    assert_eq!(bad.code, Some(2));
+    assert!(bad.stderr.contains("RFC 3339"), "{}", bad.stderr);
 }
