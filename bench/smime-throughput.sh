@@ -22,12 +22,14 @@ pki=$work/pki
 bytes() { numfmt --from=iec "$1"; }
 
 make_message() { # size file
-  local n; n=$(bytes "$1")
-  {
-    printf 'From: Alice <alice@example.test>\r\nTo: bob@example.test\r\nSubject: bench\r\n'
-    printf 'MIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n'
-    head -c "$n" /dev/urandom | base64 -w 76 | sed 's/$/\r/' | head -c "$n"
-  } > "$2"
+  python3 - "$(bytes "$1")" "$2" <<'PY'
+import base64, os, sys
+n, path = int(sys.argv[1]), sys.argv[2]
+head = (b"From: Alice <alice@example.test>\r\nTo: bob@example.test\r\nSubject: bench\r\n"
+        b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n")
+body = base64.encodebytes(os.urandom(n * 3 // 4 + 3)).replace(b"\n", b"\r\n")[:n]
+open(path, "wb").write(head + body)
+PY
 }
 
 # best wall time (s) and peak RSS (KiB) over $runs runs of a shell command
