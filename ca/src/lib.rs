@@ -22,6 +22,7 @@
 //! `pathLenConstraint = 0` (it cannot create sub-CAs), and leaves are short-lived (30 days).
 //! [`LocalCa::generate`] documents this next to the code.
 #![warn(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used, reason = "a failing unwrap is a failing test"))]
 
 mod authority;
 mod cache;
