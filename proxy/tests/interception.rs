@@ -134,3 +134,18 @@ async fn keep_alive_connection_serves_several_requests() {
     assert!(res.iter().all(|r| r.status == 200));
     assert!(res[2].text().contains(MARKER));
 }
+
+#[tokio::test]
+async fn websockets_pass_through_an_intercepted_site() {
+    use hudsucker::futures::{SinkExt as _, StreamExt as _};
+    use hudsucker::tokio_tungstenite::tungstenite::Message;
+    let dir = tempfile::tempdir().unwrap();
+    let pki = UpstreamPki::new("Upstream Test CA");
+    let ws_addr = start_ws_echo(&pki).await;
+    let authority = format!("localhost:{}", ws_addr.port());
+    let proxy = TestProxy::start(std::slice::from_ref(&authority), vec![pki.write_ca(dir.path())]).await;
+    let mut ws = wss_via_proxy(proxy.addr(), &authority, &proxy.local_ca_roots()).await;
+    ws.send(Message::text("ping é")).await.unwrap();
+    let echoed = ws.next().await.unwrap().unwrap();
+    assert_eq!(echoed, Message::text("ping é"));
+}

@@ -31,13 +31,13 @@ fn post_rewriting(form: String, headers: &[(&str, &str)]) -> Request<Full<Bytes>
 #[tokio::test]
 async fn home_page_serves_the_ca_equal_to_ca_export() {
     let dir = tempfile::tempdir().unwrap();
-    let status = Command::new(env!("CARGO_BIN_EXE_smime-proxy"))
+    let init = Command::new(env!("CARGO_BIN_EXE_smime-proxy"))
         .args(["--config-dir"])
         .arg(dir.path())
         .arg("init")
-        .status()
+        .output()
         .unwrap();
-    assert!(status.success());
+    assert!(init.status.success());
     let exported = Command::new(env!("CARGO_BIN_EXE_smime-proxy"))
         .arg("--config-dir")
         .arg(dir.path())

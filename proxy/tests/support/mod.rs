@@ -221,42 +221,7 @@ pub struct Session {
 impl Session {
     /// `CONNECT authority` through the proxy, then TLS trusting only `roots`.
     pub async fn open(proxy: SocketAddr, authority: &str, roots: &[CertificateDer<'static>]) -> Result<Self, String> {
-        let mut tcp = TcpStream::connect(proxy).await.map_err(|e| e.to_string())?;
-        tcp.set_nodelay(true).ok();
-        tcp.write_all(format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n\r\n").as_bytes())
-            .await
-            .map_err(|e| e.to_string())?;
-        let mut head = Vec::new();
-        while !head.ends_with(b"\r\n\r\n") {
-            let mut byte = [0u8; 1];
-            if tcp.read(&mut byte).await.map_err(|e| e.to_string())? == 0 {
-                return Err(format!("proxy closed during CONNECT: {}", String::from_utf8_lossy(&head)));
-            }
-            head.push(byte[0]);
-        }
-        let head = String::from_utf8_lossy(&head);
-        if !head.starts_with("HTTP/1.1 200") {
-            return Err(format!("CONNECT refused: {head}"));
-        }
-
-        let mut store = rustls::RootCertStore::empty();
-        for root in roots {
-            store.add(root.clone()).unwrap();
-        }
-        let config =
-            rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
-                .with_safe_default_protocol_versions()
-                .unwrap()
-                .with_root_certificates(store)
-                .with_no_client_auth();
-        let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
-        let name = ServerName::try_from(host.to_owned()).unwrap();
-        let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
-            .connect(name, tcp)
-            .await
-            .map_err(|e| format!("TLS: {e}"))?;
-        let chain: Vec<_> =
-            tls.get_ref().1.peer_certificates().unwrap_or_default().iter().map(|c| c.clone().into_owned()).collect();
+        let (tls, chain) = connect_tls(proxy, authority, roots).await?;
         let (sender, conn) =
             hyper::client::conn::http1::handshake(TokioIo::new(tls)).await.map_err(|e| e.to_string())?;
         tokio::spawn(conn);
@@ -272,6 +237,48 @@ impl Session {
         fetched.chain = self.chain.clone();
         Ok(fetched)
     }
+}
+
+/// `CONNECT authority` through the proxy, then a TLS handshake trusting only `roots`.
+/// Returns the stream and the certificate chain the server presented.
+pub async fn connect_tls(
+    proxy: SocketAddr,
+    authority: &str,
+    roots: &[CertificateDer<'static>],
+) -> Result<(tokio_rustls::client::TlsStream<TcpStream>, Vec<CertificateDer<'static>>), String> {
+    let mut tcp = TcpStream::connect(proxy).await.map_err(|e| e.to_string())?;
+    tcp.set_nodelay(true).ok();
+    tcp.write_all(format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n\r\n").as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        if tcp.read(&mut byte).await.map_err(|e| e.to_string())? == 0 {
+            return Err(format!("proxy closed during CONNECT: {}", String::from_utf8_lossy(&head)));
+        }
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head);
+    if !head.starts_with("HTTP/1.1 200") {
+        return Err(format!("CONNECT refused: {head}"));
+    }
+    let mut store = rustls::RootCertStore::empty();
+    for root in roots {
+        store.add(root.clone()).unwrap();
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(store)
+        .with_no_client_auth();
+    let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
+    let name = ServerName::try_from(host.to_owned()).unwrap();
+    let tls =
+        tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp).await.map_err(|e| format!("TLS: {e}"))?;
+    let chain =
+        tls.get_ref().1.peer_certificates().unwrap_or_default().iter().map(|c| c.clone().into_owned()).collect();
+    Ok((tls, chain))
 }
 
 /// One HTTPS request through the proxy on a new session.
@@ -329,4 +336,38 @@ pub fn get(path: &str) -> Request<Full<Bytes>> {
 pub fn issuer_cn(der: &[u8]) -> String {
     let (_, cert) = x509_parser::parse_x509_certificate(der).unwrap();
     cert.issuer().iter_common_name().next().unwrap().as_str().unwrap().to_owned()
+}
+
+/// A WebSocket echo server over TLS on 127.0.0.1 (certificate from `pki`).
+pub async fn start_ws_echo(pki: &UpstreamPki) -> SocketAddr {
+    use hudsucker::futures::{SinkExt as _, StreamExt as _};
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(pki.server_config());
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else { return };
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else { return };
+                let Ok(mut ws) = hudsucker::tokio_tungstenite::accept_async(tls).await else { return };
+                while let Some(Ok(message)) = ws.next().await {
+                    if message.is_text() || message.is_binary() {
+                        let _ = ws.send(message).await;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// CONNECT + TLS (trusting `roots`) + WebSocket handshake to `wss://authority/ws`.
+pub async fn wss_via_proxy(
+    proxy: SocketAddr,
+    authority: &str,
+    roots: &[CertificateDer<'static>],
+) -> hudsucker::tokio_tungstenite::WebSocketStream<tokio_rustls::client::TlsStream<TcpStream>> {
+    let tls = connect_tls(proxy, authority, roots).await.unwrap().0;
+    hudsucker::tokio_tungstenite::client_async(format!("wss://{authority}/ws"), tls).await.unwrap().0
 }
