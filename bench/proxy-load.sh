@@ -29,7 +29,7 @@ for tool in "$OHA" "$MITMDUMP" curl python3; do
 done
 
 echo "== building (release)"
-cargo build --release --locked -q -p smime-proxy --bin smime-proxy --example bench_upstream
+cargo build --release --locked -q 2>/dev/null -p smime-proxy --bin smime-proxy --example bench_upstream
 BIN=$CARGO_TARGET_DIR/release
 
 WORK=$(mktemp -d)
@@ -58,43 +58,54 @@ wait_port "$UP_PORT"
 "$BIN/smime-proxy" --config-dir "$WORK/smime-proxy" run --listen "127.0.0.1:$SP_PORT" \
   --site "localhost:$UP_PORT=roundcube" --upstream-ca "$WORK/upstream-ca.pem" --log warn \
   2>"$WORK/smime-proxy.log" &
-PIDS+=($!)
+SP_PID=$!
+PIDS+=($SP_PID)
 wait_port "$SP_PORT"
 
 "$MITMDUMP" -q --listen-host 127.0.0.1 -p "$MP_PORT" --set confdir="$WORK/mitmproxy" \
   --set ssl_verify_upstream_trusted_ca="$WORK/upstream-ca.pem" \
   -s bench/mitm_insert.py >"$WORK/mitmproxy.log" 2>&1 &
-PIDS+=($!)
+MP_PID=$!
+PIDS+=($MP_PID)
 wait_port "$MP_PORT"
 
 MARKER='id="smime-proxy-controls"'
 echo "== sanity: both proxies rewrite, direct does not"
-curl -sf --cacert "$WORK/upstream-ca.pem" "$URL" | grep -q "$MARKER" && { echo "direct page has the marker?" >&2; exit 1; }
-curl -sf --proxy "http://127.0.0.1:$SP_PORT" --cacert "$WORK/smime-proxy/ca.pem" "$URL" | grep -q "$MARKER" \
-  || { echo "smime-proxy did not rewrite" >&2; exit 1; }
-curl -sf --proxy "http://127.0.0.1:$MP_PORT" --cacert "$WORK/mitmproxy/mitmproxy-ca-cert.pem" "$URL" | grep -q "$MARKER" \
-  || { echo "mitmproxy did not rewrite" >&2; exit 1; }
-echo "ok (page: $(curl -sf --cacert "$WORK/upstream-ca.pem" "$URL" | wc -c) bytes)"
+fetch() { curl -sf -o "$WORK/page.html" "$@" "$URL"; } # to a file: `| grep -q` would SIGPIPE curl
+fetch --cacert "$WORK/upstream-ca.pem"
+if grep -q "$MARKER" "$WORK/page.html"; then echo "direct page has the marker?" >&2; exit 1; fi
+fetch --proxy "http://127.0.0.1:$SP_PORT" --cacert "$WORK/smime-proxy/ca.pem"
+grep -q "$MARKER" "$WORK/page.html" || { echo "smime-proxy did not rewrite" >&2; exit 1; }
+fetch --proxy "http://127.0.0.1:$MP_PORT" --cacert "$WORK/mitmproxy/mitmproxy-ca-cert.pem"
+grep -q "$MARKER" "$WORK/page.html" || { echo "mitmproxy did not rewrite" >&2; exit 1; }
+fetch --cacert "$WORK/upstream-ca.pem"
+echo "ok (page: $(wc -c <"$WORK/page.html") bytes)"
 
-run() { # name, json-out, oha args...
-  local name=$1 out=$2; shift 2
+cpu_ticks() { # utime + stime of a process, in clock ticks
+  [ -n "${1:-}" ] || { echo 0; return; }
+  awk '{print $14 + $15}' "/proc/$1/stat"
+}
+run() { # name, pid-of-proxy-or-empty, json-out, oha args...
+  local name=$1 pid=$2 out=$3; shift 3
+  local before; before=$(cpu_ticks "$pid")
   "$OHA" --no-tui --output-format json "$@" "$URL" >"$out"
+  echo $(( $(cpu_ticks "$pid") - before )) >"$out.cpu"
   echo "   $name done"
 }
 for mode in throughput latency; do
   if [ "$mode" = throughput ]; then load=(-z "${DURATION}s" -c "$CONC"); else load=(-n "$LAT_N" -c 1); fi
   echo "== $mode run (${load[*]})"
-  run direct "$WORK/direct-$mode.json" "${load[@]}" --cacert "$WORK/upstream-ca.pem"
-  run smime-proxy "$WORK/smime-proxy-$mode.json" "${load[@]}" -x "http://127.0.0.1:$SP_PORT" \
+  run direct "" "$WORK/direct-$mode.json" "${load[@]}" --cacert "$WORK/upstream-ca.pem"
+  run smime-proxy "$SP_PID" "$WORK/smime-proxy-$mode.json" "${load[@]}" -x "http://127.0.0.1:$SP_PORT" \
     --cacert "$WORK/smime-proxy/ca.pem"
   if [ "$mode" = latency ]; then load=(-n $((LAT_N / 4)) -c 1); fi
-  run mitmproxy "$WORK/mitmproxy-$mode.json" "${load[@]}" -x "http://127.0.0.1:$MP_PORT" \
+  run mitmproxy "$MP_PID" "$WORK/mitmproxy-$mode.json" "${load[@]}" -x "http://127.0.0.1:$MP_PORT" \
     --cacert "$WORK/mitmproxy/mitmproxy-ca-cert.pem"
 done
 
-python3 - "$WORK" "$CONC" "$DURATION" <<'PY'
+python3 - "$WORK" "$CONC" "$DURATION" "$(getconf CLK_TCK)" <<'PY'
 import json, sys
-work, conc, duration = sys.argv[1], sys.argv[2], sys.argv[3]
+work, conc, duration, hz = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 names = ["direct", "smime-proxy", "mitmproxy"]
 def load(name, mode):
     with open(f"{work}/{name}-{mode}.json") as f:
@@ -102,7 +113,9 @@ def load(name, mode):
 res = {(n, m): load(n, m) for n in names for m in ("throughput", "latency")}
 def ok(r):
     codes = r.get("statusCodeDistribution", {})
-    return codes.get("200", 0), sum(v for k, v in codes.items() if k != "200") + sum(r.get("errorDistribution", {}).values())
+    # Requests still in flight when a timed run ends are "aborted due to deadline": not errors.
+    errors = {k: v for k, v in r.get("errorDistribution", {}).items() if "deadline" not in k}
+    return codes.get("200", 0), sum(v for k, v in codes.items() if k != "200") + sum(errors.values())
 print()
 print(f"Throughput: {conc} keep-alive connections, {duration} s")
 print(f"{'':12} {'req/s':>10} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'ok':>8} {'errors':>7}")
@@ -115,11 +128,21 @@ print(f"{'':12} {'req/s':>10} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'ok':>8
 for n in names:
     r = res[(n, "latency")]; p = r["latencyPercentiles"]; good, bad = ok(r)
     print(f"{n:12} {r['summary']['requestsPerSec']:10.1f} {p['p50']*1e3:8.2f} {p['p90']*1e3:8.2f} {p['p99']*1e3:8.2f} {good:8} {bad:7}")
+def cpu_ms_per_request(n):
+    with open(f"{work}/{n}-throughput.json.cpu") as f:
+        ticks = int(f.read())
+    good, _ = ok(res[(n, "throughput")])
+    return ticks * 1000 / hz / max(good, 1)
+print()
+print("Proxy process CPU time per request (throughput run):")
+for n in ("smime-proxy", "mitmproxy"):
+    print(f"  {n:12} {cpu_ms_per_request(n):.3f} ms")
 rps = {n: res[(n, "throughput")]["summary"]["requestsPerSec"] for n in names}
 p50 = {n: res[(n, "latency")]["latencyPercentiles"]["p50"] * 1e3 for n in names}
 print()
 print(f"smime-proxy / direct throughput:    {rps['smime-proxy'] / rps['direct']:.2f}x")
 print(f"smime-proxy / mitmproxy throughput: {rps['smime-proxy'] / rps['mitmproxy']:.1f}x   (target >= 20x)")
+print(f"mitmproxy / smime-proxy CPU per request: {cpu_ms_per_request('mitmproxy') / cpu_ms_per_request('smime-proxy'):.1f}x")
 print(f"added median latency, smime-proxy:  {p50['smime-proxy'] - p50['direct']:.3f} ms   (target < 1 ms)")
 print(f"added median latency, mitmproxy:    {p50['mitmproxy'] - p50['direct']:.3f} ms")
 PY

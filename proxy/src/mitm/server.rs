@@ -8,7 +8,7 @@ use hudsucker::Proxy;
 use hudsucker::hyper_util::client::legacy::connect::HttpConnector;
 use hudsucker::tokio_tungstenite::Connector;
 use smime_ca::{LeafAuthority, LocalCa};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -48,15 +48,28 @@ impl RunningProxy {
     }
 }
 
+/// Binds the listener. `TCP_NODELAY` is set on the listening socket, which accepted
+/// sockets inherit on Linux: responses leave without waiting for the client's delayed
+/// ACK (hudsucker gives no hook to set it per accepted connection).
+fn bind(addr: SocketAddr) -> Result<TcpListener, Error> {
+    let error = |source: std::io::Error| {
+        if source.kind() == std::io::ErrorKind::AddrInUse {
+            Error::AddrInUse { addr }
+        } else {
+            Error::Bind { addr, source }
+        }
+    };
+    let socket = if addr.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() }.map_err(error)?;
+    #[cfg(unix)]
+    socket.set_reuseaddr(true).map_err(error)?;
+    socket.set_nodelay(true).map_err(error)?;
+    socket.bind(addr).map_err(error)?;
+    socket.listen(1024).map_err(error)
+}
+
 /// Binds `config.listen` and starts serving in a background task.
 pub async fn start(config: &Config, ca: Arc<LocalCa>) -> Result<RunningProxy, Error> {
-    let listener = TcpListener::bind(config.listen).await.map_err(|source| {
-        if source.kind() == std::io::ErrorKind::AddrInUse {
-            Error::AddrInUse { addr: config.listen }
-        } else {
-            Error::Bind { addr: config.listen, source }
-        }
-    })?;
+    let listener = bind(config.listen)?;
     let addr = listener.local_addr().map_err(|source| Error::Bind { addr: config.listen, source })?;
 
     let tls = client_config(&config.upstream_ca)?;

@@ -1,15 +1,25 @@
 //! Insertion of a rule's HTML right after the opening `<body>` tag.
 
+use std::cell::Cell;
+
 use lol_html::errors::RewritingError;
 use lol_html::html_content::ContentType;
 use lol_html::{HtmlRewriter, Settings, element};
 
 use super::PageCharset;
 
+/// Input is fed to lol_html in chunks of this size, so that rewriting can stop soon
+/// after the insertion point.
+const CHUNK: usize = 512;
+
 /// Returns `page` with `snippet` inserted as the first child of the first `<body>`.
 /// Bytes outside the insertion are passed through unchanged, in the page's own charset
 /// (`charset` must not be [`PageCharset::Unsupported`]; such pages are not rewritten and
 /// come back unchanged). A page without `<body>` comes back unchanged.
+///
+/// Once the insertion is done nothing else in the page can change, so the rest of the
+/// page is copied as is instead of being parsed: the cost is that of parsing up to the
+/// `<body>` tag, not the whole page (a 100 KB inbox table costs almost nothing).
 pub fn prepend_to_body(page: &[u8], charset: PageCharset, snippet: &str) -> Result<Vec<u8>, RewritingError> {
     let mut settings = Settings::new();
     match charset {
@@ -17,19 +27,28 @@ pub fn prepend_to_body(page: &[u8], charset: PageCharset, snippet: &str) -> Resu
         PageCharset::Undeclared => settings = settings.with_adjust_charset_on_meta_tag(true),
         PageCharset::Unsupported => return Ok(page.to_vec()),
     }
-    let mut done = false;
-    settings = settings.append_element_content_handler(element!("body", move |el| {
-        if !done {
+    let done = Cell::new(false);
+    settings = settings.append_element_content_handler(element!("body", |el| {
+        if !done.get() {
             el.prepend(snippet, ContentType::Html);
-            done = true;
+            done.set(true);
         }
         Ok(())
     }));
 
     let mut out = Vec::with_capacity(page.len() + snippet.len());
     let mut rewriter = HtmlRewriter::new(settings, |chunk: &[u8]| out.extend_from_slice(chunk));
-    rewriter.write(page)?;
+    let mut fed = 0;
+    for chunk in page.chunks(CHUNK) {
+        rewriter.write(chunk)?;
+        fed += chunk.len();
+        if done.get() {
+            break;
+        }
+    }
+    // Flushes what lol_html still buffers of the chunks fed so far, unchanged.
     rewriter.end()?;
+    out.extend_from_slice(&page[fed..]);
     Ok(out)
 }
 
@@ -67,5 +86,38 @@ mod tests {
         let page = b"<tr><td>row</td></tr>";
         let out = prepend_to_body(page, PageCharset::Undeclared, MARK).unwrap();
         assert_eq!(out, page);
+    }
+
+    /// The early stop gives the same bytes as letting lol_html parse the whole page, for
+    /// every position of the `<body>` tag relative to the chunk boundaries.
+    #[test]
+    fn early_stop_equals_full_rewrite() {
+        for pad in [0, 1, 100, CHUNK - 7, CHUNK - 1, CHUNK, CHUNK + 3, 3 * CHUNK - 2] {
+            let mut page = format!("<html><head><title>t</title><!--{}--></head>", "x".repeat(pad));
+            page.push_str("<body class=\"a\"><table>");
+            for i in 0..300 {
+                page.push_str(&format!(
+                    "<tr><td><a href=\"/?_uid={i}\">M{i}</a></td><td>caf\u{e9} &amp; <b>x</b></td></tr>"
+                ));
+            }
+            page.push_str("</table><script>if (a < b) { document.write('<body>') }</script></body></html>");
+            let fast = prepend_to_body(page.as_bytes(), PageCharset::Undeclared, MARK).unwrap();
+
+            let mut full = Vec::new();
+            let mut once = false;
+            let settings = Settings::new().with_adjust_charset_on_meta_tag(true).append_element_content_handler(
+                element!("body", |el| {
+                    if !once {
+                        el.prepend(MARK, ContentType::Html);
+                        once = true;
+                    }
+                    Ok(())
+                }),
+            );
+            let mut rewriter = HtmlRewriter::new(settings, |c: &[u8]| full.extend_from_slice(c));
+            rewriter.write(page.as_bytes()).unwrap();
+            rewriter.end().unwrap();
+            assert_eq!(String::from_utf8(fast).unwrap(), String::from_utf8(full).unwrap(), "pad {pad}");
+        }
     }
 }
