@@ -22,9 +22,11 @@ pub fn run(dir: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
     let files = CaFiles::new(dir);
     let outcome = files.load_or_create(&ca_label())?;
     if outcome.created {
-        tracing::info!(
-            path = %files.cert_path().display(),
-            "created a new local CA; trust it from http://{}/ (through the proxy)",
+        eprintln!(
+            "created a new local CA \"{}\" in {} (private key readable by you only); \
+             trust it from http://{}/ through the proxy",
+            outcome.ca.common_name(),
+            files.cert_path().display(),
             config.origin
         );
     }
