@@ -19,9 +19,59 @@ pub struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Create the configuration directory: a documented config.toml and a new local CA
+    /// (private key readable by the owner only). Existing files are kept.
+    Init,
+    /// Run the proxy (works without `init`: the CA is then created on first start).
+    Run(RunArgs),
+    /// The local CA.
+    #[command(subcommand)]
+    Ca(CaCommand),
     /// Run the S/MIME engine on a message file (for scripts and debugging).
     #[command(subcommand)]
     Message(MessageCommand),
+}
+
+/// `smime-proxy run`: each flag overrides the same key of config.toml.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Loopback address to listen on [default: 127.0.0.1:8080] (key `listen`).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Intercept this webmail with this bundled rule, e.g. `mail.example.org=roundcube`
+    /// (repeatable; replaces the `[sites]` table).
+    #[arg(long = "site", value_name = "HOST[:PORT]=RULE")]
+    pub sites: Vec<String>,
+    /// Extra trust anchor for upstream TLS, PEM (repeatable; replaces `upstream_ca`).
+    #[arg(long = "upstream-ca", value_name = "PEM")]
+    pub upstream_ca: Vec<PathBuf>,
+    /// Log filter, e.g. `info` or `debug` (RUST_LOG syntax; key `log`) [default: info].
+    #[arg(long, value_name = "LEVEL")]
+    pub log: Option<String>,
+}
+
+/// `smime-proxy ca ...`
+#[derive(Debug, Subcommand)]
+pub enum CaCommand {
+    /// Print the local CA certificate to standard output.
+    Export {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ExportFormat::Pem)]
+        format: ExportFormat,
+    },
+}
+
+/// `ca export --format`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExportFormat {
+    /// PEM certificate.
+    Pem,
+    /// DER certificate (binary).
+    Der,
+    /// Base64 SHA-256 of the SubjectPublicKeyInfo (Chromium's
+    /// `--ignore-certificate-errors-spki-list`).
+    #[value(name = "spki-sha256")]
+    SpkiSha256,
 }
 
 /// `smime-proxy message ...`

@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Load benchmark (not run in CI): the same ~100 KB HTML page over HTTPS with keep-alive,
+# on this machine, in one run:
+#   1. direct to the upstream,
+#   2. through smime-proxy (release build) intercepting and rewriting it,
+#   3. through mitmproxy (mitmdump) with an addon doing the same HTML insertion.
+# Each gets a throughput run (CONC connections for DURATION seconds) and a latency run
+# (one connection, sequential requests). Prints requests/s, latency percentiles, ratios.
+#
+# Needs: oha (cargo install oha), mitmdump (pip install mitmproxy), curl, python3.
+# Usage: bench/proxy-load.sh        (env: DURATION=10 CONC=4 LAT_N=2000 PAGE_BYTES=102400)
+# All traffic stays on 127.0.0.1; every process started here is stopped on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${DURATION:-10}
+CONC=${CONC:-4}
+LAT_N=${LAT_N:-2000}
+PAGE_BYTES=${PAGE_BYTES:-102400}
+UP_PORT=${UP_PORT:-19443}
+SP_PORT=${SP_PORT:-19080}
+MP_PORT=${MP_PORT:-19081}
+OHA=${OHA:-oha}
+MITMDUMP=${MITMDUMP:-mitmdump}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/smime-proxy/target}
+
+for tool in "$OHA" "$MITMDUMP" curl python3; do
+  command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 1; }
+done
+
+echo "== building (release)"
+cargo build --release --locked -q 2>/dev/null -p smime-proxy --bin smime-proxy --example bench_upstream
+BIN=$CARGO_TARGET_DIR/release
+
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+wait_port() {
+  for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "port $1 did not open" >&2; exit 1
+}
+
+URL="https://localhost:$UP_PORT/page"
+
+"$BIN/examples/bench_upstream" "$UP_PORT" "$WORK/upstream-ca.pem" "$PAGE_BYTES" 2>"$WORK/upstream.log" &
+PIDS+=($!)
+wait_port "$UP_PORT"
+
+"$BIN/smime-proxy" --config-dir "$WORK/smime-proxy" run --listen "127.0.0.1:$SP_PORT" \
+  --site "localhost:$UP_PORT=roundcube" --upstream-ca "$WORK/upstream-ca.pem" --log warn \
+  2>"$WORK/smime-proxy.log" &
+SP_PID=$!
+PIDS+=($SP_PID)
+wait_port "$SP_PORT"
+
+"$MITMDUMP" -q --listen-host 127.0.0.1 -p "$MP_PORT" --set confdir="$WORK/mitmproxy" \
+  --set ssl_verify_upstream_trusted_ca="$WORK/upstream-ca.pem" \
+  -s bench/mitm_insert.py >"$WORK/mitmproxy.log" 2>&1 &
+MP_PID=$!
+PIDS+=($MP_PID)
+wait_port "$MP_PORT"
+
+MARKER='id="smime-proxy-controls"'
+echo "== sanity: both proxies rewrite, direct does not"
+fetch() { curl -sf -o "$WORK/page.html" "$@" "$URL"; } # to a file: `| grep -q` would SIGPIPE curl
+fetch --cacert "$WORK/upstream-ca.pem"
+if grep -q "$MARKER" "$WORK/page.html"; then echo "direct page has the marker?" >&2; exit 1; fi
+fetch --proxy "http://127.0.0.1:$SP_PORT" --cacert "$WORK/smime-proxy/ca.pem"
+grep -q "$MARKER" "$WORK/page.html" || { echo "smime-proxy did not rewrite" >&2; exit 1; }
+fetch --proxy "http://127.0.0.1:$MP_PORT" --cacert "$WORK/mitmproxy/mitmproxy-ca-cert.pem"
+grep -q "$MARKER" "$WORK/page.html" || { echo "mitmproxy did not rewrite" >&2; exit 1; }
+fetch --cacert "$WORK/upstream-ca.pem"
+echo "ok (page: $(wc -c <"$WORK/page.html") bytes)"
+
+cpu_ticks() { # utime + stime of a process, in clock ticks
+  [ -n "${1:-}" ] || { echo 0; return; }
+  awk '{print $14 + $15}' "/proc/$1/stat"
+}
+run() { # name, pid-of-proxy-or-empty, json-out, oha args...
+  local name=$1 pid=$2 out=$3; shift 3
+  local before; before=$(cpu_ticks "$pid")
+  "$OHA" --no-tui --output-format json "$@" "$URL" >"$out"
+  echo $(( $(cpu_ticks "$pid") - before )) >"$out.cpu"
+  echo "   $name done"
+}
+for mode in throughput latency; do
+  if [ "$mode" = throughput ]; then load=(-z "${DURATION}s" -c "$CONC"); else load=(-n "$LAT_N" -c 1); fi
+  echo "== $mode run (${load[*]})"
+  run direct "" "$WORK/direct-$mode.json" "${load[@]}" --cacert "$WORK/upstream-ca.pem"
+  run smime-proxy "$SP_PID" "$WORK/smime-proxy-$mode.json" "${load[@]}" -x "http://127.0.0.1:$SP_PORT" \
+    --cacert "$WORK/smime-proxy/ca.pem"
+  if [ "$mode" = latency ]; then load=(-n $((LAT_N / 4)) -c 1); fi
+  run mitmproxy "$MP_PID" "$WORK/mitmproxy-$mode.json" "${load[@]}" -x "http://127.0.0.1:$MP_PORT" \
+    --cacert "$WORK/mitmproxy/mitmproxy-ca-cert.pem"
+done
+
+python3 - "$WORK" "$CONC" "$DURATION" "$(getconf CLK_TCK)" <<'PY'
+import json, sys
+work, conc, duration, hz = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+names = ["direct", "smime-proxy", "mitmproxy"]
+def load(name, mode):
+    with open(f"{work}/{name}-{mode}.json") as f:
+        return json.load(f)
+res = {(n, m): load(n, m) for n in names for m in ("throughput", "latency")}
+def ok(r):
+    codes = r.get("statusCodeDistribution", {})
+    # Requests still in flight when a timed run ends are "aborted due to deadline": not errors.
+    errors = {k: v for k, v in r.get("errorDistribution", {}).items() if "deadline" not in k}
+    return codes.get("200", 0), sum(v for k, v in codes.items() if k != "200") + sum(errors.values())
+print()
+print(f"Throughput: {conc} keep-alive connections, {duration} s")
+print(f"{'':12} {'req/s':>10} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'ok':>8} {'errors':>7}")
+for n in names:
+    r = res[(n, "throughput")]; p = r["latencyPercentiles"]; good, bad = ok(r)
+    print(f"{n:12} {r['summary']['requestsPerSec']:10.1f} {p['p50']*1e3:8.2f} {p['p90']*1e3:8.2f} {p['p99']*1e3:8.2f} {good:8} {bad:7}")
+print()
+print("Latency: 1 keep-alive connection, sequential requests")
+print(f"{'':12} {'req/s':>10} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'ok':>8} {'errors':>7}")
+for n in names:
+    r = res[(n, "latency")]; p = r["latencyPercentiles"]; good, bad = ok(r)
+    print(f"{n:12} {r['summary']['requestsPerSec']:10.1f} {p['p50']*1e3:8.2f} {p['p90']*1e3:8.2f} {p['p99']*1e3:8.2f} {good:8} {bad:7}")
+def cpu_ms_per_request(n):
+    with open(f"{work}/{n}-throughput.json.cpu") as f:
+        ticks = int(f.read())
+    good, _ = ok(res[(n, "throughput")])
+    return ticks * 1000 / hz / max(good, 1)
+print()
+print("Proxy process CPU time per request (throughput run):")
+for n in ("smime-proxy", "mitmproxy"):
+    print(f"  {n:12} {cpu_ms_per_request(n):.3f} ms")
+rps = {n: res[(n, "throughput")]["summary"]["requestsPerSec"] for n in names}
+p50 = {n: res[(n, "latency")]["latencyPercentiles"]["p50"] * 1e3 for n in names}
+print()
+print(f"smime-proxy / direct throughput:    {rps['smime-proxy'] / rps['direct']:.2f}x")
+print(f"smime-proxy / mitmproxy throughput: {rps['smime-proxy'] / rps['mitmproxy']:.1f}x   (target >= 20x)")
+print(f"mitmproxy / smime-proxy CPU per request: {cpu_ms_per_request('mitmproxy') / cpu_ms_per_request('smime-proxy'):.1f}x")
+print(f"added median latency, smime-proxy:  {p50['smime-proxy'] - p50['direct']:.3f} ms   (target < 1 ms)")
+print(f"added median latency, mitmproxy:    {p50['mitmproxy'] - p50['direct']:.3f} ms")
+PY

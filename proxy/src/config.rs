@@ -1,0 +1,273 @@
+//! Configuration: `config.toml` plus command-line overrides, parsed once into a typed
+//! [`Config`] that cannot hold an invalid state (loopback listen address, known rules,
+//! valid host names). Errors name the file, line and key, or the flag.
+//!
+//! The documented default file is the repository's `config.toml`, embedded here as
+//! [`DEFAULT_CONFIG_TOML`]; `smime-proxy init` writes it.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::Error;
+use crate::rules::{self, Site, SiteTable};
+
+/// The documented default configuration file (every key commented out).
+pub const DEFAULT_CONFIG_TOML: &str = include_str!("../../config.toml");
+
+/// Default listen address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// Default host name of the proxy's own pages.
+pub const DEFAULT_ORIGIN: &str = "smime-proxy.invalid";
+/// Default number of hosts whose leaf certificates are cached.
+pub const DEFAULT_LEAF_CACHE: usize = 256;
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Loopback address to listen on.
+    pub listen: SocketAddr,
+    /// Host name of the proxy's own pages (lower case, no port).
+    pub origin: String,
+    /// Intercepted sites and their rules.
+    pub sites: SiteTable,
+    /// Extra trust anchors (PEM files) for upstream TLS, added to the system and webpki
+    /// roots.
+    pub upstream_ca: Vec<PathBuf>,
+    /// Log filter (`RUST_LOG` syntax), when set in the file or by `--log`.
+    pub log: Option<String>,
+    /// How many hosts' leaf certificates are kept in memory.
+    pub leaf_cache_size: usize,
+}
+
+/// Values from the command line; each one set replaces the file's value.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--listen ADDR`.
+    pub listen: Option<String>,
+    /// `--site HOST[:PORT]=RULE` (repeatable; when given, replaces the file's `[sites]`).
+    pub sites: Vec<String>,
+    /// `--upstream-ca PEM` (repeatable; when given, replaces the file's `upstream_ca`).
+    pub upstream_ca: Vec<PathBuf>,
+    /// `--log LEVEL`.
+    pub log: Option<String>,
+}
+
+/// The file as written: every key optional, unknown keys rejected.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<Spanned<String>>,
+    origin: Option<Spanned<String>>,
+    log: Option<Spanned<String>>,
+    upstream_ca: Option<Vec<Spanned<String>>>,
+    leaf_cache_size: Option<Spanned<usize>>,
+    sites: Option<BTreeMap<String, Spanned<String>>>,
+}
+
+impl Config {
+    /// The configuration from embedded defaults plus `overrides` (no file).
+    pub fn from_overrides(overrides: &Overrides) -> Result<Self, Error> {
+        Self::parse("", Path::new("config.toml"), Path::new("."), overrides)
+    }
+
+    /// Loads `dir/config.toml` if it exists (otherwise the embedded defaults) and applies
+    /// `overrides`. Relative `upstream_ca` paths in the file are relative to `dir`.
+    pub fn load(dir: &Path, overrides: &Overrides) -> Result<Self, Error> {
+        let path = dir.join("config.toml");
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(source) => return Err(Error::ReadConfig { path, source }),
+        };
+        Self::parse(&text, &path, dir, overrides)
+    }
+
+    /// Parses `text` (the contents of `file`) and applies `overrides`.
+    pub fn parse(text: &str, file: &Path, base_dir: &Path, overrides: &Overrides) -> Result<Self, Error> {
+        let at = |span: Range<usize>, message: String| file_error(text, file, span, message);
+        let raw: FileConfig =
+            toml::from_str(text).map_err(|e| at(e.span().unwrap_or(0..0), e.message().trim_end().to_owned()))?;
+
+        let listen = match (&overrides.listen, &raw.listen) {
+            (Some(value), _) => parse_listen(value).map_err(|message| Error::Flag {
+                flag: "--listen",
+                value: value.clone(),
+                message,
+            })?,
+            (None, Some(value)) => parse_listen(value.get_ref()).map_err(|message| at(value.span(), message))?,
+            (None, None) => parse_listen(DEFAULT_LISTEN).map_err(|message| Error::Flag {
+                flag: "--listen",
+                value: DEFAULT_LISTEN.into(),
+                message,
+            })?,
+        };
+
+        let origin = match &raw.origin {
+            Some(value) => parse_origin(value.get_ref()).map_err(|m| at(value.span(), m))?,
+            None => DEFAULT_ORIGIN.to_owned(),
+        };
+
+        let sites = if overrides.sites.is_empty() {
+            let mut sites = Vec::new();
+            for (host, rule) in raw.sites.iter().flatten() {
+                let site = parse_site(host, rule.get_ref()).map_err(|m| at(rule.span(), m))?;
+                sites.push(site);
+            }
+            sites
+        } else {
+            let mut sites = Vec::new();
+            for spec in &overrides.sites {
+                let flag_error = |message| Error::Flag { flag: "--site", value: spec.clone(), message };
+                let (host, rule) =
+                    spec.split_once('=').ok_or_else(|| flag_error("expected HOST[:PORT]=RULE".to_owned()))?;
+                sites.push(parse_site(host, rule).map_err(flag_error)?);
+            }
+            sites
+        };
+        if let Some(site) = sites.iter().find(|s| s.host == origin) {
+            return Err(Error::Flag {
+                flag: "--site",
+                value: site.host.clone(),
+                message: "is the proxy's own origin and cannot be a site".into(),
+            });
+        }
+
+        let upstream_ca = if overrides.upstream_ca.is_empty() {
+            raw.upstream_ca.iter().flatten().map(|p| base_dir.join(p.get_ref())).collect()
+        } else {
+            overrides.upstream_ca.clone()
+        };
+
+        let log = overrides.log.clone().or_else(|| raw.log.map(Spanned::into_inner));
+
+        let leaf_cache_size = match raw.leaf_cache_size {
+            Some(n) if *n.get_ref() == 0 => {
+                return Err(at(n.span(), "must be at least 1".into()));
+            }
+            Some(n) => n.into_inner(),
+            None => DEFAULT_LEAF_CACHE,
+        };
+
+        Ok(Self { listen, origin, sites: SiteTable::new(sites), upstream_ca, log, leaf_cache_size })
+    }
+}
+
+fn parse_listen(value: &str) -> Result<SocketAddr, String> {
+    let addr: SocketAddr = value.parse().map_err(|_| "expected IP:PORT, e.g. 127.0.0.1:8080".to_owned())?;
+    if !addr.ip().is_loopback() {
+        return Err(format!(
+            "{} is not a loopback address; smime-proxy listens only on 127.0.0.1 or ::1 so that it is never an open proxy",
+            addr.ip()
+        ));
+    }
+    Ok(addr)
+}
+
+fn parse_origin(value: &str) -> Result<String, String> {
+    let host = value.to_ascii_lowercase();
+    if !rules::valid_host(&host) || host.parse::<std::net::IpAddr>().is_ok() {
+        return Err(format!("`{value}` is not a host name"));
+    }
+    Ok(host)
+}
+
+fn parse_site(host_port: &str, rule_name: &str) -> Result<Site, String> {
+    let (host, port) = rules::parse_host_port(host_port.trim())?;
+    let rule = rules::bundled(rule_name.trim()).ok_or_else(|| {
+        let known: Vec<_> = rules::bundled_names().collect();
+        format!("unknown rule `{rule_name}` (bundled rules: {})", known.join(", "))
+    })?;
+    Ok(Site { host, port, rule })
+}
+
+/// A file error at `span`: 1-based line, and the key written at the start of that line.
+fn file_error(text: &str, file: &Path, span: Range<usize>, message: String) -> Error {
+    let start = span.start.min(text.len());
+    let line = text[..start].matches('\n').count() + 1;
+    let key = text
+        .lines()
+        .nth(line - 1)
+        .and_then(|l| l.split_once('='))
+        .map(|(k, _)| k.trim().trim_matches('"').to_owned())
+        .filter(|k| !k.is_empty() && !k.starts_with('['));
+    Error::ConfigFile { file: file.to_path_buf(), line, key, message }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, Error> {
+        Config::parse(text, Path::new("config.toml"), Path::new("/conf"), &Overrides::default())
+    }
+
+    #[test]
+    fn embedded_default_file_gives_the_defaults() {
+        let config = parse(DEFAULT_CONFIG_TOML).unwrap();
+        assert_eq!(config.listen.to_string(), DEFAULT_LISTEN);
+        assert_eq!(config.origin, DEFAULT_ORIGIN);
+        assert_eq!(config.sites.iter().count(), 0);
+    }
+
+    #[test]
+    fn unknown_key_names_key_and_line() {
+        let err = parse("origin = \"x.invalid\"\nlisten_addr = \"127.0.0.1:1\"\n").unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("line 2"), "{text}");
+        assert!(text.contains("listen_addr"), "{text}");
+    }
+
+    #[test]
+    fn bad_value_names_key_and_line() {
+        let err = parse("\n\nlisten = \"0.0.0.0:8080\"\n").unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("line 3, key `listen`"), "{text}");
+        assert!(text.contains("not a loopback"), "{text}");
+    }
+
+    #[test]
+    fn unknown_rule_in_file_and_flag() {
+        let err = parse("[sites]\n\"mail.example.org\" = \"gmail\"\n").unwrap_err();
+        assert!(err.to_string().contains("line 2"), "{err}");
+        assert!(err.to_string().contains("unknown rule `gmail`"), "{err}");
+        let overrides = Overrides { sites: vec!["mail.example.org=nope".into()], ..Overrides::default() };
+        let err = Config::from_overrides(&overrides).unwrap_err();
+        assert!(err.to_string().contains("--site"), "{err}");
+    }
+
+    #[test]
+    fn flags_override_the_file() {
+        let text = "listen = \"127.0.0.1:9000\"\nupstream_ca = [\"up.pem\"]\n[sites]\n\"a.example\" = \"roundcube\"\n";
+        let file_only = parse(text).unwrap();
+        assert_eq!(file_only.listen.port(), 9000);
+        assert_eq!(file_only.upstream_ca, vec![PathBuf::from("/conf/up.pem")]);
+        assert!(file_only.sites.lookup("a.example", 443).is_some());
+
+        let overrides = Overrides {
+            listen: Some("[::1]:9001".into()),
+            sites: vec!["b.example:8443=roundcube".into()],
+            upstream_ca: vec!["/x.pem".into()],
+            log: Some("debug".into()),
+        };
+        let both = Config::parse(text, Path::new("c.toml"), Path::new("/conf"), &overrides).unwrap();
+        assert_eq!(both.listen.to_string(), "[::1]:9001");
+        assert!(both.sites.lookup("a.example", 443).is_none());
+        assert!(both.sites.lookup("b.example", 8443).is_some());
+        assert_eq!(both.upstream_ca, vec![PathBuf::from("/x.pem")]);
+        assert_eq!(both.log.as_deref(), Some("debug"));
+    }
+
+    #[test]
+    fn non_loopback_listen_flag_is_refused() {
+        for addr in ["0.0.0.0:8080", "192.168.1.2:8080", "[::]:8080"] {
+            let overrides = Overrides { listen: Some(addr.into()), ..Overrides::default() };
+            let err = Config::from_overrides(&overrides).unwrap_err();
+            assert!(err.to_string().contains("not a loopback address"), "{err}");
+        }
+    }
+}

@@ -1,0 +1,31 @@
+//! The `smime-proxy` library: configuration, the MITM core, rules, rewriting and the
+//! proxy's own pages. The binary (`main.rs`) is the command line on top of it; tests start
+//! the proxy in-process through [`start`].
+//!
+//! ```text
+//!  browser ──CONNECT host:port──▶ mitm::handler ──▶ should_intercept_connect
+//!                                      │              ├─ configured site / own origin → MITM
+//!                                      │              │    (leaf from smime_ca::LeafAuthority,
+//!                                      │              │     chain = leaf + local CA)
+//!                                      │              └─ anything else → blind TCP tunnel
+//!  request ─▶ handle_request ─┬─ own origin → origin::OwnOrigin::serve (never forwarded)
+//!                             └─ otherwise → upstream (TLS verified: webpki + system roots
+//!                                 + --upstream-ca) ─▶ handle_response
+//!                                     ├─ site's HTML → mitm::page → rewrite::prepend_to_body
+//!                                     │                (rules::Rule says what to insert)
+//!                                     └─ everything else unchanged
+//!                                 or ─▶ handle_error → 502 page naming host and reason
+//! ```
+#![cfg_attr(test, allow(clippy::unwrap_used, reason = "a failing unwrap is a failing test"))]
+
+pub mod config;
+mod error;
+mod markup;
+mod mitm;
+mod origin;
+mod rewrite;
+pub mod rules;
+
+pub use config::{Config, Overrides};
+pub use error::Error;
+pub use mitm::{RunningProxy, client_config, start};

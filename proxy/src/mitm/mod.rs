@@ -1,0 +1,12 @@
+//! The MITM core on hudsucker: the listener and builder ([`start`]), the one
+//! `HttpHandler` that only dispatches (`handler`), verified upstream TLS (`upstream`),
+//! page rewriting of intercepted HTML (`page`) and the upstream error page (`error_page`).
+
+mod error_page;
+mod handler;
+mod page;
+mod server;
+mod upstream;
+
+pub use server::{RunningProxy, start};
+pub use upstream::client_config;

@@ -1,0 +1,78 @@
+//! Rewriting one intercepted HTML response: decode the content coding, collect, rewrite
+//! in the page's charset, fix the framing headers. Anything that cannot be rewritten
+//! safely passes through unchanged.
+
+use http_body_util::{BodyExt as _, Limited};
+use hudsucker::Body;
+use hudsucker::hyper::header::{self, HeaderMap, HeaderValue};
+use hudsucker::hyper::{Response, StatusCode};
+
+use super::error_page::bad_gateway;
+use crate::rewrite::{PageCharset, is_html, prepend_to_body};
+use crate::rules::Rule;
+
+/// Largest HTML page the proxy rewrites (a whole inbox page is a few MB).
+const MAX_PAGE: usize = 64 * 1024 * 1024;
+
+/// Content codings the proxy can decode before rewriting.
+const DECODABLE: &[&str] = &["gzip", "x-gzip", "deflate", "br", "zstd", "identity"];
+
+/// Whether `res` is an HTML page this rule should rewrite.
+pub(crate) fn wants_rewrite(res: &Response<Body>) -> bool {
+    let status = res.status();
+    let html = res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(is_html);
+    html && status != StatusCode::NO_CONTENT && status != StatusCode::NOT_MODIFIED && !status.is_informational()
+}
+
+/// Rewrites `res` (already known to be HTML) with `rule`. `host` and `path_len` are for
+/// the log line only.
+pub(crate) async fn rewrite(res: Response<Body>, rule: &'static Rule, host: &str, path_len: usize) -> Response<Body> {
+    let content_type = res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let charset = PageCharset::from_content_type(content_type);
+    if matches!(charset, PageCharset::Unsupported) {
+        tracing::info!(host, path_len, "page charset not rewritable, passed through");
+        return res;
+    }
+    if !decodable(res.headers()) {
+        tracing::info!(host, path_len, "unknown content coding, passed through");
+        return res;
+    }
+    let res = match hudsucker::decode_response(res) {
+        Ok(res) => res,
+        Err(error) => {
+            tracing::warn!(host, %error, "cannot decode page");
+            return bad_gateway(host, "the page's content coding could not be decoded");
+        }
+    };
+    let (mut parts, body) = res.into_parts();
+    let page = match Limited::new(body, MAX_PAGE).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(error) => {
+            tracing::warn!(host, %error, "cannot read page");
+            return bad_gateway(host, "the page could not be read completely (too large or cut off)");
+        }
+    };
+    let out = match prepend_to_body(&page, charset, rule.body_prepend) {
+        Ok(out) => out,
+        Err(error) => {
+            tracing::warn!(host, path_len, %error, "rewriting failed, page passed through");
+            page.to_vec()
+        }
+    };
+    tracing::info!(host, path_len, rule = rule.name, bytes_in = page.len(), bytes_out = out.len(), "rewrote page");
+    parts.headers.remove(header::TRANSFER_ENCODING);
+    parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(out.len()));
+    Response::from_parts(parts, Body::from(out))
+}
+
+fn decodable(headers: &HeaderMap) -> bool {
+    headers.get_all(header::CONTENT_ENCODING).iter().all(|value| {
+        value.to_str().is_ok_and(|codings| {
+            codings
+                .split(',')
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .all(|c| DECODABLE.iter().any(|d| d.eq_ignore_ascii_case(c)))
+        })
+    })
+}

@@ -1,0 +1,105 @@
+//! Building and starting the proxy: bind the loopback listener (clear error for a busy
+//! port), wire the CA, the verified upstream connectors and the handler into hudsucker.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use hudsucker::Proxy;
+use hudsucker::hyper_util::client::legacy::connect::HttpConnector;
+use hudsucker::tokio_tungstenite::Connector;
+use smime_ca::{LeafAuthority, LocalCa};
+use tokio::net::{TcpListener, TcpSocket};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use super::handler::{Handler, Shared};
+use super::upstream::client_config;
+use crate::origin::{OwnOrigin, RuntimeSettings};
+use crate::{Config, Error};
+
+/// A started proxy.
+#[derive(Debug)]
+pub struct RunningProxy {
+    addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<Result<(), hudsucker::Error>>,
+}
+
+impl RunningProxy {
+    /// The address the proxy listens on (with the real port when 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting, lets open exchanges finish, and waits.
+    pub async fn shutdown(mut self) -> Result<(), Error> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.wait().await
+    }
+
+    /// Waits until the proxy stops.
+    pub async fn wait(self) -> Result<(), Error> {
+        match self.task.await {
+            Ok(result) => result.map_err(Error::from),
+            Err(join) => Err(Error::Task(join.to_string())),
+        }
+    }
+}
+
+/// Binds the listener. `TCP_NODELAY` is set on the listening socket, which accepted
+/// sockets inherit on Linux: responses leave without waiting for the client's delayed
+/// ACK (hudsucker gives no hook to set it per accepted connection).
+fn bind(addr: SocketAddr) -> Result<TcpListener, Error> {
+    let error = |source: std::io::Error| {
+        if source.kind() == std::io::ErrorKind::AddrInUse {
+            Error::AddrInUse { addr }
+        } else {
+            Error::Bind { addr, source }
+        }
+    };
+    let socket = if addr.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() }.map_err(error)?;
+    #[cfg(unix)]
+    socket.set_reuseaddr(true).map_err(error)?;
+    socket.set_nodelay(true).map_err(error)?;
+    socket.bind(addr).map_err(error)?;
+    socket.listen(1024).map_err(error)
+}
+
+/// Binds `config.listen` and starts serving in a background task.
+pub async fn start(config: &Config, ca: Arc<LocalCa>) -> Result<RunningProxy, Error> {
+    let listener = bind(config.listen)?;
+    let addr = listener.local_addr().map_err(|source| Error::Bind { addr: config.listen, source })?;
+
+    let tls = client_config(&config.upstream_ca)?;
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_nodelay(true);
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config((*tls).clone())
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http);
+
+    let settings = Arc::new(RuntimeSettings::new());
+    let origin =
+        OwnOrigin::new(config.origin.clone(), addr, config.sites.clone(), Arc::clone(&ca), Arc::clone(&settings))?;
+    let handler = Handler::new(Arc::new(Shared { origin, sites: config.sites.clone(), settings }));
+    let authority = LeafAuthority::new(ca, config.leaf_cache_size)?;
+
+    let (tx, rx) = oneshot::channel::<()>();
+    let proxy = Proxy::builder()
+        .with_listener(listener)
+        .with_ca(authority)
+        .with_http_connector(https)
+        .with_http_handler(handler)
+        .with_websocket_connector(Connector::Rustls(tls))
+        .with_graceful_shutdown(async move {
+            let _ = rx.await;
+        })
+        .build()?;
+    let task = tokio::spawn(proxy.start());
+    tracing::info!(%addr, origin = config.origin, sites = config.sites.iter().count(), "proxy listening");
+    Ok(RunningProxy { addr, shutdown: Some(tx), task })
+}

@@ -1,0 +1,74 @@
+//! Routing of own-origin requests. GET never changes state; POST is checked by
+//! [`super::guard`].
+
+use http_body_util::{BodyExt as _, Limited};
+use hudsucker::Body;
+use hudsucker::hyper::{Method, Request, Response, StatusCode};
+
+use super::OwnOrigin;
+use super::guard::{Refusal, check_same_origin, form_field, token_matches};
+use super::pages::STYLE_CSS;
+use super::respond::{download, html_response, respond, see_home, text_response};
+
+/// Largest form body accepted by the own origin.
+const MAX_FORM: usize = 4096;
+
+impl OwnOrigin {
+    /// Answers a request addressed to the own origin.
+    pub async fn serve(&self, req: Request<Body>) -> Response<Body> {
+        let method = req.method().clone();
+        let path = req.uri().path().to_owned();
+        tracing::info!(method = %method, path_len = path.len(), "own page");
+        match (method, path.as_str()) {
+            (Method::GET | Method::HEAD, "/") => html_response(StatusCode::OK, self.home_page()),
+            (Method::GET | Method::HEAD, "/style.css") => respond(StatusCode::OK, "text/css; charset=utf-8", STYLE_CSS),
+            (Method::GET | Method::HEAD, "/ca.pem") => {
+                download("application/x-pem-file", "smime-proxy-ca.pem", self.ca.cert_pem().to_owned())
+            }
+            (Method::GET | Method::HEAD, "/ca.der") => {
+                download("application/x-x509-ca-cert", "smime-proxy-ca.der", self.ca.cert_der().to_vec())
+            }
+            (Method::GET | Method::HEAD, "/proxy.pac") => {
+                respond(StatusCode::OK, "application/x-ns-proxy-autoconfig", self.pac())
+            }
+            (Method::POST, "/api/rewriting") => self.set_rewriting(req).await,
+            (_, "/" | "/style.css" | "/ca.pem" | "/ca.der" | "/proxy.pac" | "/api/rewriting") => {
+                text_response(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n")
+            }
+            _ => text_response(StatusCode::NOT_FOUND, "not found\n"),
+        }
+    }
+
+    /// `POST /api/rewriting` with form fields `token` and `enabled=on|off`.
+    async fn set_rewriting(&self, req: Request<Body>) -> Response<Body> {
+        let (parts, body) = req.into_parts();
+        if check_same_origin(&parts.headers, &self.host).is_err() {
+            return refused(Refusal::CrossOrigin);
+        }
+        let Ok(collected) = Limited::new(body, MAX_FORM).collect().await else {
+            return text_response(StatusCode::PAYLOAD_TOO_LARGE, "form too large\n");
+        };
+        let bytes = collected.to_bytes();
+        let form = std::str::from_utf8(&bytes).unwrap_or_default();
+        let token_ok = form_field(form, "token").is_some_and(|t| token_matches(&self.token, t));
+        if !token_ok {
+            return refused(Refusal::BadToken);
+        }
+        match form_field(form, "enabled") {
+            Some("on") => self.settings.set_rewriting(true),
+            Some("off") => self.settings.set_rewriting(false),
+            _ => return text_response(StatusCode::BAD_REQUEST, "enabled must be on or off\n"),
+        }
+        tracing::info!(rewriting = self.settings.rewriting(), "setting changed");
+        see_home()
+    }
+}
+
+fn refused(why: Refusal) -> Response<Body> {
+    tracing::warn!(?why, "refused a state-changing request to the own origin");
+    let text = match why {
+        Refusal::CrossOrigin => "refused: this request does not come from the proxy's own page\n",
+        Refusal::BadToken => "refused: missing or wrong token; reload the proxy's page\n",
+    };
+    text_response(StatusCode::FORBIDDEN, text)
+}

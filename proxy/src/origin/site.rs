@@ -1,0 +1,76 @@
+//! [`OwnOrigin`]: everything the own pages show or check, fixed at start-up, plus the
+//! runtime settings they may change.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use smime_ca::LocalCa;
+
+use crate::rules::SiteTable;
+
+/// Settings the user may change while the proxy runs (only from the own origin).
+#[derive(Debug)]
+pub struct RuntimeSettings {
+    rewriting: AtomicBool,
+}
+
+impl RuntimeSettings {
+    /// Rewriting on.
+    pub fn new() -> Self {
+        Self { rewriting: AtomicBool::new(true) }
+    }
+
+    /// Whether pages of intercepted sites are rewritten (off = pure pass-through).
+    pub fn rewriting(&self) -> bool {
+        self.rewriting.load(Ordering::Relaxed)
+    }
+
+    /// Turns rewriting on or off.
+    pub fn set_rewriting(&self, on: bool) {
+        self.rewriting.store(on, Ordering::Relaxed);
+    }
+}
+
+impl Default for RuntimeSettings {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The own origin's data.
+#[derive(Debug)]
+pub struct OwnOrigin {
+    pub(super) host: String,
+    pub(super) listen: SocketAddr,
+    pub(super) sites: SiteTable,
+    pub(super) ca: Arc<LocalCa>,
+    /// Per-run secret that every state-changing request must carry.
+    pub(super) token: String,
+    pub(super) settings: Arc<RuntimeSettings>,
+}
+
+impl OwnOrigin {
+    /// The origin `host`, for a proxy listening on `listen`.
+    pub fn new(
+        host: String,
+        listen: SocketAddr,
+        sites: SiteTable,
+        ca: Arc<LocalCa>,
+        settings: Arc<RuntimeSettings>,
+    ) -> Result<Self, crate::Error> {
+        Ok(Self { host, listen, sites, ca, token: random_token()?, settings })
+    }
+
+    /// True when `host` (from a request URI or CONNECT) is this origin.
+    pub fn is(&self, host: &str) -> bool {
+        host.eq_ignore_ascii_case(&self.host)
+    }
+}
+
+/// 32 random bytes, hex.
+fn random_token() -> Result<String, crate::Error> {
+    let mut bytes = [0u8; 32];
+    rustls::crypto::aws_lc_rs::default_provider().secure_random.fill(&mut bytes).map_err(|_| crate::Error::Random)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}

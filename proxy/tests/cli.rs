@@ -1,0 +1,88 @@
+//! The command line: init, configuration errors, listen address policy.
+#![allow(clippy::unwrap_used, reason = "tests: a failing unwrap is a failing test")]
+
+use std::net::TcpListener;
+use std::process::{Command, Output};
+
+fn smime_proxy(dir: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_smime-proxy"))
+        .arg("--config-dir")
+        .arg(dir)
+        .args(args)
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[cfg(unix)]
+#[test]
+fn init_creates_an_owner_only_key_and_the_documented_config() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("home");
+    let out = smime_proxy(&dir, &["init"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir.join("ca-key.pem")), 0o600);
+    assert_eq!(mode(&dir), 0o700);
+    assert_eq!(std::fs::read_to_string(dir.join("config.toml")).unwrap(), smime_proxy::config::DEFAULT_CONFIG_TOML);
+    // Idempotent: a second init keeps the CA.
+    let before = std::fs::read(dir.join("ca.pem")).unwrap();
+    assert!(smime_proxy(&dir, &["init"]).status.success());
+    assert_eq!(std::fs::read(dir.join("ca.pem")).unwrap(), before);
+    // spki-sha256 export is 44 base64 characters.
+    let spki = smime_proxy(&dir, &["ca", "export", "--format", "spki-sha256"]);
+    assert_eq!(String::from_utf8(spki.stdout).unwrap().trim().len(), 44);
+}
+
+#[test]
+fn non_loopback_listen_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    for addr in ["0.0.0.0:8080", "10.1.2.3:8080", "[::]:8080"] {
+        let out = smime_proxy(tmp.path(), &["run", "--listen", addr]);
+        assert!(!out.status.success());
+        assert!(stderr(&out).contains("is not a loopback address"), "{}", stderr(&out));
+    }
+    std::fs::write(tmp.path().join("config.toml"), "listen = \"0.0.0.0:8080\"\n").unwrap();
+    let out = smime_proxy(tmp.path(), &["run"]);
+    assert!(stderr(&out).contains("line 1, key `listen`"), "{}", stderr(&out));
+}
+
+#[test]
+fn busy_port_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = smime_proxy(tmp.path(), &["run", "--listen", &addr]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains(&format!("cannot listen on {addr}: the port is already in use")), "{err}");
+}
+
+#[test]
+fn bad_config_names_the_key_and_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("config.toml"), "# comment\norigin = \"smime-proxy.invalid\"\nlisten_port = 8080\n")
+        .unwrap();
+    let out = smime_proxy(tmp.path(), &["run"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("config.toml, line 3, key `listen_port`: unknown field `listen_port`"), "{err}");
+
+    std::fs::write(tmp.path().join("config.toml"), "[sites]\n\"mail.example.org\" = 5\n").unwrap();
+    let err = stderr(&smime_proxy(tmp.path(), &["run"]));
+    assert!(err.contains("line 2, key `mail.example.org`"), "{err}");
+}
+
+#[test]
+fn unknown_rule_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = smime_proxy(tmp.path(), &["run", "--site", "mail.example.org=gmail"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("unknown rule `gmail` (bundled rules: roundcube)"), "{err}");
+}

@@ -1,0 +1,373 @@
+//! Shared test support: a throw-away upstream PKI, an in-process HTTPS upstream on
+//! 127.0.0.1, the proxy started in-process, and a client that talks through the proxy
+//! (CONNECT + TLS, or plain HTTP with an absolute URI) like a browser does.
+#![allow(dead_code, reason = "each test file uses a different part")]
+#![allow(clippy::unwrap_used, reason = "test support: a failing unwrap is a failing test")]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full};
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, SanType};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+use smime_ca::LocalCa;
+use smime_proxy::{Config, Overrides, RunningProxy};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::{TcpListener, TcpStream};
+
+/// The HTML every page route serves (before encoding).
+pub const PAGE: &str = "<!doctype html><html><head><title>t</title></head><body><p>hello</p></body></html>";
+/// The marker the roundcube rule inserts.
+pub const MARKER: &str = r#"<div id="smime-proxy-controls" hidden data-smime-proxy="roundcube"></div>"#;
+
+/// A CA plus a leaf for `localhost` and `127.0.0.1`, made for one test.
+pub struct UpstreamPki {
+    pub ca_pem: String,
+    pub ca_der: CertificateDer<'static>,
+    pub leaf_der: CertificateDer<'static>,
+    leaf_key: Vec<u8>,
+}
+
+impl UpstreamPki {
+    pub fn new(name: &str) -> Self {
+        let ca_key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::default();
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca_cert = params.self_signed(&ca_key).unwrap();
+        let issuer = Issuer::new(params, ca_key);
+
+        let leaf_key = KeyPair::generate().unwrap();
+        let mut leaf = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+        leaf.subject_alt_names.push(SanType::IpAddress("127.0.0.1".parse().unwrap()));
+        leaf.distinguished_name.push(DnType::CommonName, "upstream");
+        let leaf_cert = leaf.signed_by(&leaf_key, &issuer).unwrap();
+        Self {
+            ca_pem: ca_cert.pem(),
+            ca_der: ca_cert.der().clone(),
+            leaf_der: leaf_cert.der().clone(),
+            leaf_key: leaf_key.serialize_der(),
+        }
+    }
+
+    pub fn write_ca(&self, dir: &Path) -> PathBuf {
+        let path = dir.join("upstream-ca.pem");
+        std::fs::write(&path, &self.ca_pem).unwrap();
+        path
+    }
+
+    fn server_config(&self) -> Arc<rustls::ServerConfig> {
+        let key = PrivateKeyDer::from(PrivatePkcs8KeyDer::from(self.leaf_key.clone()));
+        let mut config =
+            rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_no_client_auth()
+                .with_single_cert(vec![self.leaf_der.clone(), self.ca_der.clone()], key)
+                .unwrap();
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Arc::new(config)
+    }
+}
+
+/// An HTTPS server on 127.0.0.1 with fixed routes. It records the bodies it receives.
+pub struct Upstream {
+    pub addr: SocketAddr,
+    pub received: Arc<Mutex<Vec<Vec<u8>>>>,
+}
+
+impl Upstream {
+    pub async fn start(pki: &UpstreamPki) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(pki.server_config());
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&received);
+        tokio::spawn(async move {
+            loop {
+                let Ok((tcp, _)) = listener.accept().await else { return };
+                let acceptor = acceptor.clone();
+                let seen = Arc::clone(&seen);
+                tokio::spawn(async move {
+                    let Ok(tls) = acceptor.accept(tcp).await else { return };
+                    let service = hyper::service::service_fn(move |req| {
+                        let seen = Arc::clone(&seen);
+                        async move { Ok::<_, std::convert::Infallible>(route(req, seen).await) }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(tls), service)
+                        .with_upgrades()
+                        .await;
+                });
+            }
+        });
+        Self { addr, received }
+    }
+
+    /// `localhost:PORT` (intercepted in the tests).
+    pub fn by_name(&self) -> String {
+        format!("localhost:{}", self.addr.port())
+    }
+
+    /// `127.0.0.1:PORT` (not configured: tunnelled).
+    pub fn by_ip(&self) -> String {
+        self.addr.to_string()
+    }
+}
+
+async fn route(req: Request<Incoming>, seen: Arc<Mutex<Vec<Vec<u8>>>>) -> Response<Full<Bytes>> {
+    let path = req.uri().path().to_owned();
+    let body = req.into_body().collect().await.unwrap().to_bytes();
+    seen.lock().unwrap().push(body.to_vec());
+    let html = |bytes: Vec<u8>, content_type: &str, encoding: Option<&str>| {
+        let mut builder = Response::builder().header("content-type", content_type);
+        if let Some(encoding) = encoding {
+            builder = builder.header("content-encoding", encoding);
+        }
+        builder.body(Full::new(Bytes::from(bytes))).unwrap()
+    };
+    match path.as_str() {
+        "/page" => html(PAGE.into(), "text/html; charset=utf-8", None),
+        "/gzip" => html(gzip(PAGE.as_bytes()).await, "text/html; charset=utf-8", Some("gzip")),
+        "/br" => html(brotli(PAGE.as_bytes()).await, "text/html; charset=utf-8", Some("br")),
+        "/latin1" => {
+            html(b"<html><body><p>caf\xe9</p></body></html>".to_vec(), "text/html; charset=windows-1252", None)
+        }
+        "/data.json" => html(b"{\"body\":\"<body>\"}".to_vec(), "application/json", None),
+        "/echo" => html(body.to_vec(), "application/octet-stream", None),
+        _ => Response::builder().status(404).body(Full::new(Bytes::from_static(b"no such page"))).unwrap(),
+    }
+}
+
+pub async fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    async_compression::tokio::bufread::GzipEncoder::new(data).read_to_end(&mut out).await.unwrap();
+    out
+}
+
+pub async fn brotli(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    async_compression::tokio::bufread::BrotliEncoder::new(data).read_to_end(&mut out).await.unwrap();
+    out
+}
+
+/// The proxy, in-process, on a free loopback port.
+pub struct TestProxy {
+    pub proxy: RunningProxy,
+    pub ca: Arc<LocalCa>,
+}
+
+impl TestProxy {
+    /// Intercepts `sites` (HOST:PORT, all with the roundcube rule) and trusts `upstream_ca`.
+    pub async fn start(sites: &[String], upstream_ca: Vec<PathBuf>) -> Self {
+        Self::start_with_ca(sites, upstream_ca, Arc::new(LocalCa::generate("test").unwrap())).await
+    }
+
+    pub async fn start_with_ca(sites: &[String], upstream_ca: Vec<PathBuf>, ca: Arc<LocalCa>) -> Self {
+        let overrides = Overrides {
+            listen: Some("127.0.0.1:0".into()),
+            sites: sites.iter().map(|s| format!("{s}=roundcube")).collect(),
+            upstream_ca,
+            log: None,
+        };
+        let config = Config::from_overrides(&overrides).unwrap();
+        let proxy = smime_proxy::start(&config, Arc::clone(&ca)).await.unwrap();
+        Self { proxy, ca }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.proxy.local_addr()
+    }
+
+    /// Trusts only the proxy's local CA.
+    pub fn local_ca_roots(&self) -> Vec<CertificateDer<'static>> {
+        vec![self.ca.cert_der().clone()]
+    }
+}
+
+/// What a client got back through the proxy.
+#[derive(Debug)]
+pub struct Fetched {
+    pub status: u16,
+    pub headers: hyper::HeaderMap,
+    pub body: Vec<u8>,
+    /// The certificate chain the client saw (empty for plain HTTP).
+    pub chain: Vec<CertificateDer<'static>>,
+}
+
+impl Fetched {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// A keep-alive HTTPS session through the proxy: one CONNECT, one TLS handshake.
+pub struct Session {
+    sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    authority: String,
+    /// The certificate chain the client saw.
+    pub chain: Vec<CertificateDer<'static>>,
+}
+
+impl Session {
+    /// `CONNECT authority` through the proxy, then TLS trusting only `roots`.
+    pub async fn open(proxy: SocketAddr, authority: &str, roots: &[CertificateDer<'static>]) -> Result<Self, String> {
+        let (tls, chain) = connect_tls(proxy, authority, roots).await?;
+        let (sender, conn) =
+            hyper::client::conn::http1::handshake(TokioIo::new(tls)).await.map_err(|e| e.to_string())?;
+        tokio::spawn(conn);
+        Ok(Self { sender, authority: authority.to_owned(), chain })
+    }
+
+    /// One request on the session (`req` holds method, path, headers, body).
+    pub async fn send(&mut self, req: Request<Full<Bytes>>) -> Result<Fetched, String> {
+        let (mut parts, body) = req.into_parts();
+        parts.headers.insert("host", self.authority.parse().unwrap());
+        let res = self.sender.send_request(Request::from_parts(parts, body)).await.map_err(|e| e.to_string())?;
+        let mut fetched = collect(res).await;
+        fetched.chain = self.chain.clone();
+        Ok(fetched)
+    }
+}
+
+/// `CONNECT authority` through the proxy, then a TLS handshake trusting only `roots`.
+/// Returns the stream and the certificate chain the server presented.
+pub async fn connect_tls(
+    proxy: SocketAddr,
+    authority: &str,
+    roots: &[CertificateDer<'static>],
+) -> Result<(tokio_rustls::client::TlsStream<TcpStream>, Vec<CertificateDer<'static>>), String> {
+    let mut tcp = TcpStream::connect(proxy).await.map_err(|e| e.to_string())?;
+    tcp.set_nodelay(true).ok();
+    tcp.write_all(format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n\r\n").as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        if tcp.read(&mut byte).await.map_err(|e| e.to_string())? == 0 {
+            return Err(format!("proxy closed during CONNECT: {}", String::from_utf8_lossy(&head)));
+        }
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head);
+    if !head.starts_with("HTTP/1.1 200") {
+        return Err(format!("CONNECT refused: {head}"));
+    }
+    let mut store = rustls::RootCertStore::empty();
+    for root in roots {
+        store.add(root.clone()).unwrap();
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(store)
+        .with_no_client_auth();
+    let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
+    let name = ServerName::try_from(host.to_owned()).unwrap();
+    let tls =
+        tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp).await.map_err(|e| format!("TLS: {e}"))?;
+    let chain =
+        tls.get_ref().1.peer_certificates().unwrap_or_default().iter().map(|c| c.clone().into_owned()).collect();
+    Ok((tls, chain))
+}
+
+/// One HTTPS request through the proxy on a new session.
+pub async fn https_via_proxy(
+    proxy: SocketAddr,
+    authority: &str,
+    roots: &[CertificateDer<'static>],
+    req: Request<Full<Bytes>>,
+) -> Result<Fetched, String> {
+    Session::open(proxy, authority, roots).await?.send(req).await
+}
+
+/// Several GETs on one keep-alive session.
+pub async fn https_via_proxy_many(
+    proxy: SocketAddr,
+    authority: &str,
+    roots: &[CertificateDer<'static>],
+    paths: &[&str],
+) -> Vec<Fetched> {
+    let mut session = Session::open(proxy, authority, roots).await.unwrap();
+    let mut out = Vec::new();
+    for path in paths {
+        out.push(session.send(get(path)).await.unwrap());
+    }
+    out
+}
+
+/// A plain-HTTP proxy request (absolute URI) through the proxy.
+pub async fn http_via_proxy(proxy: SocketAddr, req: Request<Full<Bytes>>) -> Fetched {
+    let tcp = TcpStream::connect(proxy).await.unwrap();
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp)).await.unwrap();
+    tokio::spawn(conn);
+    let (mut parts, body) = req.into_parts();
+    if let Some(authority) = parts.uri.authority() {
+        parts.headers.insert("host", authority.as_str().parse().unwrap());
+    }
+    collect(sender.send_request(Request::from_parts(parts, body)).await.unwrap()).await
+}
+
+async fn collect(res: Response<Incoming>) -> Fetched {
+    let (parts, body) = res.into_parts();
+    Fetched {
+        status: parts.status.as_u16(),
+        headers: parts.headers,
+        body: body.collect().await.unwrap().to_bytes().to_vec(),
+        chain: Vec::new(),
+    }
+}
+
+pub fn get(path: &str) -> Request<Full<Bytes>> {
+    Request::get(path).body(Full::new(Bytes::new())).unwrap()
+}
+
+/// The issuer common name of a DER certificate.
+pub fn issuer_cn(der: &[u8]) -> String {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).unwrap();
+    cert.issuer().iter_common_name().next().unwrap().as_str().unwrap().to_owned()
+}
+
+/// A WebSocket echo server over TLS on 127.0.0.1 (certificate from `pki`).
+pub async fn start_ws_echo(pki: &UpstreamPki) -> SocketAddr {
+    use hudsucker::futures::{SinkExt as _, StreamExt as _};
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(pki.server_config());
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else { return };
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else { return };
+                let Ok(mut ws) = hudsucker::tokio_tungstenite::accept_async(tls).await else { return };
+                while let Some(Ok(message)) = ws.next().await {
+                    if message.is_text() || message.is_binary() {
+                        let _ = ws.send(message).await;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// CONNECT + TLS (trusting `roots`) + WebSocket handshake to `wss://authority/ws`.
+pub async fn wss_via_proxy(
+    proxy: SocketAddr,
+    authority: &str,
+    roots: &[CertificateDer<'static>],
+) -> hudsucker::tokio_tungstenite::WebSocketStream<tokio_rustls::client::TlsStream<TcpStream>> {
+    let tls = connect_tls(proxy, authority, roots).await.unwrap().0;
+    hudsucker::tokio_tungstenite::client_async(format!("wss://{authority}/ws"), tls).await.unwrap().0
+}
