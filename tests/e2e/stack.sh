@@ -467,13 +467,15 @@ stop_pidfile() { # name pidfile
 }
 
 cmd_stop() {
-  stop_pidfile nginx "$S/run/nginx.pid"
-  stop_pidfile php-fpm "$S/run/php-fpm.pid"
+  # All at once (each takes 1-3 s to shut down gracefully).
+  stop_pidfile nginx "$S/run/nginx.pid" &
+  stop_pidfile php-fpm "$S/run/php-fpm.pid" &
   if pid_alive "$S/run/dovecot/master.pid"; then
-    doveadm -c "$S/etc/dovecot.conf" stop </dev/null >>"$S/log/daemon-stdio.log" 2>&1 \
-      || stop_pidfile dovecot "$S/run/dovecot/master.pid"
+    { doveadm -c "$S/etc/dovecot.conf" stop </dev/null >>"$S/log/daemon-stdio.log" 2>&1 \
+      || stop_pidfile dovecot "$S/run/dovecot/master.pid"; } &
   fi
   if postfix status >/dev/null 2>&1; then postfix stop </dev/null >>"$S/log/daemon-stdio.log" 2>&1 || true; fi
+  wait
   local i p
   for p in $HTTPS_PORT $IMAP_PORT $LMTP_PORT $SMTP_PORT; do
     for ((i = 0; i < 50; i++)); do port_open "$p" || break; sleep 0.1; done
