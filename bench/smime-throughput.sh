@@ -34,14 +34,18 @@ PY
 
 # best wall time (s) and peak RSS (KiB) over $runs runs of a shell command
 measure() {
-  local best="" rss=0 t m
-  for _ in $(seq "$runs"); do
-    /usr/bin/time -f '%e %M' -o "$work/time" bash -c "$1" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; return 1; }
-    read -r t m < "$work/time"
-    best=$(python3 -c "print(min(float('$t'), float('${best:-1e9}')))")
-    [ "$m" -gt "$rss" ] && rss=$m
-  done
-  echo "$best $rss"
+  python3 - "$runs" "$1" <<'PY'
+import resource, subprocess, sys, time
+runs, command = int(sys.argv[1]), sys.argv[2]
+best = float("inf")
+for _ in range(runs):
+    start = time.perf_counter()
+    done = subprocess.run(["bash", "-c", command], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    best = min(best, time.perf_counter() - start)
+    if done.returncode != 0:
+        sys.exit(f"failed: {command}\n{done.stderr.decode(errors='replace')}")
+print(f"{best:.4f} {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}")
+PY
 }
 
 printf '%-6s %-15s %10s %10s %7s %12s %12s\n' size operation smime-proxy openssl ratio "peak(x msg)" "openssl(x)"
@@ -63,7 +67,7 @@ for size in "${sizes[@]}"; do
 import sys
 size, label, t1, t2, m1, m2, n = sys.argv[1:]
 t1, t2, m1, m2, n = float(t1), float(t2), int(m1), int(m2), int(n)
-print(f"{size:<6} {label:<15} {t1:9.3f}s {t2:9.3f}s {t1/t2:7.2f} {m1*1024/n:11.1f}x {m2*1024/n:11.1f}x")
+print(f"{size:<6} {label:<15} {t1:9.4f}s {t2:9.4f}s {t1/t2:7.2f} {m1*1024/n:11.1f}x {m2*1024/n:11.1f}x")
 PY
   done
   grep -q 'Subject: bench' "$work/ours.out" || { echo "round trip failed" >&2; exit 1; }

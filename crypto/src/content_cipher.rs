@@ -156,18 +156,24 @@ impl Cipher {
         }
     }
 
-    /// Encrypts `plaintext`; returns the ciphertext and, for GCM, the 16-octet tag
-    /// (additional authenticated data: none).
-    pub(crate) fn encrypt(self, key: &[u8], iv: &[u8], plaintext: &[u8]) -> Result<(Vec<u8>, Vec<u8>)> {
+    /// The ciphertext length for `plaintext_len` bytes (CBC pads to whole blocks).
+    pub(crate) fn ciphertext_len(self, plaintext_len: usize) -> usize {
+        if self.is_aead() { plaintext_len } else { (plaintext_len / self.block_len() + 1) * self.block_len() }
+    }
+
+    /// Encrypts `buffer[start..]` in place (the buffer grows by the CBC padding) and
+    /// returns the 16-octet tag for GCM, or nothing (additional authenticated data: none).
+    pub(crate) fn encrypt_in_place(self, key: &[u8], iv: &[u8], buffer: &mut Vec<u8>, start: usize) -> Result<Vec<u8>> {
         let bad_key = |_| Error::Crypto("content key or IV of the wrong length".into());
+        let no_tag = |()| Vec::new();
         match self {
-            Self::Aes128Cbc => Ok((cbc_encrypt::<aes::Aes128>(key, iv, plaintext).map_err(bad_key)?, Vec::new())),
-            Self::Aes192Cbc => Ok((cbc_encrypt::<aes::Aes192>(key, iv, plaintext).map_err(bad_key)?, Vec::new())),
-            Self::Aes256Cbc => Ok((cbc_encrypt::<aes::Aes256>(key, iv, plaintext).map_err(bad_key)?, Vec::new())),
+            Self::Aes128Cbc => cbc_encrypt::<aes::Aes128>(key, iv, buffer, start).map(no_tag).map_err(bad_key),
+            Self::Aes192Cbc => cbc_encrypt::<aes::Aes192>(key, iv, buffer, start).map(no_tag).map_err(bad_key),
+            Self::Aes256Cbc => cbc_encrypt::<aes::Aes256>(key, iv, buffer, start).map(no_tag).map_err(bad_key),
             Self::DesEde3Cbc => Err(Error::Unsupported { what: "content cipher for encryption", oid: "3DES".into() }),
-            Self::Aes128Gcm => gcm_encrypt::<aes::Aes128>(key, iv, plaintext),
-            Self::Aes192Gcm => gcm_encrypt::<aes::Aes192>(key, iv, plaintext),
-            Self::Aes256Gcm => gcm_encrypt::<aes::Aes256>(key, iv, plaintext),
+            Self::Aes128Gcm => gcm_encrypt::<aes::Aes128>(key, iv, &mut buffer[start..]),
+            Self::Aes192Gcm => gcm_encrypt::<aes::Aes192>(key, iv, &mut buffer[start..]),
+            Self::Aes256Gcm => gcm_encrypt::<aes::Aes256>(key, iv, &mut buffer[start..]),
         }
     }
 
@@ -193,12 +199,23 @@ impl Cipher {
     }
 }
 
-fn cbc_encrypt<C>(key: &[u8], iv: &[u8], plaintext: &[u8]) -> std::result::Result<Vec<u8>, aes::cipher::InvalidLength>
+/// CBC with PKCS#7 padding over `buffer[start..]`, in place; the buffer grows by the padding.
+fn cbc_encrypt<C>(
+    key: &[u8],
+    iv: &[u8],
+    buffer: &mut Vec<u8>,
+    start: usize,
+) -> std::result::Result<(), aes::cipher::InvalidLength>
 where
     C: aes::cipher::BlockCipherEncrypt + KeyInit,
 {
     let enc = cbc::Encryptor::<C>::new_from_slices(key, iv)?;
-    Ok(enc.encrypt_padded_vec::<Pkcs7>(plaintext))
+    let plaintext_len = buffer.len() - start;
+    buffer.resize(buffer.len() + C::block_size(), 0);
+    let ciphertext_len =
+        enc.encrypt_padded::<Pkcs7>(&mut buffer[start..], plaintext_len).map_err(|_| aes::cipher::InvalidLength)?.len();
+    buffer.truncate(start + ciphertext_len);
+    Ok(())
 }
 
 fn cbc_decrypt<C>(key: &[u8], iv: &[u8], ciphertext: &[u8]) -> std::result::Result<Zeroizing<Vec<u8>>, ()>
@@ -212,18 +229,18 @@ where
     Ok(buf)
 }
 
-fn gcm_encrypt<C>(key: &[u8], nonce: &[u8], plaintext: &[u8]) -> Result<(Vec<u8>, Vec<u8>)>
+/// AES-GCM over `buffer` in place; returns the 16-octet tag.
+fn gcm_encrypt<C>(key: &[u8], nonce: &[u8], buffer: &mut [u8]) -> Result<Vec<u8>>
 where
     C: aes::cipher::BlockCipherEncrypt<BlockSize = aes::cipher::consts::U16> + KeyInit,
 {
     let gcm = aes_gcm::AesGcm::<C, U12, U16>::new_from_slice(key)
         .map_err(|_| Error::Crypto("content key of the wrong length".into()))?;
     let nonce = aes_gcm::Nonce::<U12>::try_from(nonce).map_err(|_| Error::Crypto("GCM nonce length".into()))?;
-    let mut buf = plaintext.to_vec();
     let tag = gcm
-        .encrypt_inout_detached(&nonce, &[], buf.as_mut_slice().into())
+        .encrypt_inout_detached(&nonce, &[], buffer.into())
         .map_err(|_| Error::Crypto("AES-GCM encryption failed (content too long?)".into()))?;
-    Ok((buf, tag.to_vec()))
+    Ok(tag.to_vec())
 }
 
 fn gcm_decrypt<C>(
@@ -283,7 +300,11 @@ mod tests {
         for cipher in [Cipher::Aes128Cbc, Cipher::Aes256Cbc, Cipher::Aes128Gcm, Cipher::Aes256Gcm] {
             let key = vec![7u8; cipher.key_len()];
             let iv = vec![9u8; cipher.iv_len()];
-            let (ct, tag) = cipher.encrypt(&key, &iv, b"attack at dawn").expect("test");
+            let mut ct = b"header:attack at dawn".to_vec();
+            let tag = cipher.encrypt_in_place(&key, &iv, &mut ct, 7).expect("test");
+            assert_eq!(&ct[..7], b"header:");
+            let ct = ct.split_off(7);
+            assert_eq!(ct.len(), cipher.ciphertext_len(14));
             let alg = cipher.algorithm(&iv).expect("test");
             let (parsed, parsed_iv) = Cipher::from_algorithm(&alg).expect("test");
             assert_eq!((parsed, parsed_iv.as_slice()), (cipher, iv.as_slice()));

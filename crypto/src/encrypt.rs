@@ -33,12 +33,11 @@ use crate::algorithms::{
 use crate::content_cipher::Cipher;
 use crate::ecdh;
 use crate::{Certificate, Error, Result};
-use cms::authenveloped_data::AuthEnvelopedData;
 use cms::cert::IssuerAndSerialNumber;
-use cms::content_info::{CmsVersion, ContentInfo};
+use cms::content_info::CmsVersion;
 use cms::enveloped_data::{
-    EncryptedContentInfo, EnvelopedData, KeyAgreeRecipientIdentifier, KeyTransRecipientInfo, RecipientIdentifier,
-    RecipientInfo, RecipientInfos, RecipientKeyIdentifier,
+    KeyAgreeRecipientIdentifier, KeyTransRecipientInfo, RecipientIdentifier, RecipientInfo, RecipientInfos,
+    RecipientKeyIdentifier,
 };
 use der::asn1::OctetString;
 use der::{Any, AnyRef, Encode};
@@ -128,37 +127,77 @@ pub fn encrypt_data(content: &[u8], recipients: &[Certificate], options: &Encryp
     let all_v0 = infos.iter().all(|ri| matches!(ri, RecipientInfo::Ktri(k) if k.version == CmsVersion::V0));
     let recip_infos = RecipientInfos::try_from(infos).map_err(encode_error)?;
 
-    let (ciphertext, tag) = cipher.encrypt(&cek, &iv, content)?;
-    let encrypted_content = EncryptedContentInfo {
-        content_type: ID_DATA,
-        content_enc_alg: cipher.algorithm(&iv)?,
-        encrypted_content: Some(OctetString::new(ciphertext).map_err(encode_error)?),
-    };
-    let (content_type, inner) = if cipher.is_aead() {
-        // RFC 5083 §2.1: AuthEnvelopedData version is always 0; no authAttrs, so the
-        // GCM additional authenticated data is empty.
-        let data = AuthEnvelopedData {
-            version: CmsVersion::V0,
-            originator_info: None,
-            recip_infos,
-            auth_encrypted_content_info: encrypted_content,
-            auth_attrs: None,
-            mac: OctetString::new(tag).map_err(encode_error)?,
-            unauth_attrs: None,
-        };
-        (ID_AUTH_ENVELOPED_DATA, Any::encode_from(&data))
+    let version = if cipher.is_aead() || all_v0 { CmsVersion::V0 } else { CmsVersion::V2 };
+    assemble(cipher, &cek, &iv, version, &recip_infos, content)
+}
+
+/// Writes the DER `ContentInfo` in one buffer and encrypts `content` in place inside it,
+/// so that a large message is never held as plaintext copy, ciphertext and DER at once:
+///
+/// ```text
+/// ContentInfo ::= SEQUENCE { contentType, content [0] EXPLICIT
+///   EnvelopedData ::= SEQUENCE { version, recipientInfos,
+///     EncryptedContentInfo ::= SEQUENCE { contentType, contentEncryptionAlgorithm,
+///       encryptedContent [0] IMPLICIT OCTET STRING } }
+///   -- AuthEnvelopedData (RFC 5083) adds: mac MessageAuthenticationCode (OCTET STRING)
+/// }
+/// ```
+/// RFC 5083 §2.1: AuthEnvelopedData is version 0 with no authAttrs, so the GCM
+/// additional authenticated data is empty.
+fn assemble(
+    cipher: Cipher,
+    cek: &[u8],
+    iv: &[u8],
+    version: CmsVersion,
+    recip_infos: &RecipientInfos,
+    content: &[u8],
+) -> Result<Vec<u8>> {
+    const MAC_LEN: usize = 16;
+    let ciphertext_len = cipher.ciphertext_len(content.len());
+    let mut eci_prefix = ID_DATA.to_der().map_err(encode_error)?;
+    eci_prefix.extend(cipher.algorithm(iv)?.to_der().map_err(encode_error)?);
+    let encrypted_header = der_header(0x80, ciphertext_len);
+    let eci_len = eci_prefix.len() + encrypted_header.len() + ciphertext_len;
+    let eci_header = der_header(0x30, eci_len);
+    let mut fields = version.to_der().map_err(encode_error)?;
+    fields.extend(recip_infos.to_der().map_err(encode_error)?);
+    let mac_tlv_len = if cipher.is_aead() { 2 + MAC_LEN } else { 0 };
+    let body_len = fields.len() + eci_header.len() + eci_len + mac_tlv_len;
+    let body_header = der_header(0x30, body_len);
+    let explicit_header = der_header(0xa0, body_header.len() + body_len);
+    let content_type = if cipher.is_aead() { ID_AUTH_ENVELOPED_DATA } else { ID_ENVELOPED_DATA };
+    let oid = content_type.to_der().map_err(encode_error)?;
+    let total_len = oid.len() + explicit_header.len() + body_header.len() + body_len;
+
+    let mut out = Zeroizing::new(Vec::with_capacity(total_len + 8 + cipher.ciphertext_len(0)));
+    for piece in [&der_header(0x30, total_len), &oid, &explicit_header, &body_header, &fields, &eci_header] {
+        out.extend_from_slice(piece);
+    }
+    out.extend_from_slice(&eci_prefix);
+    out.extend_from_slice(&encrypted_header);
+    let start = out.len();
+    out.extend_from_slice(content);
+    let tag = cipher.encrypt_in_place(cek, iv, &mut out, start)?;
+    if cipher.is_aead() {
+        out.extend_from_slice(&[0x04, MAC_LEN as u8]);
+        out.extend_from_slice(&tag);
+    }
+    // From here on the buffer holds ciphertext only: no need to wipe it.
+    Ok(std::mem::take(&mut *out))
+}
+
+/// A DER tag and definite length (X.690 §8.1.3).
+fn der_header(tag: u8, len: usize) -> Vec<u8> {
+    let mut header = vec![tag];
+    if len < 0x80 {
+        header.push(len as u8);
     } else {
-        let data = EnvelopedData {
-            version: if all_v0 { CmsVersion::V0 } else { CmsVersion::V2 },
-            originator_info: None,
-            recip_infos,
-            encrypted_content,
-            unprotected_attrs: None,
-        };
-        (ID_ENVELOPED_DATA, Any::encode_from(&data))
-    };
-    let content = inner.map_err(encode_error)?;
-    ContentInfo { content_type, content }.to_der().map_err(encode_error)
+        let bytes = len.to_be_bytes();
+        let skip = bytes.iter().take_while(|b| **b == 0).count();
+        header.push(0x80 | (bytes.len() - skip) as u8);
+        header.extend_from_slice(&bytes[skip..]);
+    }
+    header
 }
 
 /// One RecipientInfo giving `cek` to `cert`'s key.
@@ -253,4 +292,34 @@ fn rng_error(e: impl std::fmt::Display) -> Error {
 
 fn encode_error(e: der::Error) -> Error {
     Error::Crypto(format!("DER encoding: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_assembled_der_is_what_the_cms_types_encode() {
+        use cms::authenveloped_data::AuthEnvelopedData;
+        use cms::content_info::ContentInfo;
+        use cms::enveloped_data::EnvelopedData;
+        use der::Decode;
+        for cipher in [Cipher::Aes128Cbc, Cipher::Aes256Cbc, Cipher::Aes128Gcm, Cipher::Aes256Gcm] {
+            for size in [0, 15, 16, 200, 70_000] {
+                let (cek, iv) = (vec![1u8; cipher.key_len()], vec![2u8; cipher.iv_len()]);
+                let infos = RecipientInfos::try_from(Vec::new()).expect("empty set");
+                let der = assemble(cipher, &cek, &iv, CmsVersion::V0, &infos, &vec![b'x'; size]).expect("assemble");
+                let info = ContentInfo::from_der(&der).expect("parses as ContentInfo");
+                assert_eq!(info.to_der().expect("re-encode"), der, "{cipher:?} {size}");
+                if cipher.is_aead() {
+                    let data: AuthEnvelopedData = info.content.decode_as().expect("AuthEnvelopedData");
+                    assert_eq!(data.mac.as_bytes().len(), 16);
+                } else {
+                    let data: EnvelopedData = info.content.decode_as().expect("EnvelopedData");
+                    let content = data.encrypted_content.encrypted_content.expect("content");
+                    assert_eq!(content.as_bytes().len(), cipher.ciphertext_len(size));
+                }
+            }
+        }
+    }
 }

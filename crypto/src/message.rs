@@ -5,7 +5,7 @@
 //! whole message and has exactly one valid signer whose address is the From address.
 
 use crate::algorithms::{ID_AUTH_ENVELOPED_DATA, ID_ENVELOPED_DATA, ID_SIGNED_DATA};
-use crate::mime::{self, Entity};
+use crate::mime::{self, Assembled, Entity};
 use crate::{
     Certificate, ContentCipher, DigestAlgorithm, EncryptOptions, Error, Identity, Result, SignOptions, SignatureStatus,
     SignerReport, VerifyOptions, decrypt_data, encrypt_data, sign_data, verify_signed_data,
@@ -17,17 +17,17 @@ const MAX_LAYERS: usize = 8;
 
 /// Signs the body entity of `message`: `multipart/signed` (detached, the default) or
 /// `application/pkcs7-mime; smime-type=signed-data` with `opaque`.
-pub fn sign_message(message: &[u8], signer: &Identity, options: &SignOptions, opaque: bool) -> Result<Vec<u8>> {
+pub fn sign_message(message: &[u8], signer: &Identity, options: &SignOptions, opaque: bool) -> Result<Assembled> {
     let original = Entity::parse(message)?;
     let entity = Zeroizing::new(mime::body_entity(&original));
-    wrap_signed(&mime::outer_header(&original), &entity, signer, options, opaque)
+    wrap_signed(mime::outer_header(&original), entity, signer, options, opaque)
 }
 
 /// Encrypts the body entity of `message` to `recipients`.
-pub fn encrypt_message(message: &[u8], recipients: &[Certificate], options: &EncryptOptions) -> Result<Vec<u8>> {
+pub fn encrypt_message(message: &[u8], recipients: &[Certificate], options: &EncryptOptions) -> Result<Assembled> {
     let original = Entity::parse(message)?;
     let entity = Zeroizing::new(mime::body_entity(&original));
-    wrap_enveloped(&mime::outer_header(&original), &entity, recipients, options)
+    wrap_enveloped(mime::outer_header(&original), entity, recipients, options)
 }
 
 /// Signs (detached `multipart/signed`), then encrypts the signed entity.
@@ -37,41 +37,44 @@ pub fn sign_and_encrypt_message(
     sign_options: &SignOptions,
     recipients: &[Certificate],
     encrypt_options: &EncryptOptions,
-) -> Result<Vec<u8>> {
+) -> Result<Assembled> {
     let original = Entity::parse(message)?;
     let entity = Zeroizing::new(mime::body_entity(&original));
-    let signed = Zeroizing::new(wrap_signed(b"", &entity, signer, sign_options, false)?);
-    wrap_enveloped(&mime::outer_header(&original), &signed, recipients, encrypt_options)
+    let signed = Zeroizing::new(wrap_signed(Vec::new(), entity, signer, sign_options, false)?.to_vec());
+    wrap_enveloped(mime::outer_header(&original), signed, recipients, encrypt_options)
 }
 
+/// Each wrapper consumes its entity, so that a large message's plaintext copies are
+/// wiped and freed as soon as the next layer no longer needs them.
 fn wrap_signed(
-    header: &[u8],
-    entity: &[u8],
+    header: Vec<u8>,
+    entity: Zeroizing<Vec<u8>>,
     signer: &Identity,
     options: &SignOptions,
     opaque: bool,
-) -> Result<Vec<u8>> {
+) -> Result<Assembled> {
+    let der = sign_data(&entity, signer, options, !opaque)?;
     if opaque {
-        let der = sign_data(entity, signer, options, false)?;
-        Ok(mime::pkcs7_mime_entity(header, "signed-data", &der))
+        drop(entity);
+        Ok(mime::pkcs7_mime_entity(header, "signed-data", der))
     } else {
-        let der = sign_data(entity, signer, options, true)?;
-        Ok(mime::signed_entity(header, entity, &der, micalg(options.digest)))
+        Ok(mime::signed_entity(header, entity, der, micalg(options.digest)))
     }
 }
 
 fn wrap_enveloped(
-    header: &[u8],
-    entity: &[u8],
+    header: Vec<u8>,
+    entity: Zeroizing<Vec<u8>>,
     recipients: &[Certificate],
     options: &EncryptOptions,
-) -> Result<Vec<u8>> {
-    let der = encrypt_data(entity, recipients, options)?;
+) -> Result<Assembled> {
+    let der = encrypt_data(&entity, recipients, options)?;
+    drop(entity);
     let smime_type = match options.cipher {
         ContentCipher::Aes128Gcm | ContentCipher::Aes256Gcm => "authEnveloped-data",
         _ => "enveloped-data",
     };
-    Ok(mime::pkcs7_mime_entity(header, smime_type, &der))
+    Ok(mime::pkcs7_mime_entity(header, smime_type, der))
 }
 
 /// The `micalg` parameter for a digest (RFC 8551 §3.5.3.2).

@@ -9,6 +9,7 @@
 use crate::{Error, Result};
 use base64::Engine as _;
 use std::borrow::Cow;
+use zeroize::Zeroizing;
 
 /// One header field, borrowed from the message.
 #[derive(Debug, Clone, Copy)]
@@ -239,18 +240,85 @@ pub fn canonicalize_crlf(data: &[u8]) -> Cow<'_, [u8]> {
     Cow::Owned(out)
 }
 
-/// Base64 with line breaks every 76 characters (CRLF), as MIME wants it.
-pub fn encode_base64_lines(data: &[u8]) -> Vec<u8> {
+/// Writes `data` as base64 with a CRLF line break every 76 characters, as MIME wants it.
+pub fn write_base64_lines<W: std::io::Write + ?Sized>(data: &[u8], out: &mut W) -> std::io::Result<()> {
     const LINE_INPUT: usize = 57;
+    const LINES_PER_WRITE: usize = 1024;
     let engine = base64::engine::general_purpose::STANDARD;
-    let mut out = Vec::with_capacity(data.len().div_ceil(LINE_INPUT) * 78);
+    let mut buffer = Vec::with_capacity(78 * LINES_PER_WRITE);
     let mut line = [0u8; 76];
-    for chunk in data.chunks(LINE_INPUT) {
-        let n = engine.encode_slice(chunk, &mut line).unwrap_or(0);
-        out.extend_from_slice(&line[..n]);
-        out.extend_from_slice(b"\r\n");
+    for block in data.chunks(LINE_INPUT * LINES_PER_WRITE) {
+        buffer.clear();
+        for chunk in block.chunks(LINE_INPUT) {
+            let n = engine.encode_slice(chunk, &mut line).unwrap_or(0);
+            buffer.extend_from_slice(&line[..n]);
+            buffer.extend_from_slice(b"\r\n");
+        }
+        out.write_all(&buffer)?;
     }
-    out
+    Ok(())
+}
+
+/// A message or entity as built for sending: raw pieces and pieces to be written in
+/// base64, in order. A large S/MIME message streams to a file or socket without its
+/// base64 text ever being held in memory. Raw pieces are wiped on drop (they may hold
+/// the signed plaintext).
+#[derive(Debug, Default)]
+pub struct Assembled {
+    pieces: Vec<Piece>,
+}
+
+#[derive(Debug)]
+enum Piece {
+    Raw(Zeroizing<Vec<u8>>),
+    Base64(Vec<u8>),
+}
+
+impl Assembled {
+    fn raw(mut self, bytes: impl Into<Vec<u8>>) -> Self {
+        self.pieces.push(Piece::Raw(Zeroizing::new(bytes.into())));
+        self
+    }
+
+    fn base64(mut self, bytes: Vec<u8>) -> Self {
+        self.pieces.push(Piece::Base64(bytes));
+        self
+    }
+
+    /// Writes the whole message to `out`.
+    pub fn write_to<W: std::io::Write + ?Sized>(&self, out: &mut W) -> std::io::Result<()> {
+        for piece in &self.pieces {
+            match piece {
+                Piece::Raw(bytes) => out.write_all(bytes)?,
+                Piece::Base64(bytes) => write_base64_lines(bytes, out)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// The length of what `write_to` writes.
+    pub fn len(&self) -> usize {
+        self.pieces
+            .iter()
+            .map(|p| match p {
+                Piece::Raw(bytes) => bytes.len(),
+                Piece::Base64(bytes) => bytes.len().div_ceil(57) * 2 + bytes.len().div_ceil(3) * 4,
+            })
+            .sum()
+    }
+
+    /// True when nothing would be written.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The whole message in one buffer.
+    pub fn to_vec(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.len());
+        // Writing into a Vec cannot fail.
+        let _ = self.write_to(&mut out);
+        out
+    }
 }
 
 /// Decodes base64, ignoring whitespace and line breaks; tolerates missing padding.
@@ -326,46 +394,37 @@ pub fn body_entity(original: &Entity<'_>) -> Vec<u8> {
 /// A `multipart/signed` entity (RFC 8551 §3.5.3) around `entity` with the detached
 /// signature `signature_der`; `header` (outer fields) goes first when building a whole
 /// message. `micalg` is the RFC 8551 §3.5.3.2 name ("sha-256").
-pub fn signed_entity(header: &[u8], entity: &[u8], signature_der: &[u8], micalg: &str) -> Vec<u8> {
-    let boundary = fresh_boundary(entity);
-    let signature = encode_base64_lines(signature_der);
-    let mut out = Vec::with_capacity(header.len() + entity.len() + signature.len() + 512);
-    out.extend_from_slice(header);
-    out.extend_from_slice(
+pub fn signed_entity(header: Vec<u8>, entity: Zeroizing<Vec<u8>>, signature_der: Vec<u8>, micalg: &str) -> Assembled {
+    let boundary = fresh_boundary(&entity);
+    let mut head = header;
+    head.extend_from_slice(
         format!(
             "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; micalg={micalg};\r\n \
              boundary=\"{boundary}\"\r\n\r\nThis is an S/MIME signed message.\r\n\r\n--{boundary}\r\n"
         )
         .as_bytes(),
     );
-    out.extend_from_slice(entity);
-    out.extend_from_slice(
-        format!(
-            "\r\n--{boundary}\r\nContent-Type: application/pkcs7-signature; name=\"smime.p7s\"\r\n\
-             Content-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=\"smime.p7s\"\r\n\r\n"
-        )
-        .as_bytes(),
+    let signature_head = format!(
+        "\r\n--{boundary}\r\nContent-Type: application/pkcs7-signature; name=\"smime.p7s\"\r\n\
+         Content-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=\"smime.p7s\"\r\n\r\n"
     );
-    out.extend_from_slice(&signature);
-    out.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    out
+    let mut assembled = Assembled::default().raw(head);
+    assembled.pieces.push(Piece::Raw(entity));
+    assembled.raw(signature_head).base64(signature_der).raw(format!("\r\n--{boundary}--\r\n"))
 }
 
 /// An `application/pkcs7-mime` entity (RFC 8551 §3.2) holding `der`; `smime_type` is
 /// `enveloped-data`, `authEnveloped-data` or `signed-data`.
-pub fn pkcs7_mime_entity(header: &[u8], smime_type: &str, der: &[u8]) -> Vec<u8> {
-    let body = encode_base64_lines(der);
-    let mut out = Vec::with_capacity(header.len() + body.len() + 256);
-    out.extend_from_slice(header);
-    out.extend_from_slice(
+pub fn pkcs7_mime_entity(header: Vec<u8>, smime_type: &str, der: Vec<u8>) -> Assembled {
+    let mut head = header;
+    head.extend_from_slice(
         format!(
             "Content-Type: application/pkcs7-mime; smime-type={smime_type}; name=\"smime.p7m\"\r\n\
              Content-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=\"smime.p7m\"\r\n\r\n"
         )
         .as_bytes(),
     );
-    out.extend_from_slice(&body);
-    out
+    Assembled::default().raw(head).base64(der)
 }
 
 /// A boundary that does not occur in `content`.
@@ -421,7 +480,8 @@ mod tests {
     #[test]
     fn base64_round_trip_with_line_breaks() {
         let data: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
-        let text = encode_base64_lines(&data);
+        let mut text = Vec::new();
+        write_base64_lines(&data, &mut text).expect("into a Vec");
         assert!(text.split(|b| *b == b'\n').all(|l| l.len() <= 77));
         assert_eq!(decode_base64(&text).expect("decode"), data);
     }
@@ -438,6 +498,22 @@ mod tests {
         for input in [&b""[..], b"\n", b"A:", b"A:\r", b"A: b\r\n x", b"--", b"From x"] {
             let _ = Entity::parse(input);
             let _ = split_multipart(input, "b");
+        }
+    }
+
+    #[test]
+    fn assembled_length_matches_what_is_written() {
+        for size in [0, 1, 56, 57, 58, 1000, 57 * 1024 + 5] {
+            let assembled =
+                signed_entity(b"From: a@b\r\n".to_vec(), Zeroizing::new(vec![b'x'; size]), vec![7u8; size], "sha-256");
+            let bytes = assembled.to_vec();
+            assert_eq!(assembled.len(), bytes.len(), "size {size}");
+            let parsed = Entity::parse(&bytes).expect("parse");
+            let boundary = parsed.content_type().param("boundary").expect("boundary").to_string();
+            let parts = split_multipart(parsed.body, &boundary).expect("split");
+            assert_eq!(parts[0], vec![b'x'; size].as_slice());
+            let signature = Entity::parse(parts[1]).expect("part").decoded_body().expect("base64").into_owned();
+            assert_eq!(signature, vec![7u8; size]);
         }
     }
 }

@@ -58,7 +58,8 @@ fn assert_valid(opened: &smime_crypto::Opened, address: &str) {
 fn our_signatures_verify_in_openssl_and_keep_the_outer_headers() {
     for (name, opaque) in [("alice", false), ("alice", true), ("carol", false), ("dave", true)] {
         let signed = smime_crypto::sign_message(&message_from(name), &identity(name), &SignOptions::default(), opaque)
-            .expect("sign");
+            .expect("sign")
+            .to_vec();
         assert!(contains(&signed, "Subject: test message\r\n") && contains(&signed, "To: Bob <bob@example.test>"));
         let dir = tempfile::tempdir().expect("dir");
         let input = path_of(&signed, &dir, "signed.eml");
@@ -83,7 +84,8 @@ fn our_encryption_decrypts_in_openssl_for_every_cipher_and_key_kind() {
             let options = EncryptOptions { cipher, key_transport: transport, ..EncryptOptions::default() };
             let encrypted =
                 smime_crypto::encrypt_message(&message_from("alice"), &[cert(name), cert("alice")], &options)
-                    .expect("encrypt");
+                    .expect("encrypt")
+                    .to_vec();
             assert!(!contains(&encrypted, "PLAINTEXT-MARKER-42"));
             assert!(contains(&encrypted, "Subject: test message\r\n"));
             let dir = tempfile::tempdir().expect("dir");
@@ -118,7 +120,8 @@ fn sign_then_encrypt_opens_in_openssl_and_here() {
         &[cert("bob"), cert("alice")],
         &EncryptOptions::default(),
     )
-    .expect("sign and encrypt");
+    .expect("sign and encrypt")
+    .to_vec();
     let dir = tempfile::tempdir().expect("dir");
     let input = path_of(&message, &dir, "se.eml");
     let inner = openssl_ok(
@@ -205,7 +208,8 @@ fn openssl_encrypted_and_signed_then_encrypted_messages_open_here() {
 #[test]
 fn a_changed_body_breaks_the_signature() {
     let signed = smime_crypto::sign_message(&message_from("alice"), &identity("alice"), &SignOptions::default(), false)
-        .expect("sign");
+        .expect("sign")
+        .to_vec();
     let tampered = String::from_utf8(signed).expect("utf8").replace("MARKER-42", "MARKER-43");
     let summary = open(tampered.as_bytes(), None).signature.expect("signed");
     assert!(matches!(summary.status, SignatureStatus::Invalid(_)));
@@ -214,8 +218,9 @@ fn a_changed_body_breaks_the_signature() {
 #[test]
 fn a_signer_who_is_not_the_sender_is_not_valid() {
     let message = sample_message("Bob <bob@example.test>", "carol@example.test", BODY);
-    let signed =
-        smime_crypto::sign_message(&message, &identity("alice"), &SignOptions::default(), false).expect("sign");
+    let signed = smime_crypto::sign_message(&message, &identity("alice"), &SignOptions::default(), false)
+        .expect("sign")
+        .to_vec();
     let summary = open(&signed, None).signature.expect("signed");
     assert!(!summary.from_matches);
     assert!(matches!(&summary.status, SignatureStatus::Invalid(r) if r.contains("From")), "{summary:?}");
@@ -224,7 +229,8 @@ fn a_signer_who_is_not_the_sender_is_not_valid() {
 #[test]
 fn a_signed_part_inside_an_unsigned_multipart_is_not_a_signed_message() {
     let signed = smime_crypto::sign_message(&message_from("alice"), &identity("alice"), &SignOptions::default(), false)
-        .expect("sign");
+        .expect("sign")
+        .to_vec();
     let entity = smime_crypto::mime::Entity::parse(&signed).expect("parse");
     let inner = smime_crypto::mime::body_entity(&entity);
     let mut wrapped = b"From: Alice <alice@example.test>\r\nTo: bob@example.test\r\nSubject: s\r\nMIME-Version: 1.0\r\n\
@@ -267,7 +273,8 @@ fn two_signers_are_not_a_signed_message() {
 #[test]
 fn encrypted_without_a_key_and_for_someone_else_are_clear_errors() {
     let encrypted = smime_crypto::encrypt_message(&message_from("alice"), &[cert("bob")], &EncryptOptions::default())
-        .expect("encrypt");
+        .expect("encrypt")
+        .to_vec();
     let no_key = open_message(&encrypted, &OpenOptions::default()).expect_err("needs a key");
     assert!(matches!(no_key, smime_crypto::Error::KeyRequired));
     let wrong = open_message(&encrypted, &OpenOptions { identity: Some(&identity("alice")), verify: trust() });
@@ -283,7 +290,8 @@ fn truncated_and_mangled_messages_are_errors_or_unsigned_never_panics() {
         &[cert("bob")],
         &EncryptOptions::default(),
     )
-    .expect("sign+encrypt");
+    .expect("sign+encrypt")
+    .to_vec();
     let bob = identity("bob");
     let options = OpenOptions { identity: Some(&bob), verify: trust() };
     for len in (0..signed.len()).step_by(97) {
@@ -292,7 +300,8 @@ fn truncated_and_mangled_messages_are_errors_or_unsigned_never_panics() {
         }
     }
     let signed = smime_crypto::sign_message(&message_from("alice"), &identity("alice"), &SignOptions::default(), false)
-        .expect("sign");
+        .expect("sign")
+        .to_vec();
     for len in (0..signed.len()).step_by(13) {
         if let Ok(opened) = open_message(&signed[..len], &options) {
             assert!(opened.signature.is_none_or(|s| s.status != SignatureStatus::Valid), "valid at {len}");
@@ -319,7 +328,8 @@ fn issue_9_raw_content_without_mime_headers_opens_as_text() {
 #[test]
 fn issue_9_lf_stored_signature_reports_the_real_reason() {
     let signed = smime_crypto::sign_message(&message_from("alice"), &identity("alice"), &SignOptions::default(), false)
-        .expect("sign");
+        .expect("sign")
+        .to_vec();
     let lf = String::from_utf8(signed).expect("text").replace("\r\n", "\n");
     let untrusted = VerifyOptions {
         trust: TrustOptions { anchors: vec![cert("other-ca")], ..TrustOptions::default() },

@@ -20,13 +20,13 @@ pub fn run(command: MessageCommand) -> Result<ExitCode> {
             let signer = signer_identity(&args)?;
             let input = read_input(&args)?;
             let output = smime_crypto::sign_message(&input, &signer, &SignOptions::default(), args.opaque)?;
-            write_output(&args, &output)?;
+            write_output(&args, |out| output.write_to(out))?;
         }
         MessageCommand::Encrypt(args) => {
             let recipients = recipients(&args)?;
             let input = read_input(&args)?;
             let output = smime_crypto::encrypt_message(&input, &recipients, &encrypt_options(&args))?;
-            write_output(&args, &output)?;
+            write_output(&args, |out| output.write_to(out))?;
         }
         MessageCommand::SignEncrypt(args) => {
             let signer = signer_identity(&args)?;
@@ -39,7 +39,7 @@ pub fn run(command: MessageCommand) -> Result<ExitCode> {
                 &recipients,
                 &encrypt_options(&args),
             )?;
-            write_output(&args, &output)?;
+            write_output(&args, |out| output.write_to(out))?;
         }
         MessageCommand::Decrypt(args) => return decrypt(&args),
         MessageCommand::Verify(args) => return verify(&args),
@@ -64,7 +64,7 @@ fn decrypt(args: &MessageArgs) -> Result<ExitCode> {
             bail!("the signature inside the message is not valid: {reason}");
         }
     }
-    write_output(args, &opened.message)?;
+    write_output(args, |out| out.write_all(&opened.message))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -82,7 +82,7 @@ fn verify(args: &MessageArgs) -> Result<ExitCode> {
         return Ok(ExitCode::FAILURE);
     }
     if args.output.is_some() {
-        write_output(args, &opened.message)?;
+        write_output(args, |out| out.write_all(&opened.message))?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -227,11 +227,12 @@ fn read_input(args: &MessageArgs) -> Result<Zeroizing<Vec<u8>>> {
     Ok(data)
 }
 
-/// Writes the result to `--out` (atomically, owner-only: it may be plaintext) or stdout.
-fn write_output(args: &MessageArgs, data: &[u8]) -> Result<()> {
+/// Writes the result to `--out` (atomically through a `.partial` file, owner-only: it
+/// may be plaintext) or stdout. Callers only get here once the whole operation succeeded.
+fn write_output(args: &MessageArgs, write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
     let Some(path) = &args.output else {
-        let mut stdout = std::io::stdout().lock();
-        stdout.write_all(data)?;
+        let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+        write(&mut stdout)?;
         return Ok(stdout.flush()?);
     };
     let partial = partial_path(path);
@@ -240,9 +241,10 @@ fn write_output(args: &MessageArgs, data: &[u8]) -> Result<()> {
         options.write(true).create(true).truncate(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(&partial)?;
-        file.write_all(data)?;
-        file.sync_all()?;
+        let mut file = std::io::BufWriter::with_capacity(1 << 16, options.open(&partial)?);
+        write(&mut file)?;
+        file.flush()?;
+        drop(file);
         std::fs::rename(&partial, path)
     })();
     if let Err(error) = result {
