@@ -132,15 +132,20 @@ pub struct SignatureSummary {
 pub struct Opened {
     /// The layers found, outermost first (empty: not S/MIME at the top level).
     pub layers: Vec<Layer>,
-    /// The innermost entity (its content fields and body), wiped on drop.
-    pub content: Zeroizing<Vec<u8>>,
-    /// The message's outer header fields followed by the innermost entity.
+    /// The message's outer header fields followed by the innermost entity, wiped on drop.
     pub message: Zeroizing<Vec<u8>>,
+    /// Where the innermost entity starts in `message`.
+    content_start: usize,
     /// Present when the message has at least one signature layer.
     pub signature: Option<SignatureSummary>,
 }
 
 impl Opened {
+    /// The innermost entity (its content fields and body).
+    pub fn content(&self) -> &[u8] {
+        &self.message[self.content_start..]
+    }
+
     /// True when at least one layer was decrypted.
     pub fn was_encrypted(&self) -> bool {
         self.layers.iter().any(|l| matches!(l, Layer::Encrypted { .. }))
@@ -182,16 +187,16 @@ pub fn open_message(message: &[u8], options: &OpenOptions<'_>) -> Result<Opened>
         layers.push(layer);
         inner = Some(content);
     }
-    let content = match inner {
-        Some(content) => content,
-        None => Zeroizing::new(mime::body_entity(&top)),
-    };
     let mut readable = Zeroizing::new(mime::outer_header(&top));
-    readable.extend_from_slice(&content);
+    let content_start = readable.len();
+    match inner {
+        Some(content) => readable.extend_from_slice(&content),
+        None => readable.extend_from_slice(&mime::body_entity(&top)),
+    }
     let date =
         top.field("Date").and_then(|f| mail_parser::DateTime::parse_rfc822(&f.value())).map(|d| d.to_timestamp());
     let signature = summarize(&layers, from.as_deref(), date);
-    Ok(Opened { layers, content, message: readable, signature })
+    Ok(Opened { layers, message: readable, content_start, signature })
 }
 
 /// Peels one layer off `entity`, or returns `None` when it is not S/MIME.

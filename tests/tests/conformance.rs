@@ -258,8 +258,8 @@ fn execute(case: &Case) -> smime_crypto::Result<Done> {
             Ok(Done {
                 encrypted: opened.was_encrypted(),
                 signers,
+                content: opened.content().to_vec(),
                 summary: opened.signature.map(|s| (s.status, s.signer.map(|r| r.addresses).unwrap_or_default())),
-                content: opened.content.to_vec(),
                 certificates: 0,
             })
         }

@@ -320,7 +320,7 @@ fn issue_9_raw_content_without_mime_headers_opens_as_text() {
     let opened = open(&encrypted, Some(&identity("bob")));
     assert!(opened.was_encrypted());
     // openssl encrypts the CRLF form unless -binary.
-    assert_eq!(opened.content.as_slice(), b"\r\nThis is a test message to Fran.\r\n");
+    assert_eq!(opened.content(), b"\r\nThis is a test message to Fran.\r\n");
 }
 
 /// Issue 9 (Bouncy Castle corpus): a multipart/signed stored with bare LF line ends whose
