@@ -112,7 +112,9 @@ impl Config {
 
         let rules = match &raw.rules_dir {
             Some(dir) => RuleSet::bundled_and_dir(&base_dir.join(dir.get_ref())).map_err(|e| match e {
-                Error::ReadRules { path, source } => at(dir.span(), format!("cannot read {}: {source}", path.display())),
+                Error::ReadRules { path, source } => {
+                    at(dir.span(), format!("cannot read {}: {source}", path.display()))
+                }
                 other => other,
             })?,
             None => RuleSet::bundled()?,
@@ -189,9 +191,10 @@ fn parse_origin(value: &str) -> Result<String, String> {
 
 fn parse_site(rules: &RuleSet, host_port: &str, rule_name: &str) -> Result<Site, String> {
     let (host, port) = rules::parse_host_port(host_port.trim())?;
-    let rule = rules.get(rule_name.trim()).cloned().ok_or_else(|| {
-        format!("unknown rule `{rule_name}` (known rules: {})", rules.names().join(", "))
-    })?;
+    let rule = rules
+        .get(rule_name.trim())
+        .cloned()
+        .ok_or_else(|| format!("unknown rule `{rule_name}` (known rules: {})", rules.names().join(", ")))?;
     Ok(Site { host, port, rule })
 }
 

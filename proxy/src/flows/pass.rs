@@ -12,7 +12,12 @@ use crate::rules::{ComposeRequest, Rule};
 pub struct PassFlow;
 
 impl Flow for PassFlow {
-    fn compose_request<'a>(&'a self, rule: &'a Rule, request: ComposeRequest, forward: Request<Body>) -> FlowFuture<'a> {
+    fn compose_request<'a>(
+        &'a self,
+        rule: &'a Rule,
+        request: ComposeRequest,
+        forward: Request<Body>,
+    ) -> FlowFuture<'a> {
         tracing::info!(
             rule = rule.name,
             kind = request.kind.name(),

@@ -22,14 +22,7 @@ pub(super) fn fields(body: &[u8]) -> Vec<Field> {
             Some(eq) => (&segment[..eq], &segment[eq + 1..], span.start + eq + 1..span.end),
             None => (segment, &b""[..], span.end..span.end),
         };
-        out.push(Field {
-            name: decode(name),
-            value: decode(value),
-            filename: None,
-            content_type: None,
-            data,
-            span,
-        });
+        out.push(Field { name: decode(name), value: decode(value), filename: None, content_type: None, data, span });
     }
     out
 }

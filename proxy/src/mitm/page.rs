@@ -71,7 +71,14 @@ pub(crate) async fn rewrite(
             page.to_vec()
         }
     };
-    tracing::info!(host, path_len, rule = rule.name, bytes_in = page.len(), bytes_out = out.len(), "rewrote compose page");
+    tracing::info!(
+        host,
+        path_len,
+        rule = rule.name,
+        bytes_in = page.len(),
+        bytes_out = out.len(),
+        "rewrote compose page"
+    );
     parts.headers.remove(header::TRANSFER_ENCODING);
     parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(out.len()));
     Response::from_parts(parts, Body::from(out))

@@ -82,10 +82,8 @@ pub fn insert(page: &[u8], charset: PageCharset, inserts: &[Insert]) -> Result<(
             }
             Ok(())
         };
-        settings = settings.append_element_content_handler((
-            Cow::Owned(selector),
-            ElementContentHandlers::default().element(handler),
-        ));
+        settings = settings
+            .append_element_content_handler((Cow::Owned(selector), ElementContentHandlers::default().element(handler)));
     }
 
     let extra: usize = inserts.iter().map(|i| i.html.len()).sum();
@@ -125,19 +123,38 @@ mod tests {
     fn positions() {
         let page = "<html><body><h2 id=x>t</h2><p>a</p><h2 id=x>u</h2></body></html>";
         let m = MARK;
-        assert_eq!(run(page, "#x", Position::Before), format!("<html><body>{m}<h2 id=x>t</h2><p>a</p><h2 id=x>u</h2></body></html>"));
-        assert_eq!(run(page, "#x", Position::After), format!("<html><body><h2 id=x>t</h2>{m}<p>a</p><h2 id=x>u</h2></body></html>"));
-        assert_eq!(run(page, "#x", Position::Prepend), format!("<html><body><h2 id=x>{m}t</h2><p>a</p><h2 id=x>u</h2></body></html>"));
-        assert_eq!(run(page, "#x", Position::Append), format!("<html><body><h2 id=x>t{m}</h2><p>a</p><h2 id=x>u</h2></body></html>"));
-        assert_eq!(run(page, "body", Position::Prepend), format!("<html><body>{m}<h2 id=x>t</h2><p>a</p><h2 id=x>u</h2></body></html>"));
+        assert_eq!(
+            run(page, "#x", Position::Before),
+            format!("<html><body>{m}<h2 id=x>t</h2><p>a</p><h2 id=x>u</h2></body></html>")
+        );
+        assert_eq!(
+            run(page, "#x", Position::After),
+            format!("<html><body><h2 id=x>t</h2>{m}<p>a</p><h2 id=x>u</h2></body></html>")
+        );
+        assert_eq!(
+            run(page, "#x", Position::Prepend),
+            format!("<html><body><h2 id=x>{m}t</h2><p>a</p><h2 id=x>u</h2></body></html>")
+        );
+        assert_eq!(
+            run(page, "#x", Position::Append),
+            format!("<html><body><h2 id=x>t{m}</h2><p>a</p><h2 id=x>u</h2></body></html>")
+        );
+        assert_eq!(
+            run(page, "body", Position::Prepend),
+            format!("<html><body>{m}<h2 id=x>t</h2><p>a</p><h2 id=x>u</h2></body></html>")
+        );
         // A void element has no end tag: `after` is done at once.
-        assert_eq!(run("<p><input id=i><b>x</b></p>", "#i", Position::After), format!("<p><input id=i>{m}<b>x</b></p>"));
+        assert_eq!(
+            run("<p><input id=i><b>x</b></p>", "#i", Position::After),
+            format!("<p><input id=i>{m}<b>x</b></p>")
+        );
     }
 
     #[test]
     fn windows_1252_bytes_are_kept() {
         let page = b"<html><head><meta charset=windows-1252></head><body>caf\xe9</body></html>";
-        let inserts = vec![Insert { selector: "body".into(), position: Position::Prepend, html: "<i>Sign\u{e9}</i>".into() }];
+        let inserts =
+            vec![Insert { selector: "body".into(), position: Position::Prepend, html: "<i>Sign\u{e9}</i>".into() }];
         let (out, _) = insert(page, PageCharset::Undeclared, &inserts).unwrap();
         assert!(out.windows(4).any(|w| w == b"caf\xe9"));
         // The inserted text is encoded in the page's charset, not UTF-8.
@@ -186,7 +203,11 @@ mod tests {
                 let mut rewriter = HtmlRewriter::new(settings, |c: &[u8]| full.extend_from_slice(c));
                 rewriter.write(page.as_bytes()).unwrap();
                 rewriter.end().unwrap();
-                assert_eq!(String::from_utf8(fast).unwrap(), String::from_utf8(full).unwrap(), "pad {pad} {position:?}");
+                assert_eq!(
+                    String::from_utf8(fast).unwrap(),
+                    String::from_utf8(full).unwrap(),
+                    "pad {pad} {position:?}"
+                );
             }
         }
     }

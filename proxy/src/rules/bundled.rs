@@ -9,7 +9,8 @@ macro_rules! fixture {
 }
 
 /// Bundled rule files: (file name, contents).
-pub(crate) static BUNDLED: &[(&str, &str)] = &[("roundcube.toml", include_str!("../../../rewrite-rules/roundcube.toml"))];
+pub(crate) static BUNDLED: &[(&str, &str)] =
+    &[("roundcube.toml", include_str!("../../../rewrite-rules/roundcube.toml"))];
 
 /// Bundled fixture files, by path relative to `rewrite-rules/fixtures/`.
 pub(crate) static BUNDLED_FIXTURES: &[(&str, &[u8])] = &[

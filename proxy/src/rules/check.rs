@@ -140,7 +140,8 @@ pub fn check_rules<'a>(
                     Ok(expected) => {
                         let d = diff(&String::from_utf8_lossy(&expected), &actual);
                         if !d.is_empty() {
-                            let _ = writeln!(problems, "  {} differs (- expected, + actual):", source.describe(&golden));
+                            let _ =
+                                writeln!(problems, "  {} differs (- expected, + actual):", source.describe(&golden));
                             for line in d.lines() {
                                 let _ = writeln!(problems, "    {line}");
                             }
@@ -198,8 +199,7 @@ struct RequestFixture {
 fn run_page(rule: &Rule, page: &PageFixture, input: &[u8]) -> Vec<(&'static str, String)> {
     let (path, raw_query) = page.url.split_once('?').unwrap_or((&page.url, ""));
     let query = Query::parse(raw_query);
-    let charset =
-        PageCharset::from_content_type(page.content_type.as_deref().unwrap_or("text/html; charset=utf-8"));
+    let charset = PageCharset::from_content_type(page.content_type.as_deref().unwrap_or("text/html; charset=utf-8"));
     let mut summary = format!("rule: {}\nrequest: GET {}\n", rule.name, page.url);
     let found = |selector: &str| {
         let probe = [Insert { selector: selector.to_owned(), position: super::Position::Prepend, html: String::new() }];

@@ -124,7 +124,11 @@ pub fn classify(rule: &Rule, candidates: &[RequestRule], head: &Head<'_>, body: 
                     .iter()
                     .filter(|x| x.filename.is_some() && f.upload_file.as_ref().is_none_or(|n| *n == x.name))
                     .map(|x| {
-                        (x.filename.clone().unwrap_or_default(), x.content_type.clone().unwrap_or_default(), x.data.len())
+                        (
+                            x.filename.clone().unwrap_or_default(),
+                            x.content_type.clone().unwrap_or_default(),
+                            x.data.len(),
+                        )
                     })
                     .collect();
             }
@@ -139,8 +143,7 @@ pub fn classify(rule: &Rule, candidates: &[RequestRule], head: &Head<'_>, body: 
         let sign = form.get(SIGN_FIELD);
         let encrypt = form.get(ENCRYPT_FIELD);
         let on = |v: Option<&str>| v.is_some_and(|v| !v.is_empty() && v != "0");
-        let smime =
-            (sign.is_some() || encrypt.is_some()).then(|| SmimeChoice { sign: on(sign), encrypt: on(encrypt) });
+        let smime = (sign.is_some() || encrypt.is_some()).then(|| SmimeChoice { sign: on(sign), encrypt: on(encrypt) });
         let csrf_token = rule
             .csrf
             .field

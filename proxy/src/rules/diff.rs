@@ -17,8 +17,7 @@ pub fn diff(expected: &str, actual: &str) -> String {
     let old: Vec<&str> = expected.split('\n').collect();
     let new: Vec<&str> = actual.split('\n').collect();
     let head = old.iter().zip(&new).take_while(|(a, b)| a == b).count();
-    let tail =
-        old[head..].iter().rev().zip(new[head..].iter().rev()).take_while(|(a, b)| a == b).count();
+    let tail = old[head..].iter().rev().zip(new[head..].iter().rev()).take_while(|(a, b)| a == b).count();
     let (a, b) = (&old[head..old.len() - tail], &new[head..new.len() - tail]);
 
     // Edit script over the middle: ' ' keep, '-' remove, '+' add.

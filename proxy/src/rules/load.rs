@@ -79,8 +79,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Rule>, Error> {
     files.sort();
     let mut rules: Vec<Rule> = Vec::new();
     for path in files {
-        let text =
-            std::fs::read_to_string(&path).map_err(|source| Error::ReadRules { path: path.clone(), source })?;
+        let text = std::fs::read_to_string(&path).map_err(|source| Error::ReadRules { path: path.clone(), source })?;
         let rule = parse_rule(&text, &path.display().to_string())?;
         if let Some(other) = rules.iter().find(|r| r.name == rule.name) {
             return Err(Error::RuleFile {
@@ -160,7 +159,10 @@ pub fn parse_rule(text: &str, file: &str) -> Result<Rule, Error> {
         });
     }
     if !requests.iter().any(|r| r.kind == ComposeKind::Send) {
-        return Err(at(0..0, "no [[requests]] entry of kind \"send\": the proxy must know how a message is sent".into()));
+        return Err(at(
+            0..0,
+            "no [[requests]] entry of kind \"send\": the proxy must know how a message is sent".into(),
+        ));
     }
 
     let f = raw.fields;
@@ -183,7 +185,10 @@ pub fn parse_rule(text: &str, file: &str) -> Result<Rule, Error> {
         name: raw.name.into_inner(),
         description: raw.description.unwrap_or_default(),
         origin: file.to_owned(),
-        csrf: { let c = raw.csrf.into_inner(); Csrf { field: c.field, header: c.header } },
+        csrf: {
+            let c = raw.csrf.into_inner();
+            Csrf { field: c.field, header: c.header }
+        },
         compose,
         view,
         list,
