@@ -39,3 +39,32 @@ pub(crate) static BUNDLED_FIXTURES: &[(&str, &[u8])] = &[
     fixture!("roundcube/login-request-raw.txt"),
     fixture!("roundcube/login-request-raw.expected.txt"),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every file of rewrite-rules/fixtures/ is bundled (a new fixture must be added above).
+    #[test]
+    fn every_fixture_file_is_bundled() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../rewrite-rules/fixtures");
+        let mut on_disk = Vec::new();
+        for rule in std::fs::read_dir(&root).unwrap() {
+            let rule = rule.unwrap().path();
+            for file in std::fs::read_dir(&rule).unwrap() {
+                let name = file.unwrap().file_name().into_string().unwrap();
+                on_disk.push(format!("{}/{name}", rule.file_name().unwrap().to_str().unwrap()));
+            }
+        }
+        on_disk.sort();
+        let mut bundled: Vec<String> = BUNDLED_FIXTURES.iter().map(|(p, _)| (*p).to_owned()).collect();
+        bundled.sort();
+        assert_eq!(bundled, on_disk);
+    }
+
+    #[test]
+    fn bundled_rules_load() {
+        let set = crate::rules::RuleSet::bundled().unwrap();
+        assert_eq!(set.names(), vec!["roundcube"]);
+    }
+}
