@@ -1,7 +1,7 @@
 //! Rules: what the proxy knows about one webmail, loaded from TOML rule files
-//! (`rewrite-rules/`, documented in its README). [`load`] turns a file into a valid
+//! (`rewrite-rules/`, documented in its README). [`parse_rule`] and [`RuleSet`] turn files into valid
 //! [`Rule`]; [`match_request`] says which page or compose request a request is;
-//! [`classify`] reads a compose request's body; [`check`] runs a rule's fixtures
+//! [`classify`] reads a compose request's body; [`check_rules`] runs the rules' fixtures
 //! (`smime-proxy rules test`).
 
 mod bundled;
