@@ -30,6 +30,25 @@ pub enum Command {
     /// Run the S/MIME engine on a message file (for scripts and debugging).
     #[command(subcommand)]
     Message(MessageCommand),
+    /// Rewrite rules (one TOML file per webmail).
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+/// `smime-proxy rules ...`
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Run every rule's fixtures against their golden files; exit non-zero on a failure.
+    Test {
+        /// Rules directory (NAME.toml + fixtures/NAME/) [default: ./rewrite-rules when it
+        /// exists, else the bundled rules and fixtures].
+        #[arg(value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Write the golden files from the actual results instead of comparing (also
+        /// UPDATE_GOLDEN=1).
+        #[arg(long, env = "UPDATE_GOLDEN", value_parser = clap::builder::FalseyValueParser::new())]
+        bless: bool,
+    },
 }
 
 /// `smime-proxy run`: each flag overrides the same key of config.toml.

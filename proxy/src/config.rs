@@ -14,7 +14,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::Error;
-use crate::rules::{self, Site, SiteTable};
+use crate::rules::{self, RuleSet, Site, SiteTable};
 
 /// The documented default configuration file (every key commented out).
 pub const DEFAULT_CONFIG_TOML: &str = include_str!("../../config.toml");
@@ -42,6 +42,8 @@ pub struct Config {
     pub log: Option<String>,
     /// How many hosts' leaf certificates are kept in memory.
     pub leaf_cache_size: usize,
+    /// The rules: bundled, plus those of `rules_dir` (which add or override by name).
+    pub rules: RuleSet,
 }
 
 /// Values from the command line; each one set replaces the file's value.
@@ -67,6 +69,7 @@ struct FileConfig {
     upstream_ca: Option<Vec<Spanned<String>>>,
     leaf_cache_size: Option<Spanned<usize>>,
     sites: Option<BTreeMap<String, Spanned<String>>>,
+    rules_dir: Option<Spanned<String>>,
 }
 
 impl Config {
@@ -107,6 +110,16 @@ impl Config {
             })?,
         };
 
+        let rules = match &raw.rules_dir {
+            Some(dir) => RuleSet::bundled_and_dir(&base_dir.join(dir.get_ref())).map_err(|e| match e {
+                Error::ReadRules { path, source } => {
+                    at(dir.span(), format!("cannot read {}: {source}", path.display()))
+                }
+                other => other,
+            })?,
+            None => RuleSet::bundled()?,
+        };
+
         let origin = match &raw.origin {
             Some(value) => parse_origin(value.get_ref()).map_err(|m| at(value.span(), m))?,
             None => DEFAULT_ORIGIN.to_owned(),
@@ -115,7 +128,7 @@ impl Config {
         let sites = if overrides.sites.is_empty() {
             let mut sites = Vec::new();
             for (host, rule) in raw.sites.iter().flatten() {
-                let site = parse_site(host, rule.get_ref()).map_err(|m| at(rule.span(), m))?;
+                let site = parse_site(&rules, host, rule.get_ref()).map_err(|m| at(rule.span(), m))?;
                 sites.push(site);
             }
             sites
@@ -125,7 +138,7 @@ impl Config {
                 let flag_error = |message| Error::Flag { flag: "--site", value: spec.clone(), message };
                 let (host, rule) =
                     spec.split_once('=').ok_or_else(|| flag_error("expected HOST[:PORT]=RULE".to_owned()))?;
-                sites.push(parse_site(host, rule).map_err(flag_error)?);
+                sites.push(parse_site(&rules, host, rule).map_err(flag_error)?);
             }
             sites
         };
@@ -153,7 +166,7 @@ impl Config {
             None => DEFAULT_LEAF_CACHE,
         };
 
-        Ok(Self { listen, origin, sites: SiteTable::new(sites), upstream_ca, log, leaf_cache_size })
+        Ok(Self { listen, origin, sites: SiteTable::new(sites), upstream_ca, log, leaf_cache_size, rules })
     }
 }
 
@@ -176,12 +189,12 @@ fn parse_origin(value: &str) -> Result<String, String> {
     Ok(host)
 }
 
-fn parse_site(host_port: &str, rule_name: &str) -> Result<Site, String> {
+fn parse_site(rules: &RuleSet, host_port: &str, rule_name: &str) -> Result<Site, String> {
     let (host, port) = rules::parse_host_port(host_port.trim())?;
-    let rule = rules::bundled(rule_name.trim()).ok_or_else(|| {
-        let known: Vec<_> = rules::bundled_names().collect();
-        format!("unknown rule `{rule_name}` (bundled rules: {})", known.join(", "))
-    })?;
+    let rule = rules
+        .get(rule_name.trim())
+        .cloned()
+        .ok_or_else(|| format!("unknown rule `{rule_name}` (known rules: {})", rules.names().join(", ")))?;
     Ok(Site { host, port, rule })
 }
 
@@ -260,6 +273,26 @@ mod tests {
         assert!(both.sites.lookup("b.example", 8443).is_some());
         assert_eq!(both.upstream_ca, vec![PathBuf::from("/x.pem")]);
         assert_eq!(both.log.as_deref(), Some("debug"));
+    }
+
+    #[test]
+    fn rules_dir_adds_and_overrides_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        let bundled = crate::rules::RuleSet::bundled().unwrap();
+        let text = include_str!("../../rewrite-rules/roundcube.toml");
+        std::fs::write(dir.path().join("mine.toml"), text.replace("name = \"roundcube\"", "name = \"mine\"")).unwrap();
+        std::fs::write(dir.path().join("rc.toml"), text.replace("sign = false", "sign = true")).unwrap();
+        let conf = format!("rules_dir = \"{}\"\n[sites]\n\"a.example\" = \"mine\"\n", dir.path().display());
+        let config = parse(&conf).unwrap();
+        assert!(config.sites.lookup("a.example", 443).is_some());
+        assert!(config.rules.get("roundcube").unwrap().controls.sign);
+        assert!(!bundled.get("roundcube").unwrap().controls.sign);
+
+        std::fs::write(dir.path().join("bad.toml"), "name = \"bad\"\nbogus = 1\n").unwrap();
+        let err = parse(&conf).unwrap_err().to_string();
+        assert!(err.contains("bad.toml, line 2") && err.contains("bogus"), "{err}");
+        let err = parse("rules_dir = \"/nonexistent/rules\"\n").unwrap_err().to_string();
+        assert!(err.contains("line 1, key `rules_dir`") && err.contains("cannot read"), "{err}");
     }
 
     #[test]

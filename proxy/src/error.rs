@@ -21,6 +21,26 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A rule file is not valid TOML, has an unknown key, lacks a required part, or holds
+    /// an invalid value (a CSS selector lol_html cannot parse, a template without its
+    /// placeholders).
+    #[error("{file}, line {line}: {message}")]
+    RuleFile {
+        /// The file (`NAME.toml (bundled)` for an embedded rule).
+        file: String,
+        /// 1-based line of the offending key or table.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A rules directory or rule file could not be read.
+    #[error("cannot read rules {}: {source}", path.display())]
+    ReadRules {
+        /// The directory or file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
     /// A command-line flag has an invalid value.
     #[error("{flag} {value}: {message}")]
     Flag {

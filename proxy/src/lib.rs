@@ -9,10 +9,15 @@
 //!                                      │              │     chain = leaf + local CA)
 //!                                      │              └─ anything else → blind TCP tunnel
 //!  request ─▶ handle_request ─┬─ own origin → origin::OwnOrigin::serve (never forwarded)
+//!                             ├─ site request → rules::match_request (compose page / view /
+//!                             │   list / compose request)
+//!                             │   └─ compose request → body read → rules::classify (kind,
+//!                             │       fields, S/MIME toggles; `_smime_*` fields stripped)
+//!                             │       → flows::Flow (forward, or answer the browser)
 //!                             └─ otherwise → upstream (TLS verified: webpki + system roots
 //!                                 + --upstream-ca) ─▶ handle_response
-//!                                     ├─ site's HTML → mitm::page → rewrite::prepend_to_body
-//!                                     │                (rules::Rule says what to insert)
+//!                                     ├─ compose page HTML → mitm::page → rewrite::controls
+//!                                     │   + rewrite::insert (the rule's selectors, lol_html)
 //!                                     └─ everything else unchanged
 //!                                 or ─▶ handle_error → 502 page naming host and reason
 //! ```
@@ -20,10 +25,12 @@
 
 pub mod config;
 mod error;
+pub mod flows;
+mod form;
 mod markup;
 mod mitm;
 mod origin;
-mod rewrite;
+pub mod rewrite;
 pub mod rules;
 
 pub use config::{Config, Overrides};

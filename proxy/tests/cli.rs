@@ -84,5 +84,5 @@ fn unknown_rule_is_named() {
     let out = smime_proxy(tmp.path(), &["run", "--site", "mail.example.org=gmail"]);
     assert!(!out.status.success());
     let err = stderr(&out);
-    assert!(err.contains("unknown rule `gmail` (bundled rules: roundcube)"), "{err}");
+    assert!(err.contains("unknown rule `gmail` (known rules: roundcube)"), "{err}");
 }

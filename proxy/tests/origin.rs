@@ -130,7 +130,13 @@ async fn other_origins_cannot_change_settings_or_read_the_token() {
         let addr = proxy.addr();
         let authority = upstream.by_name();
         let roots = proxy.local_ca_roots();
-        async move { https_via_proxy(addr, &authority, &roots, get("/page")).await.unwrap().text().contains(MARKER) }
+        async move {
+            https_via_proxy(addr, &authority, &roots, get(&format!("/page{COMPOSE}")))
+                .await
+                .unwrap()
+                .text()
+                .contains(MARKER)
+        }
     };
     assert!(marker_present(&proxy, &upstream).await);
 

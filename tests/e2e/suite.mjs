@@ -187,29 +187,36 @@ function certThroughProxy(host, port, { ca } = {}) {
   }), 10_000, `TLS through CONNECT ${host}:${port}`).finally(() => sock?.destroy());
 }
 
-// The S/MIME controls on the compose page. Today: the marker element the proxy's Roundcube
-// rule injects (hidden). Later issues make it visible Sign/Encrypt toggles: add their
-// expectations here (`expectToggles`) and use `setSmime` to switch them.
-async function assertSmimeControls(page, { expectToggles = false } = {}) {
-  const marker = page.locator('#smime-proxy-controls');
-  await marker.waitFor({ state: 'attached', timeout: ACTION_TIMEOUT });
-  assert.equal(await marker.count(), 1, 'exactly one #smime-proxy-controls element');
-  assert.equal(await marker.getAttribute('data-smime-proxy'), 'roundcube', 'the marker names the roundcube rule');
-  if (expectToggles) {
-    for (const name of ['sign', 'encrypt']) {
-      const toggle = page.locator(`#smime-proxy-controls input[type=checkbox][name="_smime_${name}"]`);
-      assert.equal(await toggle.count(), 1, `a ${name} toggle`);
-      assert.ok(await toggle.isVisible(), `the ${name} toggle is visible`);
-    }
+// The S/MIME controls the proxy's Roundcube rule injects into the compose page: Sign and
+// Encrypt switches in the compose options (elastic's own `form-check` rows, off by default) and
+// a hidden status line at the top of the headers. Elastic copies the switches into the compose
+// form, so the send POST carries `_smime_sign`/`_smime_encrypt`; the proxy reads and strips them.
+async function assertSmimeControls(page) {
+  const controls = page.locator('#smime-proxy-controls');
+  await controls.waitFor({ state: 'attached', timeout: ACTION_TIMEOUT });
+  assert.equal(await controls.count(), 1, 'exactly one #smime-proxy-controls element');
+  assert.equal(await controls.getAttribute('data-smime-proxy'), 'roundcube', 'the controls name the roundcube rule');
+  assert.equal(await page.locator('#compose-options #smime-proxy-controls').count(), 1, 'the controls are in the compose options');
+  for (const [name, label] of [['sign', 'Sign (S/MIME)'], ['encrypt', 'Encrypt (S/MIME)']]) {
+    const toggle = page.locator(`#smime-proxy-controls input[type=checkbox][name="_smime_${name}"]`);
+    assert.equal(await toggle.count(), 1, `a ${name} toggle`);
+    assert.ok(await toggle.isVisible(), `the ${name} toggle is visible`);
+    assert.equal(await toggle.isChecked(), false, `${name} is off by default`);
+    assert.equal(await page.locator(`label.col-form-label[for="smime-proxy-${name}"]`).innerText(), label);
   }
+  // Elastic's ui.js mirrored the switches into the compose form as hidden inputs.
+  assert.equal(await page.locator('form[name=form] input[type=hidden][name="_smime_sign"]').count(), 1, 'sign mirrored into the form');
+  assert.equal(await page.locator('form[name=form] input[type=hidden][name="_smime_encrypt"]').count(), 1, 'encrypt mirrored into the form');
+  const status = page.locator('#smime-proxy-status-box');
+  assert.equal(await status.count(), 1, 'a status line');
+  assert.equal(await status.isVisible(), false, 'the status line is hidden while there is nothing to say');
 }
 
-// Sets the Sign/Encrypt toggles where they exist; with the marker only, "off" is all there is.
+// Sets the Sign/Encrypt toggles (clicking the switches, as a user would).
 async function setSmime(page, { sign, encrypt }) {
   for (const [name, on] of [['sign', sign], ['encrypt', encrypt]]) {
     const toggle = page.locator(`#smime-proxy-controls input[type=checkbox][name="_smime_${name}"]`);
-    if (await toggle.count()) await toggle.setChecked(on);
-    else assert.equal(on, false, `no ${name} toggle on the page yet`);
+    await toggle.setChecked(on);
   }
 }
 
@@ -342,7 +349,7 @@ describe('Roundcube through smime-proxy', () => {
     ctx.page.on('pageerror', (e) => console.log(`e2e: page error: ${e.message}`));
   }, 40_000);
 
-  step('the login page comes through the proxy, with its certificate and the marker', async () => {
+  step('the login page comes through the proxy, with its certificate', async () => {
     const page = ctx.page;
     const res = await page.goto(ctx.stack.E2E_WEBMAIL_URL, { waitUntil: 'domcontentloaded' });
     assert.equal(res.status(), 200);
@@ -351,7 +358,7 @@ describe('Roundcube through smime-proxy', () => {
     assert.equal(sec.issuer, ctx.proxyCa.subject.match(/^CN=(.*)$/m)?.[1], 'the page certificate is issued by the proxy CA');
     assert.equal(sec.subjectName, ctx.stack.E2E_WEBMAIL_HOST);
     await page.locator('#rcmloginuser').waitFor();
-    assert.equal(await page.locator('#smime-proxy-controls').count(), 1, 'the rewriter injected the marker');
+    assert.equal(await page.locator('#smime-proxy-controls').count(), 0, 'no S/MIME controls outside the compose page');
     await shot('login page');
   });
 
@@ -401,6 +408,14 @@ describe('Roundcube through smime-proxy', () => {
     const post = res.request().postData();
     assert.match(post, /(^|&)_to=bob%40example\.test/, 'the send POST names bob');
     assert.match(post, /(^|&)_attachments=[^&]+/, 'the send POST carries the uploaded attachment');
+    assert.match(post, /(^|&)_smime_sign=(&|$)/, 'the browser posted the Sign switch (off)');
+    assert.match(post, /(^|&)_smime_encrypt=(&|$)/, 'the browser posted the Encrypt switch (off)');
+    if (ctx.proxy) {
+      // The proxy classified the POST as a send and read the switches (it strips them before Roundcube).
+      const log = readFileSync(ctx.proxyLog, 'utf8').replace(/\x1b\[[0-9;]*m/g, '');
+      assert.match(log, /compose request \(pass-through\).*kind="?send"?.*sign=false.*encrypt=false/,
+        `the proxy log records the classified send (log: ${tail(ctx.proxyLog)})`);
+    }
     await page.locator('#messagestack', { hasText: /sent successfully/i }).waitFor().catch(() => {});
     await shot('alice sent');
   });
@@ -430,7 +445,7 @@ describe('Roundcube through smime-proxy', () => {
     assert.ok(text.includes(`this plain message went through smime-proxy (run ${runId})`), `body text shown (got: ${text.slice(0, 200)})`);
     const item = page.locator('#attachment-list li', { hasText: mail.attachment.name });
     assert.equal(await item.count(), 1, 'the attachment is listed');
-    assert.equal(await page.locator('#smime-proxy-controls').count(), 1, 'the message page went through the rewriter too');
+    assert.equal(await page.locator('#smime-proxy-controls').count(), 0, 'no compose controls on the message page');
     await shot('bob reads the message');
 
     // The attachment's bytes and the raw message, fetched by the page (through the proxy).

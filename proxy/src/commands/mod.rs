@@ -7,6 +7,7 @@ mod ca;
 mod home;
 mod init;
 mod message;
+mod rules;
 mod run;
 
 /// Runs the parsed command line.
@@ -17,5 +18,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run::run(&dir, args),
         Command::Ca(command) => ca::run(&dir, command),
         Command::Message(command) => message::run(command),
+        Command::Rules(command) => rules::run(command),
     }
 }

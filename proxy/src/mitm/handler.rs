@@ -3,19 +3,27 @@
 //! or `handle_error` of the same exchange.
 //!
 //! Order of calls per exchange: `handle_request` (refuse non-loopback peers; own origin
-//! answered here; otherwise note the site) → upstream → `handle_response` (rewrite HTML of
-//! intercepted sites) or `handle_error` (502 page). For CONNECT: `handle_request`, then
+//! answered here; otherwise match the request against the site's rule: a compose request
+//! has its body read, classified, stripped of the S/MIME control fields and handed to the
+//! flow, which forwards or answers it) → upstream → `handle_response` (the compose page
+//! gets the controls) or `handle_error` (502 page). For CONNECT: `handle_request`, then
 //! `should_intercept_connect` (MITM for configured sites and the own origin, else tunnel).
 
 use std::sync::Arc;
 
+use http_body_util::{BodyExt as _, Limited};
+use hudsucker::hyper::header::{self, HeaderValue};
 use hudsucker::hyper::{Method, Request, Response, StatusCode};
 use hudsucker::{Body, HttpContext, HttpHandler, RequestOrResponse};
 
 use super::error_page::{bad_gateway, root_cause};
 use super::page;
+use crate::flows::{Flow, Verdict};
 use crate::origin::{OwnOrigin, RuntimeSettings, html_response};
-use crate::rules::{Rule, SiteTable, split_host_port};
+use crate::rules::{Head, Match, Query, RequestRule, Rule, SiteTable, classify, match_request, split_host_port};
+
+/// Largest compose request body the proxy reads (attachments included).
+const MAX_COMPOSE_BODY: usize = 64 * 1024 * 1024;
 
 /// What the handler shares across all exchanges.
 #[derive(Debug)]
@@ -23,6 +31,7 @@ pub(crate) struct Shared {
     pub(crate) origin: OwnOrigin,
     pub(crate) sites: SiteTable,
     pub(crate) settings: Arc<RuntimeSettings>,
+    pub(crate) flow: Arc<dyn Flow>,
 }
 
 /// The per-exchange handler.
@@ -38,7 +47,8 @@ pub(crate) struct Handler {
 struct Exchange {
     host: String,
     path_len: usize,
-    rule: Option<&'static Rule>,
+    /// The site's rule, when the response is a compose page to rewrite.
+    compose_page: Option<Arc<Rule>>,
     head: bool,
 }
 
@@ -72,12 +82,27 @@ impl HttpHandler for Handler {
         }
         let default_port = if req.uri().scheme_str() == Some("https") { 443 } else { 80 };
         let port = authority.port_u16().unwrap_or(default_port);
-        self.exchange = Some(Exchange {
+        let mut exchange = Exchange {
             host: authority.to_string(),
             path_len: req.uri().path().len(),
-            rule: self.shared.sites.lookup(host, port).map(|site| site.rule),
+            compose_page: None,
             head: req.method() == Method::HEAD,
-        });
+        };
+        let Some(rule) = self.shared.sites.lookup(host, port).map(|site| Arc::clone(&site.rule)) else {
+            self.exchange = Some(exchange);
+            return req.into();
+        };
+        let query = Query::parse(req.uri().query().unwrap_or_default());
+        let matched = match_request(&rule, req.method().as_str(), req.uri().path(), &query);
+        match matched {
+            Some(Match::Compose) => exchange.compose_page = Some(Arc::clone(&rule)),
+            Some(Match::ComposeRequest(candidates)) => {
+                self.exchange = Some(exchange);
+                return self.compose_request(&rule, candidates, &query, req).await;
+            }
+            Some(Match::View | Match::List) | None => {}
+        }
+        self.exchange = Some(exchange);
         req.into()
     }
 
@@ -85,9 +110,10 @@ impl HttpHandler for Handler {
         let Some(exchange) = self.exchange.take() else {
             return res;
         };
-        match exchange.rule {
+        match exchange.compose_page {
             Some(rule) if !exchange.head && self.shared.settings.rewriting() && page::wants_rewrite(&res) => {
-                page::rewrite(res, rule, &exchange.host, exchange.path_len).await
+                let state = self.shared.flow.compose_page(&rule);
+                page::rewrite(res, &rule, &state, &exchange.host, exchange.path_len).await
             }
             _ => res,
         }
@@ -109,6 +135,54 @@ impl HttpHandler for Handler {
         let intercept = self.should_intercept(authority);
         tracing::info!(authority, decision = if intercept { "MITM" } else { "TUNNEL" }, "CONNECT");
         intercept
+    }
+}
+
+impl Handler {
+    /// Reads a compose request's body, classifies it, strips the S/MIME control fields and
+    /// hands it to the flow.
+    async fn compose_request(
+        &self,
+        rule: &Rule,
+        candidates: &[RequestRule],
+        query: &Query,
+        req: Request<Body>,
+    ) -> RequestOrResponse {
+        let (mut parts, body) = req.into_parts();
+        let body = match Limited::new(body, MAX_COMPOSE_BODY).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(error) => {
+                tracing::warn!(%error, "cannot read a compose request body");
+                return html_response(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "<!doctype html><title>smime-proxy</title><p>smime-proxy could not read this request \
+                     (too large or cut off); nothing was sent.</p>\n"
+                        .to_owned(),
+                )
+                .into();
+            }
+        };
+        let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        let head = Head {
+            method: parts.method.as_str(),
+            path: parts.uri.path(),
+            query,
+            content_type: header(header::CONTENT_TYPE.as_str()),
+            csrf_header: rule.csrf.header.as_deref().and_then(header),
+        };
+        let classified = classify(rule, candidates, &head, body);
+        if classified.stripped {
+            parts.headers.remove(header::TRANSFER_ENCODING);
+            parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(classified.body.len()));
+        }
+        let forward = Request::from_parts(parts, Body::from(classified.body));
+        let Some(request) = classified.request else {
+            return forward.into();
+        };
+        match self.shared.flow.compose_request(rule, request, forward).await {
+            Verdict::Forward(req) => req.into(),
+            Verdict::Respond(res) => res.into(),
+        }
     }
 }
 

@@ -8,7 +8,7 @@ use hudsucker::hyper::header::{self, HeaderMap, HeaderValue};
 use hudsucker::hyper::{Response, StatusCode};
 
 use super::error_page::bad_gateway;
-use crate::rewrite::{PageCharset, is_html, prepend_to_body};
+use crate::rewrite::{ControlsState, PageCharset, controls, insert, is_html};
 use crate::rules::Rule;
 
 /// Largest HTML page the proxy rewrites (a whole inbox page is a few MB).
@@ -24,9 +24,15 @@ pub(crate) fn wants_rewrite(res: &Response<Body>) -> bool {
     html && status != StatusCode::NO_CONTENT && status != StatusCode::NOT_MODIFIED && !status.is_informational()
 }
 
-/// Rewrites `res` (already known to be HTML) with `rule`. `host` and `path_len` are for
-/// the log line only.
-pub(crate) async fn rewrite(res: Response<Body>, rule: &'static Rule, host: &str, path_len: usize) -> Response<Body> {
+/// Rewrites `res` (a compose page, already known to be HTML): `rule`'s controls in
+/// `state`. `host` and `path_len` are for the log line only.
+pub(crate) async fn rewrite(
+    res: Response<Body>,
+    rule: &Rule,
+    state: &ControlsState,
+    host: &str,
+    path_len: usize,
+) -> Response<Body> {
     let content_type = res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let charset = PageCharset::from_content_type(content_type);
     if matches!(charset, PageCharset::Unsupported) {
@@ -52,14 +58,27 @@ pub(crate) async fn rewrite(res: Response<Body>, rule: &'static Rule, host: &str
             return bad_gateway(host, "the page could not be read completely (too large or cut off)");
         }
     };
-    let out = match prepend_to_body(&page, charset, rule.body_prepend) {
-        Ok(out) => out,
+    let inserts = controls(rule, state);
+    let out = match insert(&page, charset, &inserts) {
+        Ok((out, placed)) => {
+            if placed < inserts.len() {
+                tracing::warn!(host, rule = rule.name, placed, "not every control found its place in the compose page");
+            }
+            out
+        }
         Err(error) => {
             tracing::warn!(host, path_len, %error, "rewriting failed, page passed through");
             page.to_vec()
         }
     };
-    tracing::info!(host, path_len, rule = rule.name, bytes_in = page.len(), bytes_out = out.len(), "rewrote page");
+    tracing::info!(
+        host,
+        path_len,
+        rule = rule.name,
+        bytes_in = page.len(),
+        bytes_out = out.len(),
+        "rewrote compose page"
+    );
     parts.headers.remove(header::TRANSFER_ENCODING);
     parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(out.len()));
     Response::from_parts(parts, Body::from(out))

@@ -85,7 +85,8 @@ pub async fn start(config: &Config, ca: Arc<LocalCa>) -> Result<RunningProxy, Er
     let settings = Arc::new(RuntimeSettings::new());
     let origin =
         OwnOrigin::new(config.origin.clone(), addr, config.sites.clone(), Arc::clone(&ca), Arc::clone(&settings))?;
-    let handler = Handler::new(Arc::new(Shared { origin, sites: config.sites.clone(), settings }));
+    let flow = Arc::new(crate::flows::PassFlow);
+    let handler = Handler::new(Arc::new(Shared { origin, sites: config.sites.clone(), settings, flow }));
     let authority = LeafAuthority::new(ca, config.leaf_cache_size)?;
 
     let (tx, rx) = oneshot::channel::<()>();

@@ -19,7 +19,11 @@ impl OwnOrigin {
             self.sites
                 .iter()
                 .map(|s| {
-                    format!("<tr><td><code>{}</code></td><td>{}</td></tr>", escape(&s.authority()), escape(s.rule.name))
+                    format!(
+                        "<tr><td><code>{}</code></td><td>{}</td></tr>",
+                        escape(&s.authority()),
+                        escape(&s.rule.name)
+                    )
                 })
                 .collect()
         };

@@ -1,6 +1,8 @@
 //! Which `host:port` is served with which rule: parsing `HOST[:PORT]` and looking up a
 //! request's authority.
 
+use std::sync::Arc;
+
 use super::Rule;
 
 /// One intercepted site.
@@ -11,7 +13,7 @@ pub struct Site {
     /// TCP port (443 when not given).
     pub port: u16,
     /// The rule serving it.
-    pub rule: &'static Rule,
+    pub rule: Arc<Rule>,
 }
 
 impl Site {
@@ -101,7 +103,7 @@ impl SiteTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::bundled;
+    use crate::rules::RuleSet;
 
     #[test]
     fn host_port_forms() {
@@ -115,7 +117,7 @@ mod tests {
 
     #[test]
     fn lookup_matches_host_and_port() {
-        let rule = bundled("roundcube").unwrap();
+        let rule = RuleSet::bundled().unwrap().get("roundcube").unwrap().clone();
         let table = SiteTable::new(vec![Site { host: "mail.example.org".into(), port: 443, rule }]);
         assert!(table.lookup("MAIL.example.org", 443).is_some());
         assert!(table.lookup("mail.example.org", 8443).is_none());

@@ -20,10 +20,14 @@ use smime_proxy::{Config, Overrides, RunningProxy};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 
-/// The HTML every page route serves (before encoding).
-pub const PAGE: &str = "<!doctype html><html><head><title>t</title></head><body><p>hello</p></body></html>";
-/// The marker the roundcube rule inserts.
-pub const MARKER: &str = r#"<div id="smime-proxy-controls" hidden data-smime-proxy="roundcube"></div>"#;
+/// The HTML every page route serves (before encoding): the two places where the roundcube
+/// rule puts its controls and status line.
+pub const PAGE: &str = "<!doctype html><html><head><title>t</title></head><body>\
+<h2 id=\"aria-label-composeheaders\">h</h2><h2 id=\"aria-label-composeoptions\">o</h2><p>hello</p></body></html>";
+/// The query that makes a request a Roundcube compose page (append to a route's path).
+pub const COMPOSE: &str = "?_task=mail&_action=compose&_id=t1";
+/// The start of the controls the roundcube rule inserts into a compose page.
+pub const MARKER: &str = r#"<div id="smime-proxy-controls" data-smime-proxy="roundcube">"#;
 
 /// A CA plus a leaf for `localhost` and `127.0.0.1`, made for one test.
 pub struct UpstreamPki {
@@ -136,7 +140,8 @@ async fn route(req: Request<Incoming>, seen: Arc<Mutex<Vec<Vec<u8>>>>) -> Respon
         "/gzip" => html(gzip(PAGE.as_bytes()).await, "text/html; charset=utf-8", Some("gzip")),
         "/br" => html(brotli(PAGE.as_bytes()).await, "text/html; charset=utf-8", Some("br")),
         "/latin1" => {
-            html(b"<html><body><p>caf\xe9</p></body></html>".to_vec(), "text/html; charset=windows-1252", None)
+            let page = b"<html><body><h2 id=aria-label-composeoptions>o</h2><p>caf\xe9</p></body></html>";
+            html(page.to_vec(), "text/html; charset=windows-1252", None)
         }
         "/data.json" => html(b"{\"body\":\"<body>\"}".to_vec(), "application/json", None),
         "/echo" => html(body.to_vec(), "application/octet-stream", None),

@@ -1,0 +1,43 @@
+//! Flows: what the proxy does with a request a rule has classified. The MITM core
+//! (`mitm::handler`) calls them in this order for one exchange: [`Flow::compose_request`]
+//! for a compose request (its S/MIME control fields already read and stripped), or
+//! [`Flow::compose_page`] when a compose page's response is rewritten. The compose and
+//! read flows implement this trait in their own files; today [`PassFlow`] forwards.
+
+mod pass;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use hudsucker::Body;
+use hudsucker::hyper::{Request, Response};
+
+pub use pass::PassFlow;
+
+use crate::rewrite::ControlsState;
+use crate::rules::{ComposeRequest, Rule};
+
+/// What a flow decided about a request.
+#[derive(Debug)]
+pub enum Verdict {
+    /// Send this request upstream.
+    Forward(Request<Body>),
+    /// Answer the browser with this response; nothing goes upstream.
+    Respond(Response<Body>),
+}
+
+/// A flow's future.
+pub type FlowFuture<'a> = Pin<Box<dyn Future<Output = Verdict> + Send + 'a>>;
+
+/// One behaviour of the proxy for classified requests.
+pub trait Flow: Send + Sync + std::fmt::Debug {
+    /// A compose request (send, draft, upload, spell check). `forward` is the request as
+    /// it would go upstream: the browser's, without the S/MIME control fields.
+    fn compose_request<'a>(&'a self, rule: &'a Rule, request: ComposeRequest, forward: Request<Body>)
+    -> FlowFuture<'a>;
+
+    /// The state the controls of a compose page are shown in.
+    fn compose_page(&self, rule: &Rule) -> ControlsState {
+        ControlsState::defaults(rule)
+    }
+}

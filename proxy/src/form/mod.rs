@@ -1,0 +1,154 @@
+//! Form bodies as browsers post them: `application/x-www-form-urlencoded` and
+//! `multipart/form-data`. Parsing keeps every field's byte range, so that fields can be
+//! removed while everything else stays byte for byte as the browser sent it. No I/O.
+
+mod multipart;
+mod urlencoded;
+
+use std::ops::Range;
+
+pub use urlencoded::decode_pairs;
+
+/// A parsed form body.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Form {
+    encoding: Encoding,
+    fields: Vec<Field>,
+}
+
+/// One form field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Field {
+    /// The field name.
+    pub name: String,
+    /// The value as text (UTF-8, invalid bytes replaced); empty for a file.
+    pub value: String,
+    /// The file name of a file part (multipart only).
+    pub filename: Option<String>,
+    /// The part's `Content-Type` (multipart only).
+    pub content_type: Option<String>,
+    /// The value's bytes in the body (a file's content).
+    pub data: Range<usize>,
+    /// The whole field in the body (what removing it removes).
+    span: Range<usize>,
+}
+
+/// How the body was encoded.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+enum Encoding {
+    /// Not a form (or a form that could not be parsed): no fields.
+    #[default]
+    None,
+    /// `application/x-www-form-urlencoded`.
+    UrlEncoded,
+    /// `multipart/form-data` with this boundary.
+    Multipart(String),
+}
+
+impl Form {
+    /// Parses `body` according to `content_type` (the request's `Content-Type`). Any other
+    /// type, or a multipart body without a valid boundary, gives a form without fields.
+    pub fn parse(content_type: Option<&str>, body: &[u8]) -> Self {
+        let Some(content_type) = content_type else { return Self::default() };
+        let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+        match essence.as_str() {
+            "application/x-www-form-urlencoded" => {
+                Self { encoding: Encoding::UrlEncoded, fields: urlencoded::fields(body) }
+            }
+            "multipart/form-data" => match multipart::boundary(content_type) {
+                Some(boundary) => match multipart::fields(body, &boundary) {
+                    Some(fields) => Self { encoding: Encoding::Multipart(boundary), fields },
+                    None => Self::default(),
+                },
+                None => Self::default(),
+            },
+            _ => Self::default(),
+        }
+    }
+
+    /// Whether the body was a form this module understands.
+    pub fn is_form(&self) -> bool {
+        self.encoding != Encoding::None
+    }
+
+    /// The first value of `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.fields.iter().find(|f| f.name == name).map(|f| f.value.as_str())
+    }
+
+    /// Every field, in body order.
+    pub fn fields(&self) -> &[Field] {
+        &self.fields
+    }
+
+    /// `body` without the fields for which `drop` is true; everything else unchanged.
+    /// Returns `None` when nothing is dropped.
+    pub fn without(&self, body: &[u8], drop: impl Fn(&str) -> bool) -> Option<Vec<u8>> {
+        if !self.fields.iter().any(|f| drop(&f.name)) {
+            return None;
+        }
+        match self.encoding {
+            Encoding::None => None,
+            Encoding::UrlEncoded => {
+                let kept: Vec<&[u8]> =
+                    self.fields.iter().filter(|f| !drop(&f.name)).map(|f| &body[f.span.clone()]).collect();
+                Some(kept.join(&b"&"[..]))
+            }
+            Encoding::Multipart(_) => {
+                let mut out = Vec::with_capacity(body.len());
+                let mut at = 0;
+                for field in self.fields.iter().filter(|f| drop(&f.name)) {
+                    out.extend_from_slice(&body[at..field.span.start]);
+                    at = field.span.end;
+                }
+                out.extend_from_slice(&body[at..]);
+                Some(out)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urlencoded_strip_keeps_the_rest_byte_for_byte() {
+        let body = b"_token=t&_to=bob%40example.test%2C&_smime_sign=1&_message=a+b%0D%0Ac&_smime_encrypt=&_mdn=";
+        let form = Form::parse(Some("application/x-www-form-urlencoded"), body);
+        assert_eq!(form.get("_to"), Some("bob@example.test,"));
+        assert_eq!(form.get("_message"), Some("a b\r\nc"));
+        assert_eq!(form.get("_smime_encrypt"), Some(""));
+        let out = form.without(body, |n| n.starts_with("_smime_")).unwrap();
+        assert_eq!(out, b"_token=t&_to=bob%40example.test%2C&_message=a+b%0D%0Ac&_mdn=");
+        assert_eq!(form.without(body, |n| n == "nope"), None);
+    }
+
+    #[test]
+    fn multipart_fields_and_strip() {
+        let body = b"--XY\r\nContent-Disposition: form-data; name=\"_smime_sign\"\r\n\r\n1\r\n\
+--XY\r\nContent-Disposition: form-data; name=\"_attachments[]\"; filename=\"a.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n\x00\xff\r\n\r\n\
+--XY--\r\n";
+        let form = Form::parse(Some("multipart/form-data; boundary=XY"), body);
+        assert_eq!(form.fields().len(), 2);
+        assert_eq!(form.get("_smime_sign"), Some("1"));
+        let file = &form.fields()[1];
+        assert_eq!(file.filename.as_deref(), Some("a.bin"));
+        assert_eq!(file.content_type.as_deref(), Some("application/octet-stream"));
+        assert_eq!(&body[file.data.clone()], b"\x00\xff\r\n");
+        let out = form.without(body, |n| n.starts_with("_smime_")).unwrap();
+        let second = body.windows(8).rposition(|w| w == b"\r\n--XY\r\n").unwrap() + 2;
+        assert_eq!(out, &body[second..]);
+        assert!(out.starts_with(b"--XY\r\nContent-Disposition: form-data; name=\"_attachments[]\""));
+        let again = Form::parse(Some("multipart/form-data; boundary=\"XY\""), &out);
+        assert_eq!(again.fields().len(), 1);
+    }
+
+    #[test]
+    fn other_bodies_have_no_fields() {
+        assert!(!Form::parse(Some("text/xml"), b"<a/>").is_form());
+        assert!(!Form::parse(None, b"a=b").is_form());
+        assert!(!Form::parse(Some("multipart/form-data"), b"--x\r\n").is_form());
+        assert!(!Form::parse(Some("multipart/form-data; boundary=q"), b"no delimiter").is_form());
+    }
+}

@@ -1,0 +1,160 @@
+//! A compose request's body → which request it is (send, draft, upload, spell check),
+//! the fields the rule names, the S/MIME choice posted by the injected controls, and the
+//! body to forward with those control fields removed.
+
+use bytes::Bytes;
+
+use super::matcher::{Query, fields_match, head_matches};
+use super::rule::{CONTROL_PREFIX, ComposeKind, ENCRYPT_FIELD, RequestRule, Rule, SIGN_FIELD};
+use crate::form::Form;
+
+/// A classified compose request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComposeRequest {
+    /// What it does.
+    pub kind: ComposeKind,
+    /// The fields the rule names (missing ones are empty).
+    pub fields: ComposeFields,
+    /// What the injected toggles posted; `None` when the request carried none of them
+    /// (a page the proxy did not rewrite, or an XHR that does not post the form).
+    pub smime: Option<SmimeChoice>,
+    /// The CSRF token, from the rule's field or header.
+    pub csrf_token: Option<String>,
+}
+
+/// The state of the Sign and Encrypt toggles as posted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SmimeChoice {
+    /// Sign was on.
+    pub sign: bool,
+    /// Encrypt was on.
+    pub encrypt: bool,
+}
+
+/// The compose content of a request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ComposeFields {
+    /// Sender (address or identity id).
+    pub from: String,
+    /// To, as posted.
+    pub to: String,
+    /// Cc, as posted.
+    pub cc: String,
+    /// Bcc, as posted.
+    pub bcc: String,
+    /// Subject.
+    pub subject: String,
+    /// Body text.
+    pub body: String,
+    /// Whether `body` is HTML.
+    pub html: bool,
+    /// Ids of attachments uploaded earlier.
+    pub attachments: Vec<String>,
+    /// The compose session id.
+    pub compose_id: String,
+    /// Files of an upload: (file name, content type, size in bytes).
+    pub uploads: Vec<(String, String, usize)>,
+    /// Text sent for spell checking.
+    pub spellcheck_text: String,
+}
+
+/// The result of looking at a candidate compose request's body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Classified {
+    /// The request, when one of the rule's request entries matches.
+    pub request: Option<ComposeRequest>,
+    /// The body to forward: the original without the proxy's control fields.
+    pub body: Bytes,
+    /// Whether control fields were removed.
+    pub stripped: bool,
+}
+
+/// What [`classify`] needs of the request head.
+#[derive(Debug, Clone, Copy)]
+pub struct Head<'a> {
+    /// The method.
+    pub method: &'a str,
+    /// The path, without query.
+    pub path: &'a str,
+    /// The query.
+    pub query: &'a Query,
+    /// The `Content-Type` header.
+    pub content_type: Option<&'a str>,
+    /// The value of the rule's CSRF header (`rule.csrf.header`), if sent.
+    pub csrf_header: Option<&'a str>,
+}
+
+/// Classifies a request whose head matched `candidates` (from
+/// [`super::Match::ComposeRequest`]).
+pub fn classify(rule: &Rule, candidates: &[RequestRule], head: &Head<'_>, body: Bytes) -> Classified {
+    let Head { method, path, query, content_type, csrf_header } = *head;
+    let form = Form::parse(content_type, &body);
+    let entry = candidates
+        .iter()
+        .filter(|r| head_matches(&r.request, method, path, query))
+        .find(|r| fields_match(&r.form, |n| form.get(n)));
+    let request = entry.map(|entry| {
+        let value = |name: &Option<String>| name.as_deref().and_then(|n| form.get(n)).unwrap_or_default().to_owned();
+        let form_or_query = |name: &Option<String>| {
+            name.as_deref().and_then(|n| form.get(n).or_else(|| query.get(n))).unwrap_or_default().to_owned()
+        };
+        let f = &rule.fields;
+        let mut fields = ComposeFields {
+            from: value(&f.from),
+            to: value(&Some(f.to.clone())),
+            cc: value(&f.cc),
+            bcc: value(&f.bcc),
+            subject: value(&Some(f.subject.clone())),
+            body: value(&Some(f.body.clone())),
+            html: matches!(value(&f.html_flag).to_ascii_lowercase().as_str(), "1" | "true" | "on"),
+            attachments: value(&f.attachments)
+                .split(f.attachment_separator.as_str())
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            compose_id: form_or_query(&f.compose_id),
+            uploads: Vec::new(),
+            spellcheck_text: String::new(),
+        };
+        match entry.kind {
+            ComposeKind::Upload => {
+                fields.uploads = form
+                    .fields()
+                    .iter()
+                    .filter(|x| x.filename.is_some() && f.upload_file.as_ref().is_none_or(|n| *n == x.name))
+                    .map(|x| {
+                        (
+                            x.filename.clone().unwrap_or_default(),
+                            x.content_type.clone().unwrap_or_default(),
+                            x.data.len(),
+                        )
+                    })
+                    .collect();
+            }
+            ComposeKind::Spellcheck => {
+                fields.spellcheck_text = match (&f.spellcheck_text, form.is_form()) {
+                    (Some(_), true) => value(&f.spellcheck_text),
+                    _ => String::from_utf8_lossy(&body).into_owned(),
+                };
+            }
+            ComposeKind::Send | ComposeKind::Draft => {}
+        }
+        let sign = form.get(SIGN_FIELD);
+        let encrypt = form.get(ENCRYPT_FIELD);
+        let on = |v: Option<&str>| v.is_some_and(|v| !v.is_empty() && v != "0");
+        let smime = (sign.is_some() || encrypt.is_some()).then(|| SmimeChoice { sign: on(sign), encrypt: on(encrypt) });
+        let csrf_token = rule
+            .csrf
+            .field
+            .as_deref()
+            .and_then(|n| form.get(n).or_else(|| query.get(n)))
+            .or(csrf_header)
+            .map(str::to_owned);
+        ComposeRequest { kind: entry.kind, fields, smime, csrf_token }
+    });
+    match form.without(&body, |name| name.starts_with(CONTROL_PREFIX)) {
+        Some(stripped) => Classified { request, body: Bytes::from(stripped), stripped: true },
+        None => Classified { request, body, stripped: false },
+    }
+}

@@ -1,0 +1,362 @@
+//! Rule files (TOML) → [`Rule`], validated once: unknown keys, missing parts, CSS
+//! selectors lol_html cannot parse, templates without their placeholders, URL templates
+//! naming parameters the page does not carry. Every error names the file, the line and
+//! the reason. [`RuleSet`] holds the bundled rules plus a user directory that adds rules
+//! or overrides them by name.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::bundled::BUNDLED;
+use super::pattern::{PathPattern, ValuePattern};
+use super::rule::{
+    ComposeKind, Controls, Csrf, Fields, Insertion, PageMatch, Position, RequestRule, Rule, UrlTemplate, ViewPage,
+};
+use crate::Error;
+
+/// The rules known to the proxy, by name.
+#[derive(Debug, Clone, Default)]
+pub struct RuleSet {
+    rules: BTreeMap<String, Arc<Rule>>,
+}
+
+impl RuleSet {
+    /// The bundled rules (embedded in the binary).
+    pub fn bundled() -> Result<Self, Error> {
+        let mut set = Self::default();
+        for (file, text) in BUNDLED {
+            set.insert(parse_rule(text, &format!("{file} (bundled)"))?);
+        }
+        Ok(set)
+    }
+
+    /// The bundled rules plus every `*.toml` in `dir` (a rule with a bundled rule's name
+    /// replaces it).
+    pub fn bundled_and_dir(dir: &Path) -> Result<Self, Error> {
+        let mut set = Self::bundled()?;
+        for rule in load_dir(dir)? {
+            set.insert(rule);
+        }
+        Ok(set)
+    }
+
+    /// Adds `rule`, replacing one of the same name.
+    pub fn insert(&mut self, rule: Rule) {
+        self.rules.insert(rule.name.clone(), Arc::new(rule));
+    }
+
+    /// The rule called `name`.
+    pub fn get(&self, name: &str) -> Option<&Arc<Rule>> {
+        self.rules.get(name)
+    }
+
+    /// All rules, by name.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<Rule>> {
+        self.rules.values()
+    }
+
+    /// The rule names, for error messages.
+    pub fn names(&self) -> Vec<&str> {
+        self.rules.keys().map(String::as_str).collect()
+    }
+}
+
+/// Every `*.toml` rule file directly in `dir`, sorted by file name. Two files with the
+/// same rule name are an error.
+pub fn load_dir(dir: &Path) -> Result<Vec<Rule>, Error> {
+    let read_error = |source| Error::ReadRules { path: dir.to_path_buf(), source };
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .map_err(read_error)?
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml") && p.is_file())
+        .collect();
+    files.sort();
+    let mut rules: Vec<Rule> = Vec::new();
+    for path in files {
+        let text = std::fs::read_to_string(&path).map_err(|source| Error::ReadRules { path: path.clone(), source })?;
+        let rule = parse_rule(&text, &path.display().to_string())?;
+        if let Some(other) = rules.iter().find(|r| r.name == rule.name) {
+            return Err(Error::RuleFile {
+                file: path.display().to_string(),
+                line: 1,
+                message: format!("rule `{}` is already defined in {}", rule.name, other.origin),
+            });
+        }
+        rules.push(rule);
+    }
+    Ok(rules)
+}
+
+/// Parses and validates one rule file. `file` names it in errors.
+pub fn parse_rule(text: &str, file: &str) -> Result<Rule, Error> {
+    let at = |span: Range<usize>, message: String| Error::RuleFile {
+        file: file.to_owned(),
+        line: text[..span.start.min(text.len())].matches('\n').count() + 1,
+        message,
+    };
+    let raw: RawRule =
+        toml::from_str(text).map_err(|e| at(e.span().unwrap_or(0..0), e.message().trim_end().to_owned()))?;
+
+    let name = raw.name.get_ref();
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        return Err(at(raw.name.span(), format!("name `{name}`: use letters, digits, `-` and `_`")));
+    }
+    if raw.csrf.get_ref().field.is_none() && raw.csrf.get_ref().header.is_none() {
+        return Err(at(raw.csrf.span(), "[csrf] needs `field`, `header` or both".into()));
+    }
+
+    let compose = raw.pages.compose.into_match("GET").map_err(|(s, m)| at(s, m))?;
+    let list = raw.pages.list.map(|p| p.into_match("GET")).transpose().map_err(|(s, m)| at(s, m))?;
+    let view = match raw.pages.view {
+        None => None,
+        Some(view) => {
+            let page = PageMatch {
+                method: method(view.method, "GET").map_err(|(s, m)| at(s, m))?,
+                path: path(view.path).map_err(|(s, m)| at(s, m))?,
+                query: view.query,
+            };
+            let raw_message = url_template(&view.raw_message, &page).map_err(|m| at(view.raw_message.span(), m))?;
+            let replace = selector(&view.replace).map_err(|m| at(view.replace.span(), m))?;
+            Some(ViewPage { page, raw_message, replace })
+        }
+    };
+
+    let c = raw.controls;
+    for (template, placeholders) in [(&c.row, &["{id}", "{label}", "{input}"][..]), (&c.status.html, &["{status}"][..])]
+    {
+        if let Some(missing) = placeholders.iter().find(|p| !template.get_ref().contains(**p)) {
+            return Err(at(template.span(), format!("the template has no {missing} placeholder")));
+        }
+    }
+    let controls = Controls {
+        at: insertion(&c.selector, c.position).map_err(|m| at(c.selector.span(), m))?,
+        row: c.row.into_inner(),
+        input_class: c.input_class.unwrap_or_default(),
+        sign: c.sign,
+        encrypt: c.encrypt,
+        sign_label: c.sign_label.unwrap_or_else(|| "Sign (S/MIME)".into()),
+        encrypt_label: c.encrypt_label.unwrap_or_else(|| "Encrypt (S/MIME)".into()),
+        status_at: insertion(&c.status.selector, c.status.position).map_err(|m| at(c.status.selector.span(), m))?,
+        status: c.status.html.into_inner(),
+    };
+
+    let mut requests = Vec::new();
+    for r in raw.requests {
+        requests.push(RequestRule {
+            kind: r.kind,
+            request: PageMatch {
+                method: method(r.method, "POST").map_err(|(s, m)| at(s, m))?,
+                path: path(r.path).map_err(|(s, m)| at(s, m))?,
+                query: r.query,
+            },
+            form: r.form,
+        });
+    }
+    if !requests.iter().any(|r| r.kind == ComposeKind::Send) {
+        return Err(at(
+            0..0,
+            "no [[requests]] entry of kind \"send\": the proxy must know how a message is sent".into(),
+        ));
+    }
+
+    let f = raw.fields;
+    let fields = Fields {
+        from: f.from,
+        to: f.to,
+        cc: f.cc,
+        bcc: f.bcc,
+        subject: f.subject,
+        body: f.body,
+        html_flag: f.html_flag,
+        attachments: f.attachments,
+        attachment_separator: f.attachment_separator.unwrap_or_else(|| ",".into()),
+        compose_id: f.compose_id,
+        upload_file: f.upload_file,
+        spellcheck_text: f.spellcheck_text,
+    };
+
+    Ok(Rule {
+        name: raw.name.into_inner(),
+        description: raw.description.unwrap_or_default(),
+        origin: file.to_owned(),
+        csrf: {
+            let c = raw.csrf.into_inner();
+            Csrf { field: c.field, header: c.header }
+        },
+        compose,
+        view,
+        list,
+        controls,
+        requests,
+        fields,
+    })
+}
+
+type SpanError = (Range<usize>, String);
+
+fn method(raw: Option<Spanned<String>>, default: &str) -> Result<String, SpanError> {
+    let Some(raw) = raw else { return Ok(default.to_owned()) };
+    let upper = raw.get_ref().to_ascii_uppercase();
+    if ["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&upper.as_str()) {
+        Ok(upper)
+    } else {
+        Err((raw.span(), format!("method `{}`: expected GET, POST, PUT, PATCH or DELETE", raw.get_ref())))
+    }
+}
+
+fn path(raw: Option<Spanned<String>>) -> Result<PathPattern, SpanError> {
+    match raw {
+        None => Ok(PathPattern::Any),
+        Some(raw) => PathPattern::parse(raw.get_ref()).map_err(|m| (raw.span(), m)),
+    }
+}
+
+fn selector(raw: &Spanned<String>) -> Result<String, String> {
+    raw.get_ref()
+        .parse::<lol_html::Selector>()
+        .map(|_| raw.get_ref().clone())
+        .map_err(|e| format!("CSS selector `{}`: {e}", raw.get_ref()))
+}
+
+fn insertion(raw: &Spanned<String>, position: Position) -> Result<Insertion, String> {
+    Ok(Insertion { selector: selector(raw)?, position })
+}
+
+fn url_template(raw: &Spanned<String>, page: &PageMatch) -> Result<UrlTemplate, String> {
+    let text = raw.get_ref();
+    let mut params = Vec::new();
+    let mut rest = text.as_str();
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let close = after.find('}').ok_or_else(|| format!("URL template `{text}`: `{{` without `}}`"))?;
+        let name = &after[..close];
+        match page.query.get(name) {
+            Some(p) if p.requires_presence() => params.push(name.to_owned()),
+            _ => {
+                return Err(format!(
+                    "URL template `{text}`: {{{name}}} is not a query parameter this page always has \
+                     (add `{name} = \"*\"` to its query)"
+                ));
+            }
+        }
+        rest = &after[close + 1..];
+    }
+    if rest.contains('}') {
+        return Err(format!("URL template `{text}`: `}}` without `{{`"));
+    }
+    Ok(UrlTemplate { text: text.clone(), params })
+}
+
+/// The file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    name: Spanned<String>,
+    description: Option<String>,
+    csrf: Spanned<RawCsrf>,
+    pages: RawPages,
+    controls: RawControls,
+    #[serde(default)]
+    requests: Vec<RawRequest>,
+    fields: RawFields,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCsrf {
+    field: Option<String>,
+    header: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPages {
+    compose: RawPage,
+    view: Option<RawViewPage>,
+    list: Option<RawPage>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPage {
+    method: Option<Spanned<String>>,
+    path: Option<Spanned<String>>,
+    #[serde(default)]
+    query: BTreeMap<String, ValuePattern>,
+}
+
+impl RawPage {
+    fn into_match(self, default_method: &str) -> Result<PageMatch, SpanError> {
+        Ok(PageMatch { method: method(self.method, default_method)?, path: path(self.path)?, query: self.query })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawViewPage {
+    method: Option<Spanned<String>>,
+    path: Option<Spanned<String>>,
+    #[serde(default)]
+    query: BTreeMap<String, ValuePattern>,
+    raw_message: Spanned<String>,
+    replace: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawControls {
+    selector: Spanned<String>,
+    position: Position,
+    row: Spanned<String>,
+    input_class: Option<String>,
+    #[serde(default)]
+    sign: bool,
+    #[serde(default)]
+    encrypt: bool,
+    sign_label: Option<String>,
+    encrypt_label: Option<String>,
+    status: RawStatus,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStatus {
+    selector: Spanned<String>,
+    position: Position,
+    html: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRequest {
+    kind: ComposeKind,
+    method: Option<Spanned<String>>,
+    path: Option<Spanned<String>>,
+    #[serde(default)]
+    query: BTreeMap<String, ValuePattern>,
+    #[serde(default)]
+    form: BTreeMap<String, ValuePattern>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFields {
+    from: Option<String>,
+    to: String,
+    cc: Option<String>,
+    bcc: Option<String>,
+    subject: String,
+    body: String,
+    html_flag: Option<String>,
+    attachments: Option<String>,
+    attachment_separator: Option<String>,
+    compose_id: Option<String>,
+    upload_file: Option<String>,
+    spellcheck_text: Option<String>,
+}

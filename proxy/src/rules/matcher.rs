@@ -1,0 +1,125 @@
+//! Request → what it is for a rule: one of the rule's pages, a compose request, or
+//! nothing. Only the request head (method, path, query) is looked at here; a compose
+//! request's body conditions are checked by [`super::classify`].
+
+use std::collections::BTreeMap;
+
+use super::pattern::ValuePattern;
+use super::rule::{PageMatch, RequestRule, Rule};
+
+/// The query string of a request, decoded (`+` is a space), first value of each name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Query {
+    pairs: Vec<(String, String)>,
+}
+
+impl Query {
+    /// Parses a raw query string (without `?`).
+    pub fn parse(raw: &str) -> Self {
+        Self { pairs: crate::form::decode_pairs(raw.as_bytes()) }
+    }
+
+    /// The first value of `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// What a request is, for one rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Match<'r> {
+    /// It loads the compose page: the response gets the controls.
+    Compose,
+    /// It loads a message view.
+    View,
+    /// It loads the message list.
+    List,
+    /// It may carry compose content: these request rules match its head, in order; the
+    /// body decides which one (if any) applies.
+    ComposeRequest(&'r [RequestRule]),
+}
+
+impl Match<'_> {
+    /// The page kind's name, for logs and reports.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Compose => "compose page",
+            Self::View => "message view",
+            Self::List => "message list",
+            Self::ComposeRequest(_) => "compose request",
+        }
+    }
+}
+
+/// What `method path?query` is for `rule`. Compose requests are checked first (a send
+/// POST must never be mistaken for a page), then the compose page, the view, the list.
+pub fn match_request<'r>(rule: &'r Rule, method: &str, path: &str, query: &Query) -> Option<Match<'r>> {
+    let first = rule.requests.iter().position(|r| head_matches(&r.request, method, path, query));
+    if let Some(first) = first {
+        return Some(Match::ComposeRequest(&rule.requests[first..]));
+    }
+    if head_matches(&rule.compose, method, path, query) {
+        return Some(Match::Compose);
+    }
+    if rule.view.as_ref().is_some_and(|v| head_matches(&v.page, method, path, query)) {
+        return Some(Match::View);
+    }
+    if rule.list.as_ref().is_some_and(|l| head_matches(l, method, path, query)) {
+        return Some(Match::List);
+    }
+    None
+}
+
+/// Whether `method path?query` matches `page`.
+pub fn head_matches(page: &PageMatch, method: &str, path: &str, query: &Query) -> bool {
+    page.method.eq_ignore_ascii_case(method) && page.path.matches(path) && fields_match(&page.query, |n| query.get(n))
+}
+
+/// Whether every pattern matches the value `lookup` gives for its name.
+pub fn fields_match<'v>(patterns: &BTreeMap<String, ValuePattern>, lookup: impl Fn(&str) -> Option<&'v str>) -> bool {
+    patterns.iter().all(|(name, pattern)| pattern.matches(lookup(name)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::RuleSet;
+
+    fn roundcube() -> std::sync::Arc<Rule> {
+        RuleSet::bundled().unwrap().get("roundcube").unwrap().clone()
+    }
+
+    fn what(method: &str, url: &str) -> Option<&'static str> {
+        let rule = roundcube();
+        let (path, query) = url.split_once('?').unwrap_or((url, ""));
+        match_request(&rule, method, path, &Query::parse(query)).map(|m| m.name())
+    }
+
+    #[test]
+    fn roundcube_pages_from_the_captured_session() {
+        assert_eq!(what("GET", "/?_task=mail&_action=compose&_id=2356372926b05238e773c2"), Some("compose page"));
+        // The redirect to the page with `_id` is not the page itself.
+        assert_eq!(what("GET", "/?_task=mail&_action=compose"), None);
+        assert_eq!(what("GET", "/?_task=mail&_mbox=INBOX&_uid=9&_action=show"), Some("message view"));
+        assert_eq!(
+            what("GET", "/?_task=mail&_caps=pdf%3D1&_uid=9&_mbox=INBOX&_framed=1&_action=preview"),
+            Some("message view")
+        );
+        assert_eq!(what("GET", "/?_task=mail&_mbox=INBOX"), Some("message list"));
+        assert_eq!(what("GET", "/?_task=mail&_action=list&_refresh=1&_mbox=INBOX&_remote=1"), Some("message list"));
+        assert_eq!(what("POST", "/?_task=mail&_unlock=loading1&_framed=1"), Some("compose request"));
+        assert_eq!(what("POST", "/?_task=mail&_remote=1&_from=compose&_id=1&_action=upload"), Some("compose request"));
+        assert_eq!(what("GET", "/?_task=login"), None);
+        assert_eq!(what("POST", "/?_task=login"), None);
+        assert_eq!(what("GET", "/program/resources/blank.webp"), None);
+    }
+
+    #[test]
+    fn query_decoding() {
+        let q = Query::parse("a=1&b=x+y%2Cz&a=2&c");
+        assert_eq!(q.get("a"), Some("1"));
+        assert_eq!(q.get("b"), Some("x y,z"));
+        assert_eq!(q.get("c"), Some(""));
+        assert_eq!(q.get("d"), None);
+    }
+}

@@ -1,0 +1,221 @@
+//! A loaded, valid rule: what the proxy knows about one webmail. Built only by
+//! [`super::load`], so every selector parses, every template has its placeholders and
+//! every required part is there.
+
+use std::collections::BTreeMap;
+
+use super::pattern::{PathPattern, ValuePattern};
+
+/// The posted fields the proxy owns. Every field whose name starts with this is read by
+/// the proxy and stripped from the request before it goes upstream.
+pub const CONTROL_PREFIX: &str = "_smime_";
+/// The Sign toggle's field (`1` when on, empty when off).
+pub const SIGN_FIELD: &str = "_smime_sign";
+/// The Encrypt toggle's field (`1` when on, empty when off).
+pub const ENCRYPT_FIELD: &str = "_smime_encrypt";
+
+/// One webmail's rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    /// The name users give in `--site HOST=RULE` and `[sites]`.
+    pub name: String,
+    /// One line for humans.
+    pub description: String,
+    /// Where the rule came from (`bundled:roundcube.toml` or a file path), for messages.
+    pub origin: String,
+    /// Where the CSRF token travels.
+    pub csrf: Csrf,
+    /// The compose page (where the controls go).
+    pub compose: PageMatch,
+    /// The message view page (read flow), when the rule knows it.
+    pub view: Option<ViewPage>,
+    /// The message list page, when the rule knows it.
+    pub list: Option<PageMatch>,
+    /// The S/MIME controls injected into the compose page.
+    pub controls: Controls,
+    /// Requests carrying compose content, first match wins.
+    pub requests: Vec<RequestRule>,
+    /// Which fields of those requests hold what.
+    pub fields: Fields,
+}
+
+/// Where a webmail expects its CSRF token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Csrf {
+    /// Form field (and query parameter) name, e.g. Roundcube's `_token`.
+    pub field: Option<String>,
+    /// Request header name for XHRs, e.g. Roundcube's `X-Roundcube-Request`.
+    pub header: Option<String>,
+}
+
+/// Which requests load a page: method, path and query parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageMatch {
+    /// Upper-case HTTP method.
+    pub method: String,
+    /// URL path.
+    pub path: PathPattern,
+    /// Query parameters that must match (others may be present).
+    pub query: BTreeMap<String, ValuePattern>,
+}
+
+/// The message view: how to find its raw message and what the read view replaces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ViewPage {
+    /// Which requests load it.
+    pub page: PageMatch,
+    /// The raw message's URL, relative to the view's URL, with `{param}` placeholders
+    /// filled from the view's query (each one a parameter the view's query requires).
+    pub raw_message: UrlTemplate,
+    /// CSS selector of the element whose content the read view replaces.
+    pub replace: String,
+}
+
+/// A URL template: literal text and `{name}` placeholders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UrlTemplate {
+    /// The template as written.
+    pub text: String,
+    /// The placeholder names, in order of appearance.
+    pub params: Vec<String>,
+}
+
+/// Where the Sign/Encrypt toggles and the status line go, and how they look.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Controls {
+    /// Where the toggles go.
+    pub at: Insertion,
+    /// Markup of one toggle row with `{id}`, `{label}` and `{input}` placeholders.
+    pub row: String,
+    /// Class of the checkbox input (so that it looks native).
+    pub input_class: String,
+    /// Sign on by default.
+    pub sign: bool,
+    /// Encrypt on by default.
+    pub encrypt: bool,
+    /// Label of the Sign toggle.
+    pub sign_label: String,
+    /// Label of the Encrypt toggle.
+    pub encrypt_label: String,
+    /// Where the status line goes.
+    pub status_at: Insertion,
+    /// Markup around the status line with a `{status}` placeholder.
+    pub status: String,
+}
+
+/// A place in a page: a CSS selector (the first matching element) and a position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Insertion {
+    /// CSS selector (checked with lol_html's parser).
+    pub selector: String,
+    /// Where, relative to the element.
+    pub position: Position,
+}
+
+/// Where inserted markup goes relative to the selected element.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Position {
+    /// Before its start tag.
+    Before,
+    /// After its end tag.
+    After,
+    /// As its first child.
+    Prepend,
+    /// As its last child.
+    Append,
+}
+
+/// Which requests carry compose content and what kind they are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestRule {
+    /// What the request does.
+    pub kind: ComposeKind,
+    /// Which requests: method, path, query.
+    pub request: PageMatch,
+    /// Body form fields that must match too (urlencoded or multipart bodies).
+    pub form: BTreeMap<String, ValuePattern>,
+}
+
+/// The kinds of compose requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ComposeKind {
+    /// The message is sent.
+    Send,
+    /// The message is saved as a draft.
+    Draft,
+    /// An attachment is uploaded.
+    Upload,
+    /// The body is sent for spell checking.
+    Spellcheck,
+}
+
+impl ComposeKind {
+    /// The name used in rule files and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Send => "send",
+            Self::Draft => "draft",
+            Self::Upload => "upload",
+            Self::Spellcheck => "spellcheck",
+        }
+    }
+}
+
+/// Field names of compose requests, looked up in the body (the compose id and the CSRF
+/// token also in the query string).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fields {
+    /// Sender (address or identity id).
+    pub from: Option<String>,
+    /// To recipients.
+    pub to: String,
+    /// Cc recipients.
+    pub cc: Option<String>,
+    /// Bcc recipients.
+    pub bcc: Option<String>,
+    /// Subject.
+    pub subject: String,
+    /// Body text (plain or HTML).
+    pub body: String,
+    /// Whether the body is HTML (`1`, `true` or `on`).
+    pub html_flag: Option<String>,
+    /// Ids of attachments uploaded earlier.
+    pub attachments: Option<String>,
+    /// Separator between attachment ids.
+    pub attachment_separator: String,
+    /// The compose session id.
+    pub compose_id: Option<String>,
+    /// The file field of an upload request.
+    pub upload_file: Option<String>,
+    /// The text field of a spell-check request (without it the whole body is the text).
+    pub spellcheck_text: Option<String>,
+}
+
+/// Characters left as they are in a filled URL template value (RFC 3986 unreserved).
+const VALUE: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+impl UrlTemplate {
+    /// The URL for a view at `path` with `query`: placeholders filled (percent-encoded),
+    /// a template starting with `?` taken relative to `path`. `None` when a parameter is
+    /// missing.
+    pub fn fill(&self, path: &str, query: &super::Query) -> Option<String> {
+        let mut out = String::new();
+        let mut rest = self.text.as_str();
+        while let Some(open) = rest.find('{') {
+            out.push_str(&rest[..open]);
+            let after = &rest[open + 1..];
+            let close = after.find('}')?;
+            let value = query.get(&after[..close])?;
+            out.extend(percent_encoding::utf8_percent_encode(value, VALUE));
+            rest = &after[close + 1..];
+        }
+        out.push_str(rest);
+        if out.starts_with('?') {
+            out.insert_str(0, path);
+        }
+        Some(out)
+    }
+}

@@ -1,0 +1,245 @@
+//! Rules: `smime-proxy rules test` (pass, a broken fixture's diff, invalid rules), the
+//! captured Roundcube send request classified and stripped, and the same through the
+//! running proxy.
+#![allow(clippy::unwrap_used, reason = "tests: a failing unwrap is a failing test")]
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::Request;
+use smime_proxy::rules::{ComposeKind, Head, Match, Query, RuleSet, SmimeChoice, classify, match_request, parse_rule};
+use support::*;
+
+fn repo_rules() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../rewrite-rules")
+}
+
+fn rules_test(dir: &Path, extra: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_smime-proxy"))
+        .args(["rules", "test"])
+        .args(extra)
+        .arg(dir)
+        .env_remove("UPDATE_GOLDEN")
+        .output()
+        .unwrap()
+}
+
+/// A copy of the repository's rewrite-rules/ in a temporary directory.
+fn copy_rules() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = repo_rules();
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            std::fs::copy(&path, tmp.path().join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let fixtures = tmp.path().join("fixtures/roundcube");
+    std::fs::create_dir_all(&fixtures).unwrap();
+    for entry in std::fs::read_dir(src.join("fixtures/roundcube")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, fixtures.join(path.file_name().unwrap())).unwrap();
+    }
+    tmp
+}
+
+#[test]
+fn repository_rules_pass_their_fixtures() {
+    let out = rules_test(&repo_rules(), &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("ok roundcube/compose.html"), "{stdout}");
+    assert!(stdout.contains("ok roundcube/send-request-raw.txt"), "{stdout}");
+    assert!(stdout.contains(" 0 failed"), "{stdout}");
+}
+
+#[test]
+fn a_broken_fixture_fails_with_a_readable_diff() {
+    let tmp = copy_rules();
+    let golden = tmp.path().join("fixtures/roundcube/send-request-raw.expected.txt");
+    let text = std::fs::read_to_string(&golden).unwrap();
+    std::fs::write(&golden, text.replace("smime: sign=on encrypt=on", "smime: sign=on encrypt=off")).unwrap();
+    let html = tmp.path().join("fixtures/roundcube/compose.expected.html");
+    let text = std::fs::read_to_string(&html).unwrap();
+    std::fs::write(&html, text.replace("Encrypt (S/MIME)", "Encrypt")).unwrap();
+
+    let out = rules_test(tmp.path(), &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("FAIL roundcube/send-request-raw.txt"), "{stdout}");
+    assert!(stdout.contains("send-request-raw.expected.txt differs (- expected, + actual)"), "{stdout}");
+    assert!(stdout.contains("- smime: sign=on encrypt=off\n    + smime: sign=on encrypt=on"), "{stdout}");
+    // Context lines around the change, not the whole file.
+    assert!(stdout.contains("  attachments: [\"11795498873054675200\"]"), "{stdout}");
+    assert!(stdout.contains("FAIL roundcube/compose.html"), "{stdout}");
+    assert!(stdout.contains("+ \t\t\t<h2 id=\"aria-label-composeoptions\""), "{stdout}");
+    assert!(stdout.contains("ok roundcube/login.html"), "{stdout}");
+    assert!(stdout.contains("9 passed, 2 failed"), "{stdout}");
+
+    // --bless rewrites the goldens from the actual results; then everything passes.
+    assert!(rules_test(tmp.path(), &["--bless"]).status.success());
+    assert!(rules_test(tmp.path(), &[]).status.success());
+}
+
+#[test]
+fn a_missing_golden_file_is_a_failure() {
+    let tmp = copy_rules();
+    std::fs::remove_file(tmp.path().join("fixtures/roundcube/login.expected.txt")).unwrap();
+    let out = rules_test(tmp.path(), &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout.contains("missing golden file") && stdout.contains("--bless"), "{stdout}");
+}
+
+const ROUNDCUBE: &str = include_str!("../../rewrite-rules/roundcube.toml");
+
+fn rule_error(text: &str) -> String {
+    parse_rule(text, "rules/x.toml").unwrap_err().to_string()
+}
+
+fn line_of(text: &str, needle: &str) -> usize {
+    text[..text.find(needle).unwrap()].matches('\n').count() + 1
+}
+
+#[test]
+fn invalid_rules_name_file_line_and_reason() {
+    // A CSS selector lol_html cannot parse.
+    let bad = ROUNDCUBE.replace(r##"selector = "#aria-label-composeoptions""##, r##"selector = "#a[[b""##);
+    let err = rule_error(&bad);
+    let line = line_of(&bad, "#a[[b");
+    assert!(err.starts_with(&format!("rules/x.toml, line {line}: CSS selector `#a[[b`")), "{err}");
+
+    // An unknown key.
+    let bad = ROUNDCUBE.replace("input_class = ", "input_klass = ");
+    let err = rule_error(&bad);
+    assert!(
+        err.starts_with(&format!("rules/x.toml, line {}: unknown field `input_klass`", line_of(&bad, "input_klass"))),
+        "{err}"
+    );
+
+    // A missing required field.
+    let bad = ROUNDCUBE.replace("subject = \"_subject\"\n", "");
+    let err = rule_error(&bad);
+    assert!(err.starts_with("rules/x.toml, line ") && err.contains("missing field `subject`"), "{err}");
+
+    // A template without its placeholder; a URL template naming a parameter the page lacks.
+    let bad = ROUNDCUBE.replace("{input}</div></div>'''", "</div></div>'''");
+    assert!(rule_error(&bad).contains("the template has no {input} placeholder"), "{}", rule_error(&bad));
+    let bad = ROUNDCUBE.replace("&_mbox={_mbox}", "&_mbox={_folder}");
+    let err = rule_error(&bad);
+    assert!(err.contains(&format!("line {}", line_of(&bad, "raw_message"))) && err.contains("{_folder}"), "{err}");
+
+    // No send request.
+    let bad = ROUNDCUBE.replace("kind = \"send\"", "kind = \"upload\"");
+    assert!(rule_error(&bad).contains("no [[requests]] entry of kind \"send\""));
+    let bad = ROUNDCUBE.replace("kind = \"send\"", "kind = \"sned\"");
+    assert!(rule_error(&bad).contains("unknown variant `sned`"), "{}", rule_error(&bad));
+}
+
+#[test]
+fn an_invalid_rule_fails_rules_test_with_file_and_line() {
+    let tmp = copy_rules();
+    let path = tmp.path().join("roundcube.toml");
+    std::fs::write(&path, ROUNDCUBE.replace("position = \"after\"", "position = \"afterwards\"")).unwrap();
+    let out = rules_test(tmp.path(), &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    let line = line_of(ROUNDCUBE, "position = \"after\"");
+    assert!(stderr.contains(&format!("roundcube.toml, line {line}: unknown variant `afterwards`")), "{stderr}");
+}
+
+#[test]
+fn captured_send_request_is_classified_and_stripped() {
+    let raw = std::fs::read(repo_rules().join("fixtures/roundcube/send-request-raw.txt")).unwrap();
+    let split = raw.windows(2).position(|w| w == b"\n\n").unwrap();
+    let body = Bytes::copy_from_slice(&raw[split + 2..]);
+    let rules = RuleSet::bundled().unwrap();
+    let rule = rules.get("roundcube").unwrap();
+    let query = Query::parse("_task=mail&_unlock=loading1795498873680&_framed=1");
+    let Some(Match::ComposeRequest(candidates)) = match_request(rule, "POST", "/", &query) else {
+        panic!("the send POST is a compose request")
+    };
+    let head = Head {
+        method: "POST",
+        path: "/",
+        query: &query,
+        content_type: Some("application/x-www-form-urlencoded"),
+        csrf_header: None,
+    };
+    let out = classify(rule, candidates, &head, body.clone());
+    let request = out.request.unwrap();
+    assert_eq!(request.kind, ComposeKind::Send);
+    assert_eq!(request.smime, Some(SmimeChoice { sign: true, encrypt: true }));
+    assert_eq!(request.csrf_token.as_deref(), Some("eIa1dIxHY9rmPVltJe2voUrqPyiQ742g"));
+    let f = &request.fields;
+    assert_eq!((f.from.as_str(), f.to.as_str(), f.cc.as_str(), f.bcc.as_str()), ("1", "bob@example.test,", "", ""));
+    assert_eq!(f.subject, "via mitm proxy with smime flags");
+    assert_eq!(f.body, "body sent through the intercepting proxy");
+    assert!(!f.html);
+    assert_eq!(f.attachments, vec!["11795498873054675200".to_owned()]);
+    assert_eq!(f.compose_id, "16575293196b0523792e1f1");
+    assert!(out.stripped);
+    let expected = String::from_utf8_lossy(&body).replace("&_smime_sign=1&_smime_encrypt=1", "");
+    assert_eq!(String::from_utf8_lossy(&out.body), expected);
+}
+
+fn post(path: &str, content_type: &str, body: &'static [u8]) -> Request<Full<Bytes>> {
+    Request::post(path).header("content-type", content_type).body(Full::new(Bytes::from_static(body))).unwrap()
+}
+
+#[tokio::test]
+async fn the_proxy_strips_control_fields_before_upstream() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = UpstreamPki::new("Upstream Test CA");
+    let upstream = Upstream::start(&pki).await;
+    let proxy = TestProxy::start(&[upstream.by_name()], vec![pki.write_ca(dir.path())]).await;
+    let roots = proxy.local_ca_roots();
+
+    // Send (urlencoded): the upstream `/echo` route returns the body it received.
+    let body = b"_token=t&_task=mail&_action=send&_to=bob%40example.test&_smime_sign=1&_smime_encrypt=&_message=hi";
+    let req = post("/echo?_task=mail&_framed=1", "application/x-www-form-urlencoded", body);
+    let res = https_via_proxy(proxy.addr(), &upstream.by_name(), &roots, req).await.unwrap();
+    assert_eq!(res.status, 200);
+    assert_eq!(res.text(), "_token=t&_task=mail&_action=send&_to=bob%40example.test&_message=hi");
+
+    // Upload (multipart) with a control field: the part is removed.
+    let body = b"--B\r\nContent-Disposition: form-data; name=\"_smime_encrypt\"\r\n\r\n1\r\n--B\r\n\
+Content-Disposition: form-data; name=\"_attachments[]\"; filename=\"a.txt\"\r\nContent-Type: text/plain\r\n\r\nhello\r\n--B--\r\n";
+    let req = post("/echo?_task=mail&_action=upload&_id=1", "multipart/form-data; boundary=B", body);
+    let res = https_via_proxy(proxy.addr(), &upstream.by_name(), &roots, req).await.unwrap();
+    assert_eq!(
+        res.text(),
+        "--B\r\nContent-Disposition: form-data; name=\"_attachments[]\"; filename=\"a.txt\"\r\nContent-Type: text/plain\r\n\r\nhello\r\n--B--\r\n"
+    );
+
+    // Not a compose request: the body goes up untouched, `_smime_` fields and all.
+    let body = b"_task=login&_smime_sign=1";
+    let req = post("/echo?_task=login", "application/x-www-form-urlencoded", body);
+    let res = https_via_proxy(proxy.addr(), &upstream.by_name(), &roots, req).await.unwrap();
+    assert_eq!(res.text(), "_task=login&_smime_sign=1");
+}
+
+#[tokio::test]
+async fn only_compose_pages_get_the_controls() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = UpstreamPki::new("Upstream Test CA");
+    let upstream = Upstream::start(&pki).await;
+    let proxy = TestProxy::start(&[upstream.by_name()], vec![pki.write_ca(dir.path())]).await;
+    let roots = proxy.local_ca_roots();
+    for (path, rewritten) in [
+        (format!("/page{COMPOSE}"), true),
+        ("/page".to_owned(), false),
+        ("/page?_task=mail&_mbox=INBOX".to_owned(), false),
+        ("/page?_task=mail&_action=show&_uid=1&_mbox=INBOX".to_owned(), false),
+    ] {
+        let res = https_via_proxy(proxy.addr(), &upstream.by_name(), &roots, get(&path)).await.unwrap();
+        assert_eq!(res.text().contains(MARKER), rewritten, "{path}");
+        if !rewritten {
+            assert_eq!(res.text(), PAGE, "{path}");
+        }
+    }
+}
