@@ -177,13 +177,13 @@ impl Cipher {
         }
     }
 
-    /// Decrypts `ciphertext` (checking `tag` over `aad` for GCM). `Err(())` on any
-    /// failure; no partial plaintext escapes (the working buffer is wiped).
+    /// Decrypts `ciphertext` in place (checking `tag` over `aad` for GCM). `Err(())` on
+    /// any failure; no partial plaintext escapes (the buffer is wiped).
     pub(crate) fn decrypt(
         self,
         key: &[u8],
         iv: &[u8],
-        ciphertext: &[u8],
+        ciphertext: Zeroizing<Vec<u8>>,
         aad: &[u8],
         tag: &[u8],
     ) -> std::result::Result<Zeroizing<Vec<u8>>, ()> {
@@ -218,12 +218,12 @@ where
     Ok(())
 }
 
-fn cbc_decrypt<C>(key: &[u8], iv: &[u8], ciphertext: &[u8]) -> std::result::Result<Zeroizing<Vec<u8>>, ()>
+fn cbc_decrypt<C>(key: &[u8], iv: &[u8], ciphertext: Zeroizing<Vec<u8>>) -> std::result::Result<Zeroizing<Vec<u8>>, ()>
 where
     C: aes::cipher::BlockCipherDecrypt + KeyInit,
 {
     let dec = cbc::Decryptor::<C>::new_from_slices(key, iv).map_err(|_| ())?;
-    let mut buf = Zeroizing::new(ciphertext.to_vec());
+    let mut buf = ciphertext;
     let len = dec.decrypt_padded::<Pkcs7>(&mut buf).map_err(|_| ())?.len();
     buf.truncate(len);
     Ok(buf)
@@ -246,7 +246,7 @@ where
 fn gcm_decrypt<C>(
     key: &[u8],
     nonce: &[u8],
-    ciphertext: &[u8],
+    ciphertext: Zeroizing<Vec<u8>>,
     aad: &[u8],
     tag: &[u8],
 ) -> std::result::Result<Zeroizing<Vec<u8>>, ()>
@@ -266,7 +266,7 @@ where
 fn gcm_open<C, T>(
     key: &[u8],
     nonce: &[u8],
-    ciphertext: &[u8],
+    ciphertext: Zeroizing<Vec<u8>>,
     aad: &[u8],
     tag: &[u8],
 ) -> std::result::Result<Zeroizing<Vec<u8>>, ()>
@@ -277,7 +277,7 @@ where
     let gcm = aes_gcm::AesGcm::<C, U12, T>::new_from_slice(key).map_err(|_| ())?;
     let nonce = aes_gcm::Nonce::<U12>::try_from(nonce).map_err(|_| ())?;
     let tag = aes_gcm::Tag::<T>::try_from(tag).map_err(|_| ())?;
-    let mut buf = Zeroizing::new(ciphertext.to_vec());
+    let mut buf = ciphertext;
     // On a tag mismatch the buffer still holds ciphertext: nothing is decrypted.
     gcm.decrypt_inout_detached(&nonce, aad, buf.as_mut_slice().into(), &tag).map_err(|_| ())?;
     Ok(buf)
@@ -308,12 +308,15 @@ mod tests {
             let alg = cipher.algorithm(&iv).expect("test");
             let (parsed, parsed_iv) = Cipher::from_algorithm(&alg).expect("test");
             assert_eq!((parsed, parsed_iv.as_slice()), (cipher, iv.as_slice()));
-            assert_eq!(cipher.decrypt(&key, &iv, &ct, &[], &tag).expect("decrypt").as_slice(), b"attack at dawn");
+            assert_eq!(
+                cipher.decrypt(&key, &iv, Zeroizing::new(ct.clone()), &[], &tag).expect("decrypt").as_slice(),
+                b"attack at dawn"
+            );
             if cipher.is_aead() {
                 let mut bad = ct.clone();
                 bad[0] ^= 1;
-                assert!(cipher.decrypt(&key, &iv, &bad, &[], &tag).is_err());
-                assert!(cipher.decrypt(&key, &iv, &ct, b"aad", &tag).is_err());
+                assert!(cipher.decrypt(&key, &iv, Zeroizing::new(bad), &[], &tag).is_err());
+                assert!(cipher.decrypt(&key, &iv, Zeroizing::new(ct.clone()), b"aad", &tag).is_err());
             }
         }
     }

@@ -66,10 +66,13 @@ pub struct Decrypted {
 /// with `identity`. Any failure after the recipient was found is the uniform
 /// [`Error::DecryptionFailed`]; no partial plaintext is ever returned.
 pub fn decrypt_data(cms: &[u8], identity: &Identity) -> Result<Decrypted> {
-    // The normalised copy and the ContentInfo are dropped once parsed (large messages).
-    let envelope = {
-        let der = ber::to_der(cms)?;
-        let info = ContentInfo::from_der(&der).map_err(|e| Error::malformed("CMS ContentInfo", e))?;
+    // DER is read as it is; only BER is normalised first. The ContentInfo is dropped
+    // once the envelope is decoded (large messages).
+    let mut envelope = {
+        let info = match ContentInfo::from_der(cms) {
+            Ok(info) => info,
+            Err(_) => ContentInfo::from_der(&ber::to_der(cms)?).map_err(|e| Error::malformed("CMS ContentInfo", e))?,
+        };
         Envelope::from_content_info(&info)?
     };
     let (cipher, iv) = Cipher::from_algorithm(&envelope.content.content_enc_alg)?;
@@ -79,12 +82,16 @@ pub fn decrypt_data(cms: &[u8], identity: &Identity) -> Result<Decrypted> {
             format!("{} does not belong in {}", cipher.name(), envelope.kind),
         ));
     }
-    let ciphertext = envelope
-        .content
-        .encrypted_content
-        .as_ref()
-        .ok_or_else(|| Error::malformed("CMS enveloped data", "the encrypted content is missing (detached)"))?
-        .as_bytes();
+    // The ciphertext is decrypted in place in the envelope's own buffer.
+    let ciphertext = Zeroizing::new(
+        envelope
+            .content
+            .encrypted_content
+            .take()
+            .ok_or_else(|| Error::malformed("CMS enveloped data", "the encrypted content is missing (detached)"))?
+            .into_bytes()
+            .into_vec(),
+    );
 
     let recipient = select_recipient(&envelope.recipients, &identity.certificate)?;
     let unwrap = KeyUnwrap::new(&recipient)?;
