@@ -45,7 +45,12 @@ pub fn run(dir: &Path, command: CertsCommand) -> Result<ExitCode> {
             let trust = trust(dir)?;
             let candidates = store.lookup(&email, &trust, at.unwrap_or_else(SystemTime::now))?;
             if candidates.is_empty() {
-                put(out, format_args!("no certificate for {email} in the store (add one with `smime-proxy certs add FILE.pem`)"));
+                put(
+                    out,
+                    format_args!(
+                        "no certificate for {email} in the store (add one with `smime-proxy certs add FILE.pem`)"
+                    ),
+                );
                 super::emit(out)?;
                 return Ok(ExitCode::FAILURE);
             }
@@ -98,9 +103,10 @@ fn print_entry(out: &mut String, entry: &CertEntry) {
         ("signature", Some(seen)) => {
             put(out, format_args!("  source:      learned from a verified message {} at {}", seen.message_id, seen.at))
         }
-        (_, Some(seen)) => {
-            put(out, format_args!("  source:      added {}; last seen in {} at {}", record.added_at, seen.message_id, seen.at))
-        }
+        (_, Some(seen)) => put(
+            out,
+            format_args!("  source:      added {}; last seen in {} at {}", record.added_at, seen.message_id, seen.at),
+        ),
         _ => put(out, format_args!("  source:      added {}", record.added_at)),
     }
 }

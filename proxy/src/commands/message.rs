@@ -8,9 +8,9 @@ use smime_crypto::{
     Certificate, ContentCipher, EncryptOptions, Identity, KeyTransport, OpenOptions, Opened, PrivateKey, SignOptions,
     SignatureStatus, SignerReport, TrustOptions, VerifyOptions, load_certificates, pkcs12,
 };
+use smime_proxy::store::{KeyStore, StoreError};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use smime_proxy::store::{KeyStore, StoreError};
 use std::process::ExitCode;
 use zeroize::Zeroizing;
 
@@ -52,9 +52,10 @@ fn decrypt(dir: &Path, args: &MessageArgs) -> Result<ExitCode> {
     let identity = match &args.from_store {
         Some(address) => store_identity(dir, address, args)?,
         None => {
-            let key = args.key.as_deref().ok_or_else(|| {
-                anyhow!("decrypt needs the private key: --key KEY.pem|KEY.p12 or --from-store EMAIL")
-            })?;
+            let key = args
+                .key
+                .as_deref()
+                .ok_or_else(|| anyhow!("decrypt needs the private key: --key KEY.pem|KEY.p12 or --from-store EMAIL"))?;
             load_identity(key, args.cert.as_deref(), "--cert", args.passphrase_file.as_deref())?
         }
     };

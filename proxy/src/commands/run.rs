@@ -135,6 +135,8 @@ fn init_logging(configured: Option<&str>) -> anyhow::Result<()> {
         filter.push_str(",hudsucker=warn");
     }
     let filter = EnvFilter::try_new(&filter).with_context(|| format!("invalid log filter `{filter}`"))?;
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    // Colours only on a terminal: a log file or pipe gets plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr).init();
     Ok(())
 }
