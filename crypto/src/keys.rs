@@ -5,7 +5,7 @@ use crate::{Certificate, Error, Result};
 use const_oid::ObjectIdentifier as Oid;
 use der::{Decode, Encode};
 use pkcs1::DecodeRsaPrivateKey;
-use pkcs8::{DecodePrivateKey, EncodePublicKey};
+use pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey};
 use zeroize::Zeroizing;
 
 /// A private key the engine can sign and decrypt with. The underlying types wipe their
@@ -96,6 +96,19 @@ impl PrivateKey {
             None => return Err(key_error("SEC1 key without a named curve")),
         }
         .map_err(|e| key_error(format!("SEC1: {e}")))
+    }
+
+    /// The key as unencrypted DER PKCS#8 PrivateKeyInfo (RFC 5208 §5), in a buffer that
+    /// is wiped on drop: what the key store seals for rest. [`Self::from_pkcs8_der`] reads
+    /// it back.
+    pub fn to_pkcs8_der(&self) -> Result<Zeroizing<Vec<u8>>> {
+        let document = match self {
+            Self::Rsa(key) => key.to_pkcs8_der(),
+            Self::P256(key) => key.to_pkcs8_der(),
+            Self::P384(key) => key.to_pkcs8_der(),
+        }
+        .map_err(|e| Error::Crypto(format!("encode private key: {e}")))?;
+        Ok(Zeroizing::new(document.as_bytes().to_vec()))
     }
 
     /// The DER SubjectPublicKeyInfo of this key's public half.

@@ -30,6 +30,12 @@ pub enum Command {
     /// Run the S/MIME engine on a message file (for scripts and debugging).
     #[command(subcommand)]
     Message(MessageCommand),
+    /// The user's private keys: the key store, encrypted at rest.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Recipients' certificates: the certificate store.
+    #[command(subcommand)]
+    Certs(CertsCommand),
     /// Rewrite rules (one TOML file per webmail).
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -67,6 +73,68 @@ pub struct RunArgs {
     /// Log filter, e.g. `info` or `debug` (RUST_LOG syntax; key `log`) [default: info].
     #[arg(long, value_name = "LEVEL")]
     pub log: Option<String>,
+    /// Unlock the key store at start with the passphrase in this file (key
+    /// `store_passphrase_file`); otherwise asked on a terminal, or unlock on the own page.
+    #[arg(long, value_name = "FILE")]
+    pub store_passphrase_file: Option<PathBuf>,
+}
+
+/// `smime-proxy keys ...`
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Import a key and its certificate from a PKCS#12 file (OpenSSL 3 default or -legacy)
+    /// into the key store, sealed under the store passphrase (set by the first import).
+    Import {
+        /// The PKCS#12 file (.p12, .pfx).
+        #[arg(value_name = "FILE.p12")]
+        file: PathBuf,
+        /// File holding the PKCS#12 file's passphrase (otherwise asked on a terminal).
+        #[arg(long, value_name = "FILE")]
+        passphrase_file: Option<PathBuf>,
+        /// File holding the key store passphrase (otherwise asked on a terminal).
+        #[arg(long, value_name = "FILE")]
+        store_passphrase_file: Option<PathBuf>,
+    },
+    /// List the stored keys: address, subject, issuer, validity, SHA-256 fingerprint.
+    List,
+    /// Remove a key, named by its SHA-256 fingerprint (or its first 8+ hex digits) or by
+    /// its e-mail address.
+    Remove {
+        /// Fingerprint or e-mail address.
+        #[arg(value_name = "FINGERPRINT|EMAIL")]
+        key: String,
+    },
+}
+
+/// `smime-proxy certs ...`
+#[derive(Debug, Subcommand)]
+pub enum CertsCommand {
+    /// Add recipients' certificates (PEM or DER; the first certificate of each file).
+    Add {
+        /// Certificate files.
+        #[arg(value_name = "FILE.pem|der", required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// List the stored certificates and where each came from.
+    List,
+    /// Show the certificates for an address and whether each can be encrypted to, or
+    /// why not (trust anchors, EKU, validity, key usage, address). Exit 0 only when one
+    /// is usable.
+    Lookup {
+        /// The recipient's address.
+        #[arg(value_name = "EMAIL")]
+        email: String,
+        /// Validate as of this time instead of now (RFC 3339).
+        #[arg(long, value_name = "RFC3339-TIME", value_parser = parse_time)]
+        at: Option<std::time::SystemTime>,
+    },
+    /// Remove a certificate by fingerprint (or its first 8+ hex digits), or every
+    /// certificate of an address.
+    Remove {
+        /// Fingerprint or e-mail address.
+        #[arg(value_name = "FINGERPRINT|EMAIL")]
+        cert: String,
+    },
 }
 
 /// `smime-proxy ca ...`
@@ -124,8 +192,16 @@ pub struct MessageArgs {
     #[arg(long, value_name = "CERT.pem")]
     pub signer: Option<PathBuf>,
     /// Private key: PEM (PKCS#8, PKCS#1, SEC1, encrypted PKCS#8) or PKCS#12.
-    #[arg(long, value_name = "KEY.pem|KEY.p12")]
+    #[arg(long, value_name = "KEY.pem|KEY.p12", conflicts_with = "from_store")]
     pub key: Option<PathBuf>,
+    /// Take the private key and certificate for this address from the key store instead
+    /// of --key (needs the store passphrase).
+    #[arg(long, value_name = "EMAIL")]
+    pub from_store: Option<String>,
+    /// File holding the key store passphrase (with --from-store; otherwise asked on a
+    /// terminal).
+    #[arg(long, value_name = "FILE", requires = "from_store")]
+    pub store_passphrase_file: Option<PathBuf>,
     /// Certificate of the decrypting identity (with --key).
     #[arg(long, value_name = "CERT.pem")]
     pub cert: Option<PathBuf>,

@@ -25,6 +25,8 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_ORIGIN: &str = "smime-proxy.invalid";
 /// Default number of hosts whose leaf certificates are cached.
 pub const DEFAULT_LEAF_CACHE: usize = 256;
+/// Default idle time after which the key store locks again.
+pub const DEFAULT_LOCK_AFTER_IDLE: std::time::Duration = std::time::Duration::from_secs(30 * 60);
 
 /// The validated configuration.
 #[derive(Debug, Clone)]
@@ -44,6 +46,12 @@ pub struct Config {
     pub leaf_cache_size: usize,
     /// The rules: bundled, plus those of `rules_dir` (which add or override by name).
     pub rules: RuleSet,
+    /// Trust anchors (PEM files) for recipients' and signers' certificates.
+    pub trust_anchors: Vec<PathBuf>,
+    /// The key store locks again after this long without use.
+    pub lock_after_idle: std::time::Duration,
+    /// A file holding the store passphrase, to unlock at start without a prompt.
+    pub store_passphrase_file: Option<PathBuf>,
 }
 
 /// Values from the command line; each one set replaces the file's value.
@@ -68,6 +76,9 @@ struct FileConfig {
     log: Option<Spanned<String>>,
     upstream_ca: Option<Vec<Spanned<String>>>,
     leaf_cache_size: Option<Spanned<usize>>,
+    trust_anchors: Option<Vec<Spanned<String>>>,
+    lock_after_idle: Option<Spanned<String>>,
+    store_passphrase_file: Option<Spanned<String>>,
     sites: Option<BTreeMap<String, Spanned<String>>>,
     rules_dir: Option<Spanned<String>>,
 }
@@ -166,8 +177,58 @@ impl Config {
             None => DEFAULT_LEAF_CACHE,
         };
 
-        Ok(Self { listen, origin, sites: SiteTable::new(sites), upstream_ca, log, leaf_cache_size, rules })
+        let trust_anchors = raw.trust_anchors.iter().flatten().map(|p| base_dir.join(p.get_ref())).collect();
+        let lock_after_idle = match &raw.lock_after_idle {
+            Some(value) => parse_duration(value.get_ref()).map_err(|m| at(value.span(), m))?,
+            None => DEFAULT_LOCK_AFTER_IDLE,
+        };
+        let store_passphrase_file = raw.store_passphrase_file.as_ref().map(|p| base_dir.join(p.get_ref()));
+
+        Ok(Self {
+            listen,
+            origin,
+            sites: SiteTable::new(sites),
+            upstream_ca,
+            log,
+            leaf_cache_size,
+            trust_anchors,
+            lock_after_idle,
+            store_passphrase_file,
+            rules,
+        })
     }
+}
+
+/// A human-readable duration: one or more `NUMBER UNIT` with unit `ms`, `s`, `m`, `h`
+/// or `d`, e.g. `30m`, `1h30m`, `90s`, `500ms`. Zero is refused.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let invalid = || format!("`{text}` is not a duration such as \"30m\", \"1h30m\" or \"90s\"");
+    let mut total = std::time::Duration::ZERO;
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return Err(invalid());
+    }
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(invalid)?;
+        let number: u64 = rest[..digits].parse().map_err(|_| invalid())?;
+        rest = &rest[digits..];
+        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit = match rest[..unit_len].trim() {
+            "ms" => std::time::Duration::from_millis(1),
+            "s" => std::time::Duration::from_secs(1),
+            "m" | "min" => std::time::Duration::from_secs(60),
+            "h" => std::time::Duration::from_secs(3600),
+            "d" => std::time::Duration::from_secs(86400),
+            _ => return Err(invalid()),
+        };
+        rest = &rest[unit_len..];
+        let part = u32::try_from(number).ok().and_then(|n| unit.checked_mul(n)).ok_or_else(invalid)?;
+        total = total.checked_add(part).ok_or_else(invalid)?;
+    }
+    if total.is_zero() {
+        return Err("must be longer than zero".into());
+    }
+    Ok(total)
 }
 
 fn parse_listen(value: &str) -> Result<SocketAddr, String> {
@@ -293,6 +354,32 @@ mod tests {
         assert!(err.contains("bad.toml, line 2") && err.contains("bogus"), "{err}");
         let err = parse("rules_dir = \"/nonexistent/rules\"\n").unwrap_err().to_string();
         assert!(err.contains("line 1, key `rules_dir`") && err.contains("cannot read"), "{err}");
+    }
+
+    #[test]
+    fn key_and_certificate_keys() {
+        let config = parse(DEFAULT_CONFIG_TOML).unwrap();
+        assert_eq!(config.lock_after_idle, DEFAULT_LOCK_AFTER_IDLE);
+        assert!(config.trust_anchors.is_empty() && config.store_passphrase_file.is_none());
+        let text = "trust_anchors = [\"ca.pem\"]\nlock_after_idle = \"1h30m\"\nstore_passphrase_file = \"pw\"\n";
+        let config = parse(text).unwrap();
+        assert_eq!(config.trust_anchors, vec![PathBuf::from("/conf/ca.pem")]);
+        assert_eq!(config.lock_after_idle, std::time::Duration::from_secs(5400));
+        assert_eq!(config.store_passphrase_file, Some(PathBuf::from("/conf/pw")));
+        let err = parse("\nlock_after_idle = \"soon\"\n").unwrap_err().to_string();
+        assert!(err.contains("line 2, key `lock_after_idle`") && err.contains("not a duration"), "{err}");
+    }
+
+    #[test]
+    fn durations() {
+        use std::time::Duration;
+        assert_eq!(parse_duration("30m"), Ok(Duration::from_secs(1800)));
+        assert_eq!(parse_duration("200ms"), Ok(Duration::from_millis(200)));
+        assert_eq!(parse_duration("1h 5s"), Ok(Duration::from_secs(3605)));
+        for bad in ["", "30", "m", "5 years", "-1s", "99999999999h"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_duration("0s"), Err("must be longer than zero".into()));
     }
 
     #[test]

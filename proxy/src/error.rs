@@ -93,6 +93,9 @@ pub enum Error {
     /// The proxy task ended abnormally.
     #[error("the proxy task failed: {0}")]
     Task(String),
+    /// The key store or the certificate store failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
     /// hudsucker refused the proxy configuration.
     #[error("cannot start the proxy: {0}")]
     Proxy(#[from] hudsucker::Error),

@@ -21,8 +21,13 @@
 //!                                     └─ everything else unchanged
 //!                                 or ─▶ handle_error → 502 page naming host and reason
 //! ```
+//!
+//! Keys and certificates ([`store`]): the key store (sealed at rest), the [`store::KeyRing`]
+//! of keys unlocked for a run (locked again when idle, on demand, at shutdown), and the
+//! recipient certificate store. [`cleanup`] says what is wiped and when.
 #![cfg_attr(test, allow(clippy::unwrap_used, reason = "a failing unwrap is a failing test"))]
 
+pub mod cleanup;
 pub mod config;
 mod error;
 pub mod flows;
@@ -32,7 +37,8 @@ mod mitm;
 mod origin;
 pub mod rewrite;
 pub mod rules;
+pub mod store;
 
 pub use config::{Config, Overrides};
 pub use error::Error;
-pub use mitm::{RunningProxy, client_config, start};
+pub use mitm::{RunningProxy, client_config, start, start_with_keys};

@@ -9,6 +9,10 @@ mod cli;
 mod commands;
 
 fn main() -> ExitCode {
+    // The cleanup routine starts here: no core dump of this process can hold a key.
+    if let Err(problem) = smime_proxy::cleanup::disable_core_dumps() {
+        eprintln!("smime-proxy: warning: {problem}");
+    }
     let cli = cli::Cli::parse();
     match commands::run(cli) {
         Ok(code) => code,

@@ -49,3 +49,17 @@ fn certificates_load_from_pem_and_der_and_garbage_is_an_error() {
     assert!(load_certificates(b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n").is_err());
     assert!(PrivateKey::from_pem("garbage", None).is_err());
 }
+
+#[test]
+fn keys_round_trip_through_unencrypted_pkcs8_der() {
+    for (key, crt) in [("alice.key", "alice.pem"), ("carol.key", "carol.pem"), ("dave.key", "dave.pem")] {
+        let original = PrivateKey::from_pem(&pem(key), None).expect(key);
+        let der = original.to_pkcs8_der().expect("encode");
+        let (_, expected) = pem_rfc7468::decode_vec(pem(key).trim().as_bytes()).expect("PEM");
+        let again = PrivateKey::from_pkcs8_der(&der).expect("decode");
+        assert!(again.matches(&cert(crt)), "{key}");
+        if key == "alice.key" {
+            assert_eq!(der.as_slice(), expected.as_slice(), "RSA PKCS#8 is re-encoded byte for byte");
+        }
+    }
+}

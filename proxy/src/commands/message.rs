@@ -8,16 +8,17 @@ use smime_crypto::{
     Certificate, ContentCipher, EncryptOptions, Identity, KeyTransport, OpenOptions, Opened, PrivateKey, SignOptions,
     SignatureStatus, SignerReport, TrustOptions, VerifyOptions, load_certificates, pkcs12,
 };
+use smime_proxy::store::{KeyStore, StoreError};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use zeroize::Zeroizing;
 
-/// Runs one `message` command.
-pub fn run(command: MessageCommand) -> Result<ExitCode> {
+/// Runs one `message` command (`dir` holds the key store for `--from-store`).
+pub fn run(dir: &Path, command: MessageCommand) -> Result<ExitCode> {
     match command {
         MessageCommand::Sign(args) => {
-            let signer = signer_identity(&args)?;
+            let signer = signer_identity(dir, &args)?;
             let input = read_input(&args)?;
             let output = smime_crypto::sign_message(&input, &signer, &SignOptions::default(), args.opaque)?;
             write_output(&args, |out| output.write_to(out))?;
@@ -29,7 +30,7 @@ pub fn run(command: MessageCommand) -> Result<ExitCode> {
             write_output(&args, |out| output.write_to(out))?;
         }
         MessageCommand::SignEncrypt(args) => {
-            let signer = signer_identity(&args)?;
+            let signer = signer_identity(dir, &args)?;
             let recipients = recipients(&args)?;
             let input = read_input(&args)?;
             let output = smime_crypto::sign_and_encrypt_message(
@@ -41,15 +42,23 @@ pub fn run(command: MessageCommand) -> Result<ExitCode> {
             )?;
             write_output(&args, |out| output.write_to(out))?;
         }
-        MessageCommand::Decrypt(args) => return decrypt(&args),
+        MessageCommand::Decrypt(args) => return decrypt(dir, &args),
         MessageCommand::Verify(args) => return verify(&args),
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn decrypt(args: &MessageArgs) -> Result<ExitCode> {
-    let key = args.key.as_deref().ok_or_else(|| anyhow!("decrypt needs the private key: --key KEY.pem|KEY.p12"))?;
-    let identity = load_identity(key, args.cert.as_deref(), "--cert", args.passphrase_file.as_deref())?;
+fn decrypt(dir: &Path, args: &MessageArgs) -> Result<ExitCode> {
+    let identity = match &args.from_store {
+        Some(address) => store_identity(dir, address, args)?,
+        None => {
+            let key = args
+                .key
+                .as_deref()
+                .ok_or_else(|| anyhow!("decrypt needs the private key: --key KEY.pem|KEY.p12 or --from-store EMAIL"))?;
+            load_identity(key, args.cert.as_deref(), "--cert", args.passphrase_file.as_deref())?
+        }
+    };
     let verify = verify_options(args)?;
     let input = read_input(args)?;
     let opened = smime_crypto::open_message(&input, &OpenOptions { identity: Some(&identity), verify })?;
@@ -157,9 +166,32 @@ fn recipients(args: &MessageArgs) -> Result<Vec<Certificate>> {
     Ok(certificates)
 }
 
-fn signer_identity(args: &MessageArgs) -> Result<Identity> {
-    let key = args.key.as_deref().ok_or_else(|| anyhow!("signing needs the private key: --key KEY.pem|KEY.p12"))?;
+fn signer_identity(dir: &Path, args: &MessageArgs) -> Result<Identity> {
+    if let Some(address) = &args.from_store {
+        return store_identity(dir, address, args);
+    }
+    let key = args
+        .key
+        .as_deref()
+        .ok_or_else(|| anyhow!("signing needs the private key: --key KEY.pem|KEY.p12 or --from-store EMAIL"))?;
     load_identity(key, args.signer.as_deref(), "--signer", args.passphrase_file.as_deref())
+}
+
+/// `--from-store EMAIL`: the key store's key for `address`, unsealed with the store
+/// passphrase (`--store-passphrase-file` or a prompt).
+fn store_identity(dir: &Path, address: &str, args: &MessageArgs) -> Result<Identity> {
+    let store = KeyStore::new(dir);
+    let entry = store.find(address)?;
+    let passphrase = super::passphrase::obtain(
+        args.store_passphrase_file.as_deref(),
+        "--store-passphrase-file",
+        "key store passphrase",
+    )
+    .map_err(|e| anyhow!("the key store is locked: {e:#}"))?;
+    store.open(&entry, &passphrase).map_err(|e| match e {
+        StoreError::WrongStorePassphrase => anyhow!("wrong store passphrase"),
+        other => other.into(),
+    })
 }
 
 /// Loads a key (PEM or PKCS#12) and its certificate: from `cert` when given, else from

@@ -4,9 +4,12 @@ use crate::cli::{Cli, Command};
 use std::process::ExitCode;
 
 mod ca;
+mod certs;
 mod home;
 mod init;
+mod keys;
 mod message;
+mod passphrase;
 mod rules;
 mod run;
 
@@ -17,7 +20,20 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Init => init::run(&dir),
         Command::Run(args) => run::run(&dir, args),
         Command::Ca(command) => ca::run(&dir, command),
-        Command::Message(command) => message::run(command),
+        Command::Message(command) => message::run(&dir, command),
         Command::Rules(command) => rules::run(command),
+        Command::Keys(command) => keys::run(&dir, command),
+        Command::Certs(command) => certs::run(&dir, command),
+    }
+}
+
+/// Writes a command's report to standard output; a reader that went away (`| head`) is
+/// not an error.
+fn emit(text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
     }
 }

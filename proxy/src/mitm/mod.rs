@@ -8,5 +8,5 @@ mod page;
 mod server;
 mod upstream;
 
-pub use server::{RunningProxy, start};
+pub use server::{RunningProxy, start, start_with_keys};
 pub use upstream::client_config;

@@ -15,6 +15,7 @@ use tokio::task::JoinHandle;
 use super::handler::{Handler, Shared};
 use super::upstream::client_config;
 use crate::origin::{OwnOrigin, RuntimeSettings};
+use crate::store::KeyRing;
 use crate::{Config, Error};
 
 /// A started proxy.
@@ -67,8 +68,20 @@ fn bind(addr: SocketAddr) -> Result<TcpListener, Error> {
     socket.listen(1024).map_err(error)
 }
 
-/// Binds `config.listen` and starts serving in a background task.
+/// Binds `config.listen` and starts serving in a background task, with no key store
+/// (flows that need a key fail closed).
 pub async fn start(config: &Config, ca: Arc<LocalCa>) -> Result<RunningProxy, Error> {
+    let keys = KeyRing::without_store(format!(
+        "this proxy was started without a key store (import a key, then restart; unlock at http://{}/)",
+        config.origin
+    ));
+    start_with_keys(config, ca, Arc::new(keys)).await
+}
+
+/// Binds `config.listen` and starts serving in a background task; `keys` is the ring the
+/// own page unlocks and locks and that flows take keys from. The caller runs its idle
+/// timer ([`KeyRing::lock_when_idle`]) and locks it at shutdown.
+pub async fn start_with_keys(config: &Config, ca: Arc<LocalCa>, keys: Arc<KeyRing>) -> Result<RunningProxy, Error> {
     let listener = bind(config.listen)?;
     let addr = listener.local_addr().map_err(|source| Error::Bind { addr: config.listen, source })?;
 
@@ -83,8 +96,14 @@ pub async fn start(config: &Config, ca: Arc<LocalCa>) -> Result<RunningProxy, Er
         .wrap_connector(http);
 
     let settings = Arc::new(RuntimeSettings::new());
-    let origin =
-        OwnOrigin::new(config.origin.clone(), addr, config.sites.clone(), Arc::clone(&ca), Arc::clone(&settings))?;
+    let origin = OwnOrigin::new(
+        config.origin.clone(),
+        addr,
+        config.sites.clone(),
+        Arc::clone(&ca),
+        Arc::clone(&settings),
+        keys,
+    )?;
     let flow = Arc::new(crate::flows::PassFlow);
     let handler = Handler::new(Arc::new(Shared { origin, sites: config.sites.clone(), settings, flow }));
     let authority = LeafAuthority::new(ca, config.leaf_cache_size)?;

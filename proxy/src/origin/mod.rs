@@ -1,9 +1,11 @@
 //! The proxy's own origin (`smime-proxy.invalid` by default): pages the proxy answers
 //! itself, over HTTP and HTTPS, never forwarded. Home page (CA download, how to trust it,
-//! how to set the proxy, status), `/ca.pem`, `/ca.der`, `/proxy.pac`, and the one
-//! state-changing endpoint so far, `POST /api/rewriting` (token + same-origin checked).
+//! how to set the proxy, status, key store unlock/lock), `/ca.pem`, `/ca.der`,
+//! `/proxy.pac`, and the state-changing endpoints `POST /api/rewriting`, `/api/unlock`
+//! and `/api/lock` (each token + same-origin checked, never CORS).
 
 mod guard;
+mod keys;
 mod pac;
 mod pages;
 mod respond;

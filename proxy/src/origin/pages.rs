@@ -74,6 +74,7 @@ the proxy), or set an HTTP and HTTPS proxy of <code>{listen}</code> for the brow
 <tr><th>listening on</th><td><code>{listen}</code></td></tr>
 <tr><th>rewriting</th><td>{state}</td></tr>
 </table>
+{keys}
 <h3>Intercepted sites</h3>
 <table><tr><th>site</th><th>rule</th></tr>{sites}</table>
 <p>Every other site is tunnelled untouched: the browser sees its real certificate.</p>
@@ -89,6 +90,7 @@ the proxy), or set an HTTP and HTTPS proxy of <code>{listen}</code> for the brow
             listen = self.listen,
             version = env!("CARGO_PKG_VERSION"),
             token = self.token,
+            keys = self.keys_section(),
         )
     }
 }

@@ -9,6 +9,7 @@ use super::OwnOrigin;
 use super::guard::{Refusal, check_same_origin, form_field, token_matches};
 use super::pages::STYLE_CSS;
 use super::respond::{download, html_response, respond, see_home, text_response};
+use zeroize::Zeroizing;
 
 /// Largest form body accepted by the own origin.
 const MAX_FORM: usize = 4096;
@@ -32,28 +33,46 @@ impl OwnOrigin {
                 respond(StatusCode::OK, "application/x-ns-proxy-autoconfig", self.pac())
             }
             (Method::POST, "/api/rewriting") => self.set_rewriting(req).await,
-            (_, "/" | "/style.css" | "/ca.pem" | "/ca.der" | "/proxy.pac" | "/api/rewriting") => {
-                text_response(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n")
-            }
+            (Method::POST, "/api/unlock") => self.unlock(req).await,
+            (Method::POST, "/api/lock") => self.lock(req).await,
+            (
+                _,
+                "/" | "/style.css" | "/ca.pem" | "/ca.der" | "/proxy.pac" | "/api/rewriting" | "/api/unlock"
+                | "/api/lock",
+            ) => text_response(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n"),
             _ => text_response(StatusCode::NOT_FOUND, "not found\n"),
         }
     }
 
-    /// `POST /api/rewriting` with form fields `token` and `enabled=on|off`.
-    async fn set_rewriting(&self, req: Request<Body>) -> Response<Body> {
+    /// The body of a state-changing `POST`, once it passed the same-origin check and
+    /// carries the per-run token; otherwise the refusal to send. The body is held in a
+    /// wiping buffer: the unlock form carries a passphrase.
+    pub(super) async fn checked_form(&self, req: Request<Body>) -> Result<Zeroizing<Vec<u8>>, Response<Body>> {
         let (parts, body) = req.into_parts();
         if check_same_origin(&parts.headers, &self.host).is_err() {
-            return refused(Refusal::CrossOrigin);
+            return Err(refused(Refusal::CrossOrigin));
         }
         let Ok(collected) = Limited::new(body, MAX_FORM).collect().await else {
-            return text_response(StatusCode::PAYLOAD_TOO_LARGE, "form too large\n");
+            return Err(text_response(StatusCode::PAYLOAD_TOO_LARGE, "form too large\n"));
         };
-        let bytes = collected.to_bytes();
-        let form = std::str::from_utf8(&bytes).unwrap_or_default();
-        let token_ok = form_field(form, "token").is_some_and(|t| token_matches(&self.token, t));
+        let form = Zeroizing::new(Vec::from(collected.to_bytes()));
+        let token_ok = std::str::from_utf8(&form)
+            .ok()
+            .and_then(|form| form_field(form, "token"))
+            .is_some_and(|t| token_matches(&self.token, t));
         if !token_ok {
-            return refused(Refusal::BadToken);
+            return Err(refused(Refusal::BadToken));
         }
+        Ok(form)
+    }
+
+    /// `POST /api/rewriting` with form fields `token` and `enabled=on|off`.
+    async fn set_rewriting(&self, req: Request<Body>) -> Response<Body> {
+        let form = match self.checked_form(req).await {
+            Ok(form) => form,
+            Err(refusal) => return refusal,
+        };
+        let form = std::str::from_utf8(&form).unwrap_or_default();
         match form_field(form, "enabled") {
             Some("on") => self.settings.set_rewriting(true),
             Some("off") => self.settings.set_rewriting(false),

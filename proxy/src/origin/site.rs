@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use smime_ca::LocalCa;
 
 use crate::rules::SiteTable;
+use crate::store::KeyRing;
 
 /// Settings the user may change while the proxy runs (only from the own origin).
 #[derive(Debug)]
@@ -48,6 +49,8 @@ pub struct OwnOrigin {
     /// Per-run secret that every state-changing request must carry.
     pub(super) token: String,
     pub(super) settings: Arc<RuntimeSettings>,
+    /// The user's keys, locked or unlocked from the home page.
+    pub(super) keys: Arc<KeyRing>,
 }
 
 impl OwnOrigin {
@@ -58,8 +61,9 @@ impl OwnOrigin {
         sites: SiteTable,
         ca: Arc<LocalCa>,
         settings: Arc<RuntimeSettings>,
+        keys: Arc<KeyRing>,
     ) -> Result<Self, crate::Error> {
-        Ok(Self { host, listen, sites, ca, token: random_token()?, settings })
+        Ok(Self { host, listen, sites, ca, token: random_token()?, settings, keys })
     }
 
     /// True when `host` (from a request URI or CONNECT) is this origin.

@@ -1,0 +1,96 @@
+//! Owner-only files for the stores: directories are created `0700` (and tightened if
+//! they exist), files are written `0600` through a temporary file in the same directory
+//! and renamed into place, so a crash never leaves a half-written entry.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use super::StoreError;
+
+/// Creates `dir` (and parents) readable by the owner only; an existing `dir` is set to
+/// `0700`.
+pub(super) fn private_dir(dir: &Path) -> Result<(), StoreError> {
+    let io = |source| StoreError::Io { path: dir.to_path_buf(), source };
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(io)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io)?;
+    }
+    Ok(())
+}
+
+/// Writes `data` to `path` atomically with mode `0600`.
+pub(super) fn write_private(path: &Path, data: &[u8]) -> Result<(), StoreError> {
+    let partial = partial_path(path);
+    let result = (|| -> std::io::Result<()> {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&partial)?;
+        file.write_all(data)?;
+        file.sync_all()?;
+        std::fs::rename(&partial, path)
+    })();
+    result.map_err(|source| {
+        let _ = std::fs::remove_file(&partial);
+        StoreError::Io { path: path.to_path_buf(), source }
+    })
+}
+
+/// Reads `path`; `Ok(None)` when it does not exist.
+pub(super) fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
+    match std::fs::read(path) {
+        Ok(data) => Ok(Some(data)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(StoreError::Io { path: path.to_path_buf(), source }),
+    }
+}
+
+/// Removes `path`; a file already gone is fine.
+pub(super) fn remove(path: &Path) -> Result<(), StoreError> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(StoreError::Io { path: path.to_path_buf(), source }),
+    }
+}
+
+/// The stems of `dir`'s files named `STEM.suffix` (sorted); none when `dir` is missing.
+pub(super) fn stems(dir: &Path, suffix: &str) -> Result<Vec<String>, StoreError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(source) => return Err(StoreError::Io { path: dir.to_path_buf(), source }),
+    };
+    let mut stems = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|source| StoreError::Io { path: dir.to_path_buf(), source })?;
+        if let Some(stem) = entry.file_name().to_str().and_then(|n| n.strip_suffix(suffix))
+            && !stem.starts_with('.')
+        {
+            stems.push(stem.to_owned());
+        }
+    }
+    stems.sort();
+    Ok(stems)
+}
+
+/// Now as an RFC 3339 UTC time (metadata files).
+pub(super) fn rfc3339(when: std::time::SystemTime) -> String {
+    time::OffsetDateTime::from(when)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| "unknown".to_owned())
+}
+
+fn partial_path(path: &Path) -> PathBuf {
+    let mut name = std::ffi::OsString::from(".");
+    name.push(path.file_name().unwrap_or_default());
+    name.push(".partial");
+    path.with_file_name(name)
+}
