@@ -36,7 +36,6 @@ use crate::encrypt::subject_key_id;
 use crate::{Certificate, Error, Identity, PrivateKey, Result, ber};
 use cms::authenveloped_data::AuthEnvelopedData;
 use cms::cert::IssuerAndSerialNumber;
-use cms::content_info::ContentInfo;
 use cms::enveloped_data::{
     EncryptedContentInfo, EnvelopedData, KeyAgreeRecipientIdentifier, KeyAgreeRecipientInfo, KeyTransRecipientInfo,
     RecipientIdentifier, RecipientInfo, RecipientInfos,
@@ -68,12 +67,14 @@ pub struct Decrypted {
 pub fn decrypt_data(cms: &[u8], identity: &Identity) -> Result<Decrypted> {
     // DER is read as it is; only BER is normalised first. The ContentInfo is dropped
     // once the envelope is decoded (large messages).
-    let mut envelope = {
-        let info = match ContentInfo::from_der(cms) {
-            Ok(info) => info,
-            Err(_) => ContentInfo::from_der(&ber::to_der(cms)?).map_err(|e| Error::malformed("CMS ContentInfo", e))?,
-        };
-        Envelope::from_content_info(&info)?
+    let mut envelope = match ContentInfoRef::from_der(cms) {
+        Ok(info) => Envelope::from_content_info(&info)?,
+        Err(_) => {
+            let der = ber::to_der(cms)?;
+            Envelope::from_content_info(
+                &ContentInfoRef::from_der(&der).map_err(|e| Error::malformed("CMS ContentInfo", e))?,
+            )?
+        }
     };
     let (cipher, iv) = Cipher::from_algorithm(&envelope.content.content_enc_alg)?;
     if cipher.is_aead() != envelope.mac.is_some() {
@@ -131,8 +132,23 @@ struct Envelope {
     mac: Option<OctetString>,
 }
 
+/// RFC 5652 §3 ContentInfo, borrowing its content, so that a large message is not
+/// copied once more before the envelope inside it is decoded.
+///
+/// ```text
+/// ContentInfo ::= SEQUENCE {
+///   contentType ContentType,
+///   content [0] EXPLICIT ANY DEFINED BY contentType }
+/// ```
+#[derive(der::Sequence)]
+struct ContentInfoRef<'a> {
+    content_type: Oid,
+    #[asn1(context_specific = "0", tag_mode = "EXPLICIT")]
+    content: der::AnyRef<'a>,
+}
+
 impl Envelope {
-    fn from_content_info(info: &ContentInfo) -> Result<Self> {
+    fn from_content_info(info: &ContentInfoRef<'_>) -> Result<Self> {
         match info.content_type {
             ID_ENVELOPED_DATA => {
                 let data: EnvelopedData =

@@ -252,7 +252,8 @@ fn peel_detached(
             verified = retried;
         }
     }
-    Ok((Layer::Signed { detached: true, signers: verified.signers }, Zeroizing::new(signed.to_vec())))
+    // The verified bytes (canonical when only the canonical form verified) become the content.
+    Ok((Layer::Signed { detached: true, signers: verified.signers }, Zeroizing::new(verified.content)))
 }
 
 /// No signer failed on the message digest, i.e. these were the bytes that were signed.
