@@ -35,6 +35,7 @@ mod form;
 mod markup;
 mod mitm;
 mod origin;
+pub mod private_file;
 pub mod rewrite;
 pub mod rules;
 pub mod store;

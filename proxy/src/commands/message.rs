@@ -8,9 +8,10 @@ use smime_crypto::{
     Certificate, ContentCipher, EncryptOptions, Identity, KeyTransport, OpenOptions, Opened, PrivateKey, SignOptions,
     SignatureStatus, SignerReport, TrustOptions, VerifyOptions, load_certificates, pkcs12,
 };
+use smime_proxy::private_file::Durability;
 use smime_proxy::store::{KeyStore, StoreError};
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use zeroize::Zeroizing;
 
@@ -259,37 +260,15 @@ fn read_input(args: &MessageArgs) -> Result<Zeroizing<Vec<u8>>> {
     Ok(data)
 }
 
-/// Writes the result to `--out` (atomically through a `.partial` file, owner-only: it
-/// may be plaintext) or stdout. Callers only get here once the whole operation succeeded.
+/// Writes the result to `--out` (atomically, owner-only: it may be plaintext) or stdout. Callers only get here once the whole operation succeeded.
 fn write_output(args: &MessageArgs, write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
     let Some(path) = &args.output else {
         let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
         write(&mut stdout)?;
         return Ok(stdout.flush()?);
     };
-    let partial = partial_path(path);
-    let result = (|| -> std::io::Result<()> {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = std::io::BufWriter::with_capacity(1 << 16, options.open(&partial)?);
-        write(&mut file)?;
-        file.flush()?;
-        drop(file);
-        std::fs::rename(&partial, path)
-    })();
-    if let Err(error) = result {
-        let _ = std::fs::remove_file(&partial);
-        bail!("--out {}: {error}", path.display());
-    }
-    Ok(())
-}
-
-fn partial_path(path: &Path) -> PathBuf {
-    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
-    name.push(".partial");
-    path.with_file_name(name)
+    smime_proxy::private_file::write(path, Durability::Buffered, write)
+        .map_err(|error| anyhow!("--out {}: {error}", path.display()))
 }
 
 fn trim_ascii_end(data: &[u8]) -> &[u8] {

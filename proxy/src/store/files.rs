@@ -2,8 +2,8 @@
 //! they exist), files are written `0600` through a temporary file in the same directory
 //! and renamed into place, so a crash never leaves a half-written entry.
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use crate::private_file::Durability;
+use std::path::Path;
 
 use super::StoreError;
 
@@ -24,23 +24,10 @@ pub(super) fn private_dir(dir: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Writes `data` to `path` atomically with mode `0600`.
+/// Writes `data` to `path` atomically with mode `0600`, synced to disk.
 pub(super) fn write_private(path: &Path, data: &[u8]) -> Result<(), StoreError> {
-    let partial = partial_path(path);
-    let result = (|| -> std::io::Result<()> {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(&partial)?;
-        file.write_all(data)?;
-        file.sync_all()?;
-        std::fs::rename(&partial, path)
-    })();
-    result.map_err(|source| {
-        let _ = std::fs::remove_file(&partial);
-        StoreError::Io { path: path.to_path_buf(), source }
-    })
+    crate::private_file::write(path, Durability::Synced, |file| file.write_all(data))
+        .map_err(|source| StoreError::Io { path: path.to_path_buf(), source })
 }
 
 /// Reads `path`; `Ok(None)` when it does not exist.
@@ -86,11 +73,4 @@ pub(super) fn rfc3339(when: std::time::SystemTime) -> String {
     time::OffsetDateTime::from(when)
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| "unknown".to_owned())
-}
-
-fn partial_path(path: &Path) -> PathBuf {
-    let mut name = std::ffi::OsString::from(".");
-    name.push(path.file_name().unwrap_or_default());
-    name.push(".partial");
-    path.with_file_name(name)
 }
