@@ -199,15 +199,16 @@ async fn the_proxy_strips_control_fields_before_upstream() {
     let proxy = TestProxy::start(&[upstream.by_name()], vec![pki.write_ca(dir.path())]).await;
     let roots = proxy.local_ca_roots();
 
-    // Send (urlencoded): the upstream `/echo` route returns the body it received.
-    let body = b"_token=t&_task=mail&_action=send&_to=bob%40example.test&_smime_sign=1&_smime_encrypt=&_message=hi";
+    // Send (urlencoded) with the controls off: the upstream `/echo` route returns the body
+    // it received, without the control fields.
+    let body = b"_token=t&_task=mail&_action=send&_to=bob%40example.test&_smime_sign=&_smime_encrypt=&_message=hi";
     let req = post("/echo?_task=mail&_framed=1", "application/x-www-form-urlencoded", body);
     let res = https_via_proxy(proxy.addr(), &upstream.by_name(), &roots, req).await.unwrap();
     assert_eq!(res.status, 200);
     assert_eq!(res.text(), "_token=t&_task=mail&_action=send&_to=bob%40example.test&_message=hi");
 
-    // Upload (multipart) with a control field: the part is removed.
-    let body = b"--B\r\nContent-Disposition: form-data; name=\"_smime_encrypt\"\r\n\r\n1\r\n--B\r\n\
+    // Upload (multipart) with a control field (off): the part is removed.
+    let body = b"--B\r\nContent-Disposition: form-data; name=\"_smime_encrypt\"\r\n\r\n\r\n--B\r\n\
 Content-Disposition: form-data; name=\"_attachments[]\"; filename=\"a.txt\"\r\nContent-Type: text/plain\r\n\r\nhello\r\n--B--\r\n";
     let req = post("/echo?_task=mail&_action=upload&_id=1", "multipart/form-data; boundary=B", body);
     let res = https_via_proxy(proxy.addr(), &upstream.by_name(), &roots, req).await.unwrap();
@@ -215,6 +216,22 @@ Content-Disposition: form-data; name=\"_attachments[]\"; filename=\"a.txt\"\r\nC
         res.text(),
         "--B\r\nContent-Disposition: form-data; name=\"_attachments[]\"; filename=\"a.txt\"\r\nContent-Type: text/plain\r\n\r\nhello\r\n--B--\r\n"
     );
+
+    // Fail closed: with Sign or Encrypt on, nothing this version cannot protect goes up.
+    for body in [
+        &b"_token=t&_task=mail&_action=send&_to=bob%40example.test&_smime_sign=1&_smime_encrypt=&_message=hi"[..],
+        b"_token=t&_task=mail&_action=send&_to=bob%40example.test&_smime_sign=&_smime_encrypt=1&_message=SECRET",
+    ] {
+        let req = post("/echo?_task=mail&_framed=1", "application/x-www-form-urlencoded", body);
+        let res = https_via_proxy(proxy.addr(), &upstream.by_name(), &roots, req).await.unwrap();
+        assert_eq!(res.status, 501);
+        assert!(res.text().contains("Nothing was sent") && !res.text().contains("_message"), "{}", res.text());
+    }
+    let body = b"--B\r\nContent-Disposition: form-data; name=\"_smime_encrypt\"\r\n\r\n1\r\n--B\r\n\
+Content-Disposition: form-data; name=\"_attachments[]\"; filename=\"a.txt\"\r\nContent-Type: text/plain\r\n\r\nhello\r\n--B--\r\n";
+    let req = post("/echo?_task=mail&_action=upload&_id=1", "multipart/form-data; boundary=B", body);
+    let res = https_via_proxy(proxy.addr(), &upstream.by_name(), &roots, req).await.unwrap();
+    assert_eq!(res.status, 501, "an attachment added with Encrypt on does not reach the server");
 
     // Not a compose request: the body goes up untouched, `_smime_` fields and all.
     let body = b"_task=login&_smime_sign=1";
