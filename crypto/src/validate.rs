@@ -40,7 +40,7 @@ pub struct TrustOptions {
     pub anchors: Vec<Certificate>,
     /// Extra intermediate certificates to build paths with.
     pub intermediates: Vec<Certificate>,
-    /// DER CRLs; when given, the end-entity's revocation status must be known.
+    /// CRLs, DER or PEM; a CRL that cannot be read makes validation fail.
     pub crls: Vec<Vec<u8>>,
 }
 
@@ -111,7 +111,7 @@ pub fn validate_certificate(
     let intermediates: Vec<CertificateDer<'static>> =
         encode_all(presented)?.into_iter().chain(encode_all(&trust.intermediates)?).collect();
 
-    let crl_ders = crl_der_list(&trust.crls);
+    let crl_ders = crl_der_list(&trust.crls)?;
     let mut crls = Vec::with_capacity(crl_ders.len());
     for der in &crl_ders {
         let crl = webpki::BorrowedCertRevocationList::from_der(der)
@@ -220,19 +220,24 @@ fn encode_all(certificates: &[Certificate]) -> Result<Vec<CertificateDer<'static
 }
 
 /// DER CRLs; PEM ("-----BEGIN X509 CRL-----") input is decoded too, so that a caller
-/// passing a file's contents unchanged still gets revocation checking.
-fn crl_der_list(crls: &[Vec<u8>]) -> Vec<Vec<u8>> {
+/// passing a file's contents unchanged still gets revocation checking. PEM without a
+/// readable CRL block is an error: a CRL the user gave must never be silently ignored.
+fn crl_der_list(crls: &[Vec<u8>]) -> Result<Vec<Vec<u8>>, CertificateProblem> {
     let mut out = Vec::new();
     for crl in crls {
-        if crl.starts_with(b"-----BEGIN") || crate::keys::is_pem(crl) {
-            out.extend(
-                crate::keys::pem_blocks(crl).into_iter().filter(|(label, _)| label.ends_with("CRL")).map(|(_, d)| d),
-            );
-        } else {
+        if !crate::keys::is_pem(crl) {
             out.push(crl.clone());
+            continue;
+        }
+        let before = out.len();
+        out.extend(
+            crate::keys::pem_blocks(crl).into_iter().filter(|(label, _)| label.ends_with("CRL")).map(|(_, d)| d),
+        );
+        if out.len() == before {
+            return Err(CertificateProblem::Malformed("CRL: no readable PEM CRL block".into()));
         }
     }
-    out
+    Ok(out)
 }
 
 /// The value octets of a DER TLV (a Name without its SEQUENCE header), as webpki stores it.

@@ -83,6 +83,11 @@ fn crl_revokes_rita_and_covers_the_others() {
         check("alice", Purpose::Signing, &TrustOptions { crls: vec![b"garbage".to_vec()], ..trust() }),
         Err(CertificateProblem::Malformed(_))
     ));
+    // A PEM CRL that cannot be read is refused too, never silently ignored.
+    for pem in [&b"-----BEGIN X509 CRL-----\nAAAA!\n-----END X509 CRL-----\n"[..], b"-----BEGIN CERTIFICATE-----\n"] {
+        let broken = TrustOptions { crls: vec![pem.to_vec()], ..trust() };
+        assert!(matches!(check("rita", Purpose::Signing, &broken), Err(CertificateProblem::Malformed(_))));
+    }
 }
 
 #[test]

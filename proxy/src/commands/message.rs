@@ -143,15 +143,7 @@ fn verify_options(args: &MessageArgs) -> Result<VerifyOptions> {
         trust.anchors.extend(read_certificates(path, "--trust")?);
     }
     for path in &args.crls {
-        let data = read_file(path, "--crl")?;
-        let der = if data.starts_with(b"-----BEGIN") {
-            pem_rfc7468::decode_vec(trim_ascii_end(&data))
-                .map(|(_, der)| der)
-                .map_err(|e| anyhow!("--crl {}: not a PEM CRL ({e})", path.display()))?
-        } else {
-            data
-        };
-        trust.crls.push(der);
+        trust.crls.push(read_file(path, "--crl")?);
     }
     Ok(VerifyOptions { trust, at: args.at, ..VerifyOptions::default() })
 }
@@ -269,9 +261,4 @@ fn write_output(args: &MessageArgs, write: impl FnOnce(&mut dyn Write) -> std::i
     };
     smime_proxy::private_file::write(path, Durability::Buffered, write)
         .map_err(|error| anyhow!("--out {}: {error}", path.display()))
-}
-
-fn trim_ascii_end(data: &[u8]) -> &[u8] {
-    let end = data.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(0, |i| i + 1);
-    &data[..end]
 }
