@@ -233,6 +233,18 @@ Content-Disposition: form-data; name=\"_attachments[]\"; filename=\"a.txt\"\r\nC
     let res = https_via_proxy(proxy.addr(), &upstream.by_name(), &roots, req).await.unwrap();
     assert_eq!(res.status, 501, "an attachment added with Encrypt on does not reach the server");
 
+    // A request on a compose path that no entry recognises: still never forwarded with
+    // S/MIME asked for; with the toggles off it goes up stripped.
+    let body = b"_token=t&_task=mail&_action=autosave&_smime_encrypt=1&_message=SECRET";
+    let req = post("/echo?_task=mail", "application/x-www-form-urlencoded", body);
+    let res = https_via_proxy(proxy.addr(), &upstream.by_name(), &roots, req).await.unwrap();
+    assert_eq!(res.status, 501);
+    assert!(!res.text().contains("SECRET"));
+    let body = b"_token=t&_task=mail&_action=autosave&_smime_encrypt=&_message=hi";
+    let req = post("/echo?_task=mail", "application/x-www-form-urlencoded", body);
+    let res = https_via_proxy(proxy.addr(), &upstream.by_name(), &roots, req).await.unwrap();
+    assert_eq!(res.text(), "_token=t&_task=mail&_action=autosave&_message=hi");
+
     // Not a compose request: the body goes up untouched, `_smime_` fields and all.
     let body = b"_task=login&_smime_sign=1";
     let req = post("/echo?_task=login", "application/x-www-form-urlencoded", body);

@@ -10,7 +10,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use hudsucker::Body;
-use hudsucker::hyper::{Request, Response};
+use hudsucker::hyper::{Request, Response, StatusCode};
 
 pub use pass::PassFlow;
 
@@ -40,4 +40,17 @@ pub trait Flow: Send + Sync + std::fmt::Debug {
     fn compose_page(&self, rule: &Rule) -> ControlsState {
         ControlsState::defaults(rule)
     }
+}
+
+/// `501 Not Implemented`: S/MIME was asked for and cannot be done, so the proxy answers
+/// itself and nothing goes upstream (fail closed).
+pub(crate) fn not_sent() -> Response<Body> {
+    crate::origin::html_response(
+        StatusCode::NOT_IMPLEMENTED,
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>smime-proxy: not sent</title></head>\n\
+         <body><h1>Nothing was sent</h1>\n<p>Sign or Encrypt (S/MIME) was on, and smime-proxy cannot sign or \
+         encrypt this request, so it was stopped before it reached the webmail. Turn Sign and Encrypt off to \
+         send without S/MIME.</p></body></html>\n"
+            .to_string(),
+    )
 }

@@ -7,10 +7,9 @@
 //! flow that does the signing and encryption replaces this one.
 
 use hudsucker::Body;
-use hudsucker::hyper::{Request, StatusCode};
+use hudsucker::hyper::Request;
 
-use super::{Flow, FlowFuture, Verdict};
-use crate::origin::html_response;
+use super::{Flow, FlowFuture, Verdict, not_sent};
 use crate::rules::{ComposeRequest, Rule};
 
 /// Forwards what asks for no S/MIME; refuses what does.
@@ -33,18 +32,6 @@ impl Flow for PassFlow {
             refused = wants_smime,
             "compose request (pass-through)"
         );
-        Box::pin(async move { if wants_smime { Verdict::Respond(refusal()) } else { Verdict::Forward(forward) } })
+        Box::pin(async move { if wants_smime { Verdict::Respond(not_sent()) } else { Verdict::Forward(forward) } })
     }
-}
-
-/// `501 Not Implemented`: S/MIME was asked for and cannot be done, so nothing was sent.
-fn refusal() -> hudsucker::hyper::Response<Body> {
-    html_response(
-        StatusCode::NOT_IMPLEMENTED,
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>smime-proxy: not sent</title></head>\n\
-         <body><h1>Nothing was sent</h1>\n<p>Sign or Encrypt (S/MIME) was on, and this version of smime-proxy \
-         cannot yet sign or encrypt webmail messages, so the request was stopped before it reached the \
-         webmail. Turn Sign and Encrypt off to send without S/MIME.</p></body></html>\n"
-            .to_string(),
-    )
 }

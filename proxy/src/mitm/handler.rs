@@ -175,10 +175,14 @@ impl Handler {
             parts.headers.remove(header::TRANSFER_ENCODING);
             parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(classified.body.len()));
         }
-        let forward = Request::from_parts(parts, Body::from(classified.body));
         let Some(request) = classified.request else {
-            return forward.into();
+            if classified.wants_smime() {
+                tracing::warn!(rule = rule.name, "S/MIME asked for in a request no rule entry recognised: not sent");
+                return crate::flows::not_sent().into();
+            }
+            return Request::from_parts(parts, Body::from(classified.body)).into();
         };
+        let forward = Request::from_parts(parts, Body::from(classified.body));
         match self.shared.flow.compose_request(rule, request, forward).await {
             Verdict::Forward(req) => req.into(),
             Verdict::Respond(res) => res.into(),

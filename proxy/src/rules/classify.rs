@@ -67,6 +67,16 @@ pub struct Classified {
     pub body: Bytes,
     /// Whether control fields were removed.
     pub stripped: bool,
+    /// What the toggles posted, read whether or not an entry matched: a request that asks
+    /// for S/MIME must never be forwarded just because no entry recognised it.
+    pub smime: Option<SmimeChoice>,
+}
+
+impl Classified {
+    /// True when Sign or Encrypt was on.
+    pub fn wants_smime(&self) -> bool {
+        self.smime.is_some_and(|s| s.sign || s.encrypt)
+    }
 }
 
 /// What [`classify`] needs of the request head.
@@ -89,6 +99,9 @@ pub struct Head<'a> {
 pub fn classify(rule: &Rule, candidates: &[RequestRule], head: &Head<'_>, body: Bytes) -> Classified {
     let Head { method, path, query, content_type, csrf_header } = *head;
     let form = Form::parse(content_type, &body);
+    let (sign, encrypt) = (form.get(SIGN_FIELD), form.get(ENCRYPT_FIELD));
+    let on = |v: Option<&str>| v.is_some_and(|v| !v.is_empty() && v != "0");
+    let smime = (sign.is_some() || encrypt.is_some()).then(|| SmimeChoice { sign: on(sign), encrypt: on(encrypt) });
     let entry = candidates
         .iter()
         .filter(|r| head_matches(&r.request, method, path, query))
@@ -140,10 +153,6 @@ pub fn classify(rule: &Rule, candidates: &[RequestRule], head: &Head<'_>, body: 
             }
             ComposeKind::Send | ComposeKind::Draft => {}
         }
-        let sign = form.get(SIGN_FIELD);
-        let encrypt = form.get(ENCRYPT_FIELD);
-        let on = |v: Option<&str>| v.is_some_and(|v| !v.is_empty() && v != "0");
-        let smime = (sign.is_some() || encrypt.is_some()).then(|| SmimeChoice { sign: on(sign), encrypt: on(encrypt) });
         let csrf_token = rule
             .csrf
             .field
@@ -154,7 +163,7 @@ pub fn classify(rule: &Rule, candidates: &[RequestRule], head: &Head<'_>, body: 
         ComposeRequest { kind: entry.kind, fields, smime, csrf_token }
     });
     match form.without(&body, |name| name.starts_with(CONTROL_PREFIX)) {
-        Some(stripped) => Classified { request, body: Bytes::from(stripped), stripped: true },
-        None => Classified { request, body, stripped: false },
+        Some(stripped) => Classified { request, body: Bytes::from(stripped), stripped: true, smime },
+        None => Classified { request, body, stripped: false, smime },
     }
 }
