@@ -31,6 +31,8 @@ pub const DEFAULT_LOCK_AFTER_IDLE: std::time::Duration = std::time::Duration::fr
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// The configuration directory (`--config-dir`): CA, key store, certificate store.
+    pub dir: PathBuf,
     /// Loopback address to listen on.
     pub listen: SocketAddr,
     /// Host name of the proxy's own pages (lower case, no port).
@@ -52,6 +54,20 @@ pub struct Config {
     pub lock_after_idle: std::time::Duration,
     /// A file holding the store passphrase, to unlock at start without a prompt.
     pub store_passphrase_file: Option<PathBuf>,
+}
+
+impl Config {
+    /// The trust anchors for recipients' and signers' certificates, read from
+    /// `trust_anchors`. Errors name the file.
+    pub fn trust(&self) -> Result<smime_crypto::TrustOptions, Error> {
+        let mut trust = smime_crypto::TrustOptions::default();
+        for path in &self.trust_anchors {
+            let bad = |reason: String| Error::TrustAnchor { path: path.clone(), reason };
+            let data = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+            trust.anchors.extend(smime_crypto::load_certificates(&data).map_err(|e| bad(e.to_string()))?);
+        }
+        Ok(trust)
+    }
 }
 
 /// Values from the command line; each one set replaces the file's value.
@@ -185,6 +201,7 @@ impl Config {
         let store_passphrase_file = raw.store_passphrase_file.as_ref().map(|p| base_dir.join(p.get_ref()));
 
         Ok(Self {
+            dir: base_dir.to_path_buf(),
             listen,
             origin,
             sites: SiteTable::new(sites),

@@ -67,6 +67,14 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A `trust_anchors` file could not be read or holds no certificate.
+    #[error("trust anchor {}: {reason}", path.display())]
+    TrustAnchor {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
     /// The listen port is already taken by another program.
     #[error("cannot listen on {addr}: the port is already in use (another smime-proxy? choose another with --listen)")]
     AddrInUse {

@@ -78,13 +78,7 @@ pub fn run(dir: &Path, command: CertsCommand) -> Result<ExitCode> {
 
 /// The trust anchors named in config.toml.
 fn trust(dir: &Path) -> Result<TrustOptions> {
-    let config = Config::load(dir, &Overrides::default())?;
-    let mut trust = TrustOptions::default();
-    for path in &config.trust_anchors {
-        let data = std::fs::read(path).map_err(|e| anyhow!("trust anchor {}: {e}", path.display()))?;
-        trust.anchors.extend(load_certificates(&data).with_context(|| format!("trust anchor {}", path.display()))?);
-    }
-    Ok(trust)
+    Ok(Config::load(dir, &Overrides::default())?.trust()?)
 }
 
 fn anchors_hint(trust: &TrustOptions) -> &'static str {

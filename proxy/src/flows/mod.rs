@@ -8,14 +8,34 @@ mod pass;
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use hudsucker::Body;
 use hudsucker::hyper::{Request, Response, StatusCode};
 
 pub use pass::PassFlow;
 
+use smime_crypto::TrustOptions;
+
+use crate::mitm::UpstreamClient;
 use crate::rewrite::ControlsState;
 use crate::rules::{ComposeRequest, Rule};
+use crate::store::{CertStore, KeyRing};
+
+/// What the flows use of the running proxy: the unlocked keys, the recipients'
+/// certificates with the trust anchors they are checked against, and a client for the
+/// requests the proxy makes to the webmail itself (with the browser's session).
+#[derive(Debug)]
+pub(crate) struct Services {
+    /// The user's keys (locked → every flow that needs one fails closed).
+    pub(crate) keys: Arc<KeyRing>,
+    /// Recipients' certificates, and the senders' learned from verified mail.
+    pub(crate) certs: CertStore,
+    /// Anchors for recipients' and signers' certificates (`trust_anchors`).
+    pub(crate) trust: TrustOptions,
+    /// Verified TLS to the webmail, for fetching raw messages and delivering.
+    pub(crate) upstream: UpstreamClient,
+}
 
 /// What a flow decided about a request.
 #[derive(Debug)]

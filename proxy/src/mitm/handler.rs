@@ -32,6 +32,8 @@ pub(crate) struct Shared {
     pub(crate) sites: SiteTable,
     pub(crate) settings: Arc<RuntimeSettings>,
     pub(crate) flow: Arc<dyn Flow>,
+    /// Keys, certificates and the upstream client the flows use.
+    pub(crate) services: Arc<crate::flows::Services>,
 }
 
 /// The per-exchange handler.

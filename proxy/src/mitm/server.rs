@@ -13,9 +13,10 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::handler::{Handler, Shared};
-use super::upstream::client_config;
+use super::upstream::{UpstreamClient, client_config};
+use crate::flows::Services;
 use crate::origin::{OwnOrigin, RuntimeSettings};
-use crate::store::KeyRing;
+use crate::store::{CertStore, KeyRing};
 use crate::{Config, Error};
 
 /// A started proxy.
@@ -95,6 +96,12 @@ pub async fn start_with_keys(config: &Config, ca: Arc<LocalCa>, keys: Arc<KeyRin
         .enable_http1()
         .wrap_connector(http);
 
+    let services = Arc::new(Services {
+        keys: Arc::clone(&keys),
+        certs: CertStore::new(&config.dir),
+        trust: config.trust()?,
+        upstream: UpstreamClient::new(&tls),
+    });
     let settings = Arc::new(RuntimeSettings::new());
     let origin = OwnOrigin::new(
         config.origin.clone(),
@@ -105,7 +112,7 @@ pub async fn start_with_keys(config: &Config, ca: Arc<LocalCa>, keys: Arc<KeyRin
         keys,
     )?;
     let flow = Arc::new(crate::flows::PassFlow);
-    let handler = Handler::new(Arc::new(Shared { origin, sites: config.sites.clone(), settings, flow }));
+    let handler = Handler::new(Arc::new(Shared { origin, sites: config.sites.clone(), settings, flow, services }));
     let authority = LeafAuthority::new(ca, config.leaf_cache_size)?;
 
     let (tx, rx) = oneshot::channel::<()>();

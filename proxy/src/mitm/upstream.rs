@@ -4,6 +4,14 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full, Limited};
+use hudsucker::hyper::header::{self, HeaderMap};
+use hudsucker::hyper::{Request, StatusCode};
+use hudsucker::hyper_util::client::legacy::Client;
+use hudsucker::hyper_util::client::legacy::connect::HttpConnector;
+use hudsucker::hyper_util::rt::TokioExecutor;
+use hyper_rustls::HttpsConnector;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject as _;
 use rustls::{ClientConfig, RootCertStore};
@@ -41,4 +49,71 @@ pub fn client_config(extra_anchors: &[PathBuf]) -> Result<Arc<ClientConfig>, Err
         .with_root_certificates(roots)
         .with_no_client_auth();
     Ok(Arc::new(config))
+}
+
+/// Requests the proxy itself makes to a webmail on the user's behalf (fetching a raw
+/// message to decrypt, delivering a finished S/MIME message), over the same verified TLS
+/// as the intercepted traffic, with the browser's session ([`session_headers`]).
+#[derive(Debug, Clone)]
+pub struct UpstreamClient {
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+}
+
+/// A response read completely.
+#[derive(Debug)]
+pub struct Fetched {
+    /// Status code.
+    pub status: StatusCode,
+    /// Header fields.
+    pub headers: HeaderMap,
+    /// The body, decoded from its content coding.
+    pub body: Bytes,
+}
+
+/// Why a request the proxy made did not get a complete response.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// No connection, TLS failure, or the server closed early.
+    #[error("the webmail server could not be reached: {0}")]
+    Connect(String),
+    /// The response was larger than allowed or could not be read or decoded.
+    #[error("the webmail's response could not be read: {0}")]
+    Body(String),
+}
+
+/// The request headers that carry the browser's session to the webmail: cookies, user
+/// agent and language. Nothing else of the browser's request is copied.
+pub fn session_headers(browser: &HeaderMap) -> HeaderMap {
+    let mut out = HeaderMap::new();
+    for name in [header::COOKIE, header::USER_AGENT, header::ACCEPT_LANGUAGE] {
+        for value in browser.get_all(&name) {
+            out.append(name.clone(), value.clone());
+        }
+    }
+    out
+}
+
+impl UpstreamClient {
+    /// A client over `tls` (from [`client_config`]).
+    pub fn new(tls: &ClientConfig) -> Self {
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls.clone())
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        Self { client: Client::builder(TokioExecutor::new()).build(https) }
+    }
+
+    /// Sends `req` and reads the whole response, at most `limit` bytes after decoding.
+    pub async fn send(&self, req: Request<Full<Bytes>>, limit: usize) -> Result<Fetched, FetchError> {
+        let res = self.client.request(req).await.map_err(|e| FetchError::Connect(super::error_page::root_cause(&e)))?;
+        let res =
+            hudsucker::decode_response(res.map(hudsucker::Body::from)).map_err(|e| FetchError::Body(e.to_string()))?;
+        let (parts, body) = res.into_parts();
+        let body = Limited::new(body, limit).collect().await.map_err(|e| FetchError::Body(e.to_string()))?.to_bytes();
+        Ok(Fetched { status: parts.status, headers: parts.headers, body })
+    }
 }
