@@ -61,6 +61,9 @@ pub enum Error {
     /// The message is encrypted but no identity was given to decrypt it with.
     #[error("the message is encrypted; a private key is needed to read it")]
     KeyRequired,
+    /// Neither signing nor encryption was asked for.
+    #[error("neither signing nor encryption was asked for")]
+    NothingToDo,
     /// S/MIME layers nested deeper than the engine follows.
     #[error("S/MIME layers are nested too deeply")]
     TooDeep,

@@ -41,7 +41,8 @@ pub use encrypt::{ContentCipher, EncryptOptions, KeyTransport, RecipientIdKind, 
 pub use error::{Error, Result};
 pub use keys::{Identity, PrivateKey, load_certificates};
 pub use message::{
-    Layer, OpenOptions, Opened, SignatureSummary, encrypt_message, open_message, sign_and_encrypt_message, sign_message,
+    Layer, OpenOptions, Opened, Protection, SignatureSummary, encrypt_message, open_message, protect_entity,
+    sign_and_encrypt_message, sign_message,
 };
 pub use sign::{DigestAlgorithm, RsaSignaturePadding, SignOptions, sign_data};
 pub use validate::{CertificateProblem, Purpose, TrustOptions, ValidatedChain, email_addresses, validate_certificate};

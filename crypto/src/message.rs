@@ -18,16 +18,12 @@ const MAX_LAYERS: usize = 8;
 /// Signs the body entity of `message`: `multipart/signed` (detached, the default) or
 /// `application/pkcs7-mime; smime-type=signed-data` with `opaque`.
 pub fn sign_message(message: &[u8], signer: &Identity, options: &SignOptions, opaque: bool) -> Result<Assembled> {
-    let original = Entity::parse(message)?;
-    let entity = Zeroizing::new(mime::body_entity(&original));
-    wrap_signed(mime::outer_header(&original), entity, signer, options, opaque)
+    protect_message(message, &Protection { sign: Some((signer, options)), encrypt: None, opaque })
 }
 
 /// Encrypts the body entity of `message` to `recipients`.
 pub fn encrypt_message(message: &[u8], recipients: &[Certificate], options: &EncryptOptions) -> Result<Assembled> {
-    let original = Entity::parse(message)?;
-    let entity = Zeroizing::new(mime::body_entity(&original));
-    wrap_enveloped(mime::outer_header(&original), entity, recipients, options)
+    protect_message(message, &Protection { sign: None, encrypt: Some((recipients, options)), opaque: false })
 }
 
 /// Signs (detached `multipart/signed`), then encrypts the signed entity.
@@ -38,10 +34,46 @@ pub fn sign_and_encrypt_message(
     recipients: &[Certificate],
     encrypt_options: &EncryptOptions,
 ) -> Result<Assembled> {
+    let protection =
+        Protection { sign: Some((signer, sign_options)), encrypt: Some((recipients, encrypt_options)), opaque: false };
+    protect_message(message, &protection)
+}
+
+/// What [`protect_entity`] does: sign, encrypt, or sign then encrypt.
+#[derive(Debug, Clone, Copy)]
+pub struct Protection<'a> {
+    /// Sign with this identity.
+    pub sign: Option<(&'a Identity, &'a SignOptions)>,
+    /// Encrypt to these recipients.
+    pub encrypt: Option<(&'a [Certificate], &'a EncryptOptions)>,
+    /// Sign as opaque `signed-data` instead of `multipart/signed` (sign only).
+    pub opaque: bool,
+}
+
+fn protect_message(message: &[u8], protection: &Protection<'_>) -> Result<Assembled> {
     let original = Entity::parse(message)?;
     let entity = Zeroizing::new(mime::body_entity(&original));
-    let signed = Zeroizing::new(wrap_signed(Vec::new(), entity, signer, sign_options, false)?.to_vec());
-    wrap_enveloped(mime::outer_header(&original), signed, recipients, encrypt_options)
+    protect_entity(mime::outer_header(&original), entity, protection)
+}
+
+/// Signs and/or encrypts a ready-made MIME entity (its header fields, CRLF, a blank line,
+/// its body), written after `outer_header` (the message's outer fields, ending with
+/// `MIME-Version`). Unlike the `*_message` functions, the entity keeps every field it
+/// has: a caller doing header protection (RFC 9788) puts the protected fields there.
+pub fn protect_entity(
+    outer_header: Vec<u8>,
+    entity: Zeroizing<Vec<u8>>,
+    protection: &Protection<'_>,
+) -> Result<Assembled> {
+    match (protection.sign, protection.encrypt) {
+        (Some((signer, options)), None) => wrap_signed(outer_header, entity, signer, options, protection.opaque),
+        (None, Some((recipients, options))) => wrap_enveloped(outer_header, entity, recipients, options),
+        (Some((signer, sign_options)), Some((recipients, encrypt_options))) => {
+            let signed = Zeroizing::new(wrap_signed(Vec::new(), entity, signer, sign_options, false)?.to_vec());
+            wrap_enveloped(outer_header, signed, recipients, encrypt_options)
+        }
+        (None, None) => Err(Error::NothingToDo),
+    }
 }
 
 /// Each wrapper consumes its entity, so that a large message's plaintext copies are

@@ -54,6 +54,8 @@ pub struct Config {
     pub lock_after_idle: std::time::Duration,
     /// A file holding the store passphrase, to unlock at start without a prompt.
     pub store_passphrase_file: Option<PathBuf>,
+    /// How outgoing S/MIME messages are built.
+    pub compose: crate::flows::ComposeOptions,
 }
 
 impl Config {
@@ -95,6 +97,7 @@ struct FileConfig {
     trust_anchors: Option<Vec<Spanned<String>>>,
     lock_after_idle: Option<Spanned<String>>,
     store_passphrase_file: Option<Spanned<String>>,
+    header_protection: Option<bool>,
     sites: Option<BTreeMap<String, Spanned<String>>>,
     rules_dir: Option<Spanned<String>>,
 }
@@ -211,6 +214,11 @@ impl Config {
             trust_anchors,
             lock_after_idle,
             store_passphrase_file,
+            compose: crate::flows::ComposeOptions {
+                header_protection: raw
+                    .header_protection
+                    .unwrap_or(crate::flows::ComposeOptions::default().header_protection),
+            },
             rules,
         })
     }
@@ -383,6 +391,14 @@ mod tests {
         assert_eq!(config.trust_anchors, vec![PathBuf::from("/conf/ca.pem")]);
         assert_eq!(config.lock_after_idle, std::time::Duration::from_secs(5400));
         assert_eq!(config.store_passphrase_file, Some(PathBuf::from("/conf/pw")));
+        assert!(config.compose.header_protection, "on by default");
+        let off = Config::parse(
+            "header_protection = false\n",
+            Path::new("c.toml"),
+            Path::new("/conf"),
+            &Overrides::default(),
+        );
+        assert!(!off.unwrap().compose.header_protection);
         let err = parse("\nlock_after_idle = \"soon\"\n").unwrap_err().to_string();
         assert!(err.contains("line 2, key `lock_after_idle`") && err.contains("not a duration"), "{err}");
     }

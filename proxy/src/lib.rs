@@ -27,6 +27,7 @@
 //! recipient certificate store. [`cleanup`] says what is wiped and when.
 #![cfg_attr(test, allow(clippy::unwrap_used, reason = "a failing unwrap is a failing test"))]
 
+pub mod adapters;
 pub mod cleanup;
 pub mod config;
 mod error;
@@ -36,6 +37,7 @@ mod markup;
 mod mitm;
 mod origin;
 pub mod private_file;
+mod random;
 pub mod rewrite;
 pub mod rules;
 pub mod store;

@@ -1,8 +1,17 @@
 // The compose flow's steps (registered by suite.mjs, in order): the S/MIME controls on
-// the compose page, a plain send that the proxy passes through, and what bob receives.
+// the compose page, a plain send that the proxy passes through and what bob receives,
+// then the S/MIME sends: signed+encrypted with an HTML body and an attachment to bob and
+// carol (checked on disk with openssl, and the webmail's storage searched for the
+// plaintext), sign-only, a recipient without a certificate, an encrypted draft, and a
+// locked key store, each of the last three refused with nothing sent.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 
-import { ctx, step, shot, runId, login, pageFetch, proxyLog, tail, ACTION_TIMEOUT } from './harness.mjs';
+import {
+  ctx, step, shot, runId, login, pageFetch, proxyLog, tail, ACTION_TIMEOUT,
+  maildirMessages, waitForMessage, openssl, filesContaining,
+} from './harness.mjs';
 
 const mail = {
   subject: `e2e plain ${runId}`,
@@ -35,14 +44,70 @@ async function assertSmimeControls(page) {
   assert.equal(await status.isVisible(), false, 'the status line is hidden while there is nothing to say');
 }
 
-// Sets the Sign/Encrypt toggles (clicking the switches, as a user would).
+// Sets the Sign/Encrypt toggles, clicking the switches as a user would (elastic draws
+// each as a custom switch whose label takes the click).
 export async function setSmime(page, { sign, encrypt }) {
   for (const [name, on] of [['sign', sign], ['encrypt', encrypt]]) {
     const toggle = page.locator(`#smime-proxy-controls input[type=checkbox][name="_smime_${name}"]`);
-    await toggle.setChecked(on);
+    if ((await toggle.isChecked()) === on) continue;
+    const label = page.locator(`#smime-proxy-controls label.custom-control-label[for="smime-proxy-${name}"]`);
+    await ((await label.count()) ? label.click() : toggle.click());
+    assert.equal(await toggle.isChecked(), on, `${name} switched ${on ? 'on' : 'off'}`);
   }
 }
 
+// The secret parts of the S/MIME message: they must never be stored by the webmail in clear.
+const secret = {
+  subject: `e2e secret subject ${runId}`,
+  marker: `e2e-body-marker-${runId}`,
+  attachment: { name: 'secret.bin', mimeType: 'application/octet-stream', bytes: Buffer.from(`attachment-marker-${runId}\x00\x01`) },
+};
+
+async function openCompose(page) {
+  await page.goto(new URL('?_task=mail&_action=compose', ctx.stack.E2E_WEBMAIL_URL).href, { waitUntil: 'domcontentloaded' });
+  await page.waitForURL(/_action=compose&_id=/);
+  await page.locator('#compose-subject').waitFor();
+  await page.waitForLoadState('networkidle', { timeout: ACTION_TIMEOUT });
+}
+
+async function addRecipient(page, field, address) {
+  if (field !== 'to') await page.evaluate((f) => document.getElementById(`compose_${f}`)?.classList.remove('hidden'), field);
+  await page.locator(`#compose_${field} ul.recipient-input input`).fill(`${address}, `);
+}
+
+// Clicks Send and returns the text of the proxy's (or Roundcube's) answer to the send POST.
+async function clickSend(page) {
+  const sent = page.waitForResponse((r) => r.request().method() === 'POST' && /[?&]_task=mail/.test(r.url())
+    && (r.request().postData() || '').includes('_action=send'));
+  await page.locator('button.send').first().click();
+  const res = await sent;
+  assert.equal(res.status(), 200, 'send POST status');
+  return res.text();
+}
+
+// The error Roundcube's page shows (its message stack), waited for.
+async function shownError(page, pattern) {
+  const box = page.locator('#messagestack div.error', { hasText: pattern });
+  await box.first().waitFor({ timeout: ACTION_TIMEOUT });
+  return box.first().innerText();
+}
+
+function pki(name) {
+  return path.join(ctx.stack.E2E_PKI_DIR, name);
+}
+
+// Decrypts a delivered message with `user`'s key; returns the decrypted entity.
+async function decryptFor(file, user) {
+  const out = await openssl(['cms', '-decrypt', '-inkey', pki(`${user}.key`), '-recip', pki(`${user}.pem`)], readFileSync(file));
+  assert.equal(out.code, 0, `openssl cms -decrypt with ${user}'s key: ${out.stderr}`);
+  return out.stdout;
+}
+
+async function verifyEntity(entity) {
+  const out = await openssl(['cms', '-verify', '-CAfile', pki('ca.pem'), '-purpose', 'any'], entity);
+  assert.equal(out.code, 0, `openssl cms -verify: ${out.stderr}`);
+  return out.stdout.toString('latin1');
+}
 
 export function composeSteps() {
   step('alice logs in', async () => {
@@ -96,7 +161,7 @@ export function composeSteps() {
     if (ctx.proxy) {
       // The proxy classified the POST as a send and read the switches (it strips them before Roundcube).
       const log = proxyLog();
-      assert.match(log, /compose request \(pass-through\).*kind="?send"?.*sign=false.*encrypt=false/,
+      assert.match(log, /compose request.*kind="?send"?.*sign=false.*encrypt=false/,
         `the proxy log records the classified send (log: ${tail(ctx.proxyLog)})`);
     }
     await page.locator('#messagestack', { hasText: /sent successfully/i }).waitFor().catch(() => {});
@@ -141,5 +206,150 @@ export function composeSteps() {
     assert.match(raw.text, /^Content-Type: multipart\/mixed/im, 'a plain multipart/mixed message');
     assert.doesNotMatch(raw.text, /application\/(x-)?pkcs7-(mime|signature)/i, 'controls off: neither signed nor encrypted');
     assert.match(raw.text, new RegExp(`^Subject: ${mail.subject}`, 'm'));
+  });
+
+  step('alice sends a signed and encrypted HTML message with an attachment to bob, Cc carol', async () => {
+    const page = ctx.page;
+    const [alice] = ctx.stack.E2E_ALICE.split(':');
+    await login(alice, ctx.stack.E2E_ALICE.split(':')[1]);
+    await openCompose(page);
+    // The HTML editor (TinyMCE) first: Roundcube converts the text on its server when the
+    // editor is switched, so the proxy refuses that while Encrypt is on.
+    await page.evaluate(() => window.rcmail.command('toggle-editor', { id: 'composebody', html: true }));
+    await page.waitForFunction(() => window.tinymce?.get('composebody')?.initialized, null, { timeout: ACTION_TIMEOUT });
+    await setSmime(page, { sign: true, encrypt: true });
+    await addRecipient(page, 'to', ctx.stack.E2E_BOB.split(':')[0]);
+    await addRecipient(page, 'cc', ctx.stack.E2E_CAROL.split(':')[0]);
+    await page.locator('#compose-subject').fill(secret.subject);
+    await page.evaluate((m) => window.tinymce.get('composebody').setContent(`<p>Dear Bob, <strong>${m}</strong></p>`), secret.marker);
+
+    const uploaded = page.waitForResponse((r) => r.url().includes('_action=upload') && r.request().method() === 'POST');
+    await page.locator('#uploadformInput').setInputFiles({
+      name: secret.attachment.name, mimeType: secret.attachment.mimeType, buffer: secret.attachment.bytes,
+    });
+    const up = await uploaded;
+    assert.equal(up.status(), 200, 'upload answered');
+    assert.match(await up.text(), /add2attachment_list/, 'the page is told the attachment is attached');
+    await page.locator('#attachment-list li', { hasText: secret.attachment.name }).waitFor();
+    assert.match(proxyLog(), /attachment kept on the device/, 'the proxy kept the upload');
+    await shot('alice composes signed and encrypted');
+
+    const answer = await clickSend(page);
+    assert.match(answer, /sent_successfully/, `the page is told the message was sent (got: ${answer.slice(0, 400)}; log: ${tail(ctx.proxyLog)})`);
+    await page.locator('#messagestack', { hasText: /sent successfully/i }).waitFor().catch(() => {});
+    await shot('alice sent signed and encrypted');
+  });
+
+  step('bob\'s and carol\'s copies open with openssl: encrypted, signed by alice, with the attachment', async () => {
+    const attachmentB64 = secret.attachment.bytes.toString('base64');
+    for (const user of ['bob', 'carol']) {
+      const file = await waitForMessage(user, '', /Resent-From:[\s\S]*application\/(x-)?pkcs7-mime/i);
+      assert.ok(file, `an S/MIME message in ${user}'s INBOX (maildir)`);
+      const raw = readFileSync(file, 'latin1');
+      assert.match(raw, /^Content-Type: application\/pkcs7-mime;[^\n]*smime-type=enveloped-data/mi, 'a top-level enveloped-data message');
+      assert.match(raw, /^Subject: \[\.\.\.\]/m, 'the subject is protected (RFC 9788): [...] outside');
+      assert.doesNotMatch(raw, new RegExp(secret.marker), 'no body marker in clear');
+      const inner = await decryptFor(file, user);
+      const content = await verifyEntity(inner);
+      assert.ok(content.includes(secret.marker), `${user}: the HTML body is inside`);
+      assert.match(content, /Content-Type: text\/html/i, 'an HTML body');
+      assert.ok(content.includes(secret.subject), 'the real subject is inside');
+      assert.ok(content.includes(secret.attachment.name) && content.includes(attachmentB64), `${user}: the attachment is inside`);
+    }
+  });
+
+  step('alice\'s Sent copy is the same S/MIME message, readable with her key', async () => {
+    const file = await waitForMessage('alice', 'Sent', /application\/(x-)?pkcs7-mime/i);
+    assert.ok(file, 'an S/MIME message in alice\'s Sent folder');
+    const content = await verifyEntity(await decryptFor(file, 'alice'));
+    assert.ok(content.includes(secret.marker));
+  });
+
+  step('the webmail stored nothing of it in clear: mail, database, logs, temp files', async () => {
+    const needles = [secret.marker, secret.subject, `attachment-marker-${runId}`];
+    const dirs = [ctx.stack.E2E_STACK_DIR, '/var/lib/nginx', '/var/spool/postfix', '/var/lib/php/sessions']
+      .filter((d) => d);
+    const hits = filesContaining(dirs, needles);
+    assert.deepEqual(hits, [], 'no file of the webmail stack holds the plaintext');
+  });
+
+  step('sign only: a clear-signed message that verifies with openssl', async () => {
+    const page = ctx.page;
+    await openCompose(page);
+    await setSmime(page, { sign: true, encrypt: false });
+    await addRecipient(page, 'to', ctx.stack.E2E_BOB.split(':')[0]);
+    await page.locator('#compose-subject').fill(`e2e signed ${runId}`);
+    await page.locator('#composebody').fill(`signed body ${runId}\n`);
+    const answer = await clickSend(page);
+    assert.match(answer, /sent_successfully/, `sent (got: ${answer.slice(0, 300)})`);
+    const file = await waitForMessage('bob', '', new RegExp(`Subject: e2e signed ${runId}`));
+    assert.ok(file, 'the signed message reached bob');
+    const raw = readFileSync(file);
+    assert.match(raw.toString('latin1'), /^Content-Type: multipart\/signed;/mi);
+    const out = await openssl(['cms', '-verify', '-CAfile', pki('ca.pem'), '-purpose', 'any'], raw);
+    assert.equal(out.code, 0, `openssl verifies it: ${out.stderr}`);
+    assert.ok(out.stdout.toString().includes(`signed body ${runId}`));
+  });
+
+  step('a recipient without a certificate: nothing is sent, the page says who', async () => {
+    const page = ctx.page;
+    const before = maildirMessages('bob').length;
+    await openCompose(page);
+    await setSmime(page, { sign: true, encrypt: true });
+    await addRecipient(page, 'to', ctx.stack.E2E_BOB.split(':')[0]);
+    await addRecipient(page, 'cc', 'dave@example.test');
+    await page.locator('#compose-subject').fill(`e2e no certificate ${runId}`);
+    await page.locator('#composebody').fill(`must not leave ${runId}\n`);
+    const answer = await clickSend(page);
+    assert.doesNotMatch(answer, /sent_successfully/);
+    const shown = await shownError(page, /dave@example\.test/);
+    assert.match(shown, /no usable certificate/i);
+    await shot('refused: no certificate');
+    assert.equal(await page.locator('#compose-subject').inputValue(), `e2e no certificate ${runId}`, 'the compose stays as it was');
+    await page.waitForTimeout(1500);
+    assert.equal(maildirMessages('bob').length, before, 'nothing reached bob');
+  });
+
+  step('a draft of an encrypted message is refused, and nothing lands in Drafts', async () => {
+    const page = ctx.page;
+    const drafts = maildirMessages('alice', 'Drafts').length;
+    const saved = page.waitForResponse((r) => r.request().method() === 'POST' && (r.request().postData() || '').includes('_draft=1'));
+    await page.evaluate(() => window.rcmail.command('savedraft'));
+    const res = await saved;
+    assert.doesNotMatch(await res.text(), /set_draft_id/, 'no draft id: not saved');
+    await shownError(page, /Drafts of an encrypted message are not saved/);
+    await page.waitForTimeout(500);
+    assert.equal(maildirMessages('alice', 'Drafts').length, drafts, 'nothing in alice\'s Drafts');
+    assert.deepEqual(filesContaining([path.join(ctx.stack.E2E_MAIL_DIR, 'alice')], [`must not leave ${runId}`]), []);
+  });
+
+  step('a locked key store: nothing is sent, the page says how to unlock; unlocking on the proxy page works', async () => {
+    const page = ctx.page;
+    assert.ok(ctx.proxy, 'this step needs a proxy the suite started (SIGUSR1 locks it)');
+    ctx.proxy.kill('SIGUSR1');
+    const deadline = Date.now() + 5000;
+    while (!/SIGUSR1: key store locked/.test(proxyLog())) {
+      assert.ok(Date.now() < deadline, 'the proxy logged the lock');
+      await page.waitForTimeout(100);
+    }
+    const before = maildirMessages('bob').length;
+    await openCompose(page);
+    await setSmime(page, { sign: true, encrypt: true });
+    await addRecipient(page, 'to', ctx.stack.E2E_BOB.split(':')[0]);
+    await page.locator('#compose-subject').fill(`e2e locked ${runId}`);
+    await page.locator('#composebody').fill(`locked store ${runId}\n`);
+    const answer = await clickSend(page);
+    assert.doesNotMatch(answer, /sent_successfully/);
+    const shown = await shownError(page, /locked/);
+    assert.match(shown, /unlock/i, 'the message says how to unlock');
+    await shot('refused: key store locked');
+    await page.waitForTimeout(1000);
+    assert.equal(maildirMessages('bob').length, before, 'nothing reached bob');
+
+    // Unlock again on the proxy's own page, as the user would.
+    await page.goto(`http://${ctx.origin}/`, { waitUntil: 'domcontentloaded' });
+    await page.locator('input[name=passphrase]').fill(ctx.storePassphrase);
+    await Promise.all([page.waitForLoadState('domcontentloaded'), page.locator('form[action="/api/unlock"] button').click()]);
+    await page.waitForFunction(() => !document.querySelector('form[action="/api/unlock"]'), null, { timeout: ACTION_TIMEOUT });
   });
 }

@@ -45,6 +45,8 @@ export const ctx = {
   configDir: null,
   proxyCa: null, // X509Certificate
   spki: null,
+  origin: 'smime-proxy.invalid', // the proxy's own pages
+  storePassphrase: null,
   browser: null, // persistent context
   userDataDir: null,
   page: null,
@@ -210,7 +212,8 @@ async function prepareConfigDir(dir) {
   const pki = ctx.stack.E2E_PKI_DIR;
   writeFileSync(path.join(dir, 'config.toml'), `trust_anchors = [${JSON.stringify(path.join(pki, 'ca.pem'))}]\n`);
   const storePass = path.join(dir, 'store-passphrase.txt');
-  writeFileSync(storePass, 'e2e store passphrase\n', { mode: 0o600 });
+  ctx.storePassphrase = 'e2e store passphrase';
+  writeFileSync(storePass, `${ctx.storePassphrase}\n`, { mode: 0o600 });
   for (const user of ['alice', 'bob', 'carol']) {
     await run(proxyBin(), ['--config-dir', dir, 'keys', 'import', path.join(pki, `${user}.p12`),
       '--passphrase-file', path.join(pki, 'passphrase.txt'), '--store-passphrase-file', storePass], { timeout: 60_000 });

@@ -1,25 +1,19 @@
-//! Flows: what the proxy does with a request a rule has classified. The MITM core
-//! (`mitm::handler`) calls them in this order for one exchange: [`Flow::compose_request`]
-//! for a compose request (its S/MIME control fields already read and stripped), or
-//! [`Flow::compose_page`] when a compose page's response is rewritten. The compose and
-//! read flows implement this trait in their own files; today [`PassFlow`] forwards.
+//! Flows: what the proxy does with the requests and pages a rule has recognised. The
+//! MITM core (`mitm::handler`) hands them compose pages, toggle reports and compose
+//! requests (the compose flow, `compose/`); each decides to forward or to answer.
 
-mod pass;
+pub(crate) mod compose;
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use hudsucker::Body;
 use hudsucker::hyper::{Request, Response, StatusCode};
 
-pub use pass::PassFlow;
+pub use compose::ComposeOptions;
 
 use smime_crypto::TrustOptions;
 
 use crate::mitm::UpstreamClient;
-use crate::rewrite::ControlsState;
-use crate::rules::{ComposeRequest, Rule};
 use crate::store::{CertStore, KeyRing};
 
 /// What the flows use of the running proxy: the unlocked keys, the recipients'
@@ -46,22 +40,6 @@ pub enum Verdict {
     Respond(Response<Body>),
 }
 
-/// A flow's future.
-pub type FlowFuture<'a> = Pin<Box<dyn Future<Output = Verdict> + Send + 'a>>;
-
-/// One behaviour of the proxy for classified requests.
-pub trait Flow: Send + Sync + std::fmt::Debug {
-    /// A compose request (send, draft, upload, spell check). `forward` is the request as
-    /// it would go upstream: the browser's, without the S/MIME control fields.
-    fn compose_request<'a>(&'a self, rule: &'a Rule, request: ComposeRequest, forward: Request<Body>)
-    -> FlowFuture<'a>;
-
-    /// The state the controls of a compose page are shown in.
-    fn compose_page(&self, rule: &Rule) -> ControlsState {
-        ControlsState::defaults(rule)
-    }
-}
-
 /// `501 Not Implemented`: S/MIME was asked for and cannot be done, so the proxy answers
 /// itself and nothing goes upstream (fail closed).
 pub(crate) fn not_sent() -> Response<Body> {
@@ -69,8 +47,8 @@ pub(crate) fn not_sent() -> Response<Body> {
         StatusCode::NOT_IMPLEMENTED,
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>smime-proxy: not sent</title></head>\n\
          <body><h1>Nothing was sent</h1>\n<p>Sign or Encrypt (S/MIME) was on, and smime-proxy cannot sign or \
-         encrypt this request, so it was stopped before it reached the webmail. Turn Sign and Encrypt off to \
-         send without S/MIME.</p></body></html>\n"
+         encrypt this request (its rule has no adapter for this webmail), so it was stopped before it reached \
+         the webmail. Turn Sign and Encrypt off to send without S/MIME.</p></body></html>\n"
             .to_string(),
     )
 }

@@ -18,8 +18,10 @@ use hudsucker::{Body, HttpContext, HttpHandler, RequestOrResponse};
 
 use super::error_page::{bad_gateway, root_cause};
 use super::page;
-use crate::flows::{Flow, Verdict};
+use crate::flows::Verdict;
+use crate::flows::compose::ComposeFlow;
 use crate::origin::{OwnOrigin, RuntimeSettings, html_response};
+use crate::rewrite::STATE_QUERY;
 use crate::rules::{Head, Match, Query, RequestRule, Rule, SiteTable, classify, match_request, split_host_port};
 
 /// Largest compose request body the proxy reads (attachments included).
@@ -31,9 +33,8 @@ pub(crate) struct Shared {
     pub(crate) origin: OwnOrigin,
     pub(crate) sites: SiteTable,
     pub(crate) settings: Arc<RuntimeSettings>,
-    pub(crate) flow: Arc<dyn Flow>,
-    /// Keys, certificates and the upstream client the flows use.
-    pub(crate) services: Arc<crate::flows::Services>,
+    /// What happens to compose pages and compose requests.
+    pub(crate) compose: ComposeFlow,
 }
 
 /// The per-exchange handler.
@@ -49,8 +50,8 @@ pub(crate) struct Handler {
 struct Exchange {
     host: String,
     path_len: usize,
-    /// The site's rule, when the response is a compose page to rewrite.
-    compose_page: Option<Arc<Rule>>,
+    /// The site's rule and the compose id, when the response is a compose page to rewrite.
+    compose_page: Option<(Arc<Rule>, Option<String>)>,
     head: bool,
 }
 
@@ -94,10 +95,22 @@ impl HttpHandler for Handler {
             self.exchange = Some(exchange);
             return req.into();
         };
-        let query = Query::parse(req.uri().query().unwrap_or_default());
+        let query_text = req.uri().query().unwrap_or_default();
+        if query_text == STATE_QUERY && req.method() == Method::POST {
+            let scheme = req.uri().scheme_str().unwrap_or("https");
+            let origin = match authority.port_u16() {
+                Some(p) if p != default_port => format!("{scheme}://{host}:{p}"),
+                _ => format!("{scheme}://{host}"),
+            };
+            return self.shared.compose.report(&exchange.host, &origin, req).await.into();
+        }
+        let query = Query::parse(query_text);
         let matched = match_request(&rule, req.method().as_str(), req.uri().path(), &query);
         match matched {
-            Some(Match::Compose) => exchange.compose_page = Some(Arc::clone(&rule)),
+            Some(Match::Compose) => {
+                let id = rule.fields.compose_id.as_deref().and_then(|name| query.get(name)).map(str::to_owned);
+                exchange.compose_page = Some((Arc::clone(&rule), id));
+            }
             Some(Match::ComposeRequest(candidates)) => {
                 self.exchange = Some(exchange);
                 return self.compose_request(&rule, candidates, &query, req).await;
@@ -113,9 +126,11 @@ impl HttpHandler for Handler {
             return res;
         };
         match exchange.compose_page {
-            Some(rule) if !exchange.head && self.shared.settings.rewriting() && page::wants_rewrite(&res) => {
-                let state = self.shared.flow.compose_page(&rule);
-                page::rewrite(res, &rule, &state, &exchange.host, exchange.path_len).await
+            Some((rule, id)) if !exchange.head && self.shared.settings.rewriting() && page::wants_rewrite(&res) => {
+                let state = self.shared.compose.compose_page(&rule, &exchange.host, id.as_deref());
+                let (res, senders) = page::rewrite(res, &rule, &state, &exchange.host, exchange.path_len).await;
+                self.shared.compose.page_shown(&exchange.host, &state, senders);
+                res
             }
             _ => res,
         }
@@ -177,6 +192,7 @@ impl Handler {
             parts.headers.remove(header::TRANSFER_ENCODING);
             parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(classified.body.len()));
         }
+        let site = parts.uri.authority().map(|a| a.to_string()).unwrap_or_default();
         let Some(request) = classified.request else {
             if classified.wants_smime() {
                 tracing::warn!(rule = rule.name, "S/MIME asked for in a request no rule entry recognised: not sent");
@@ -185,7 +201,7 @@ impl Handler {
             return Request::from_parts(parts, Body::from(classified.body)).into();
         };
         let forward = Request::from_parts(parts, Body::from(classified.body));
-        match self.shared.flow.compose_request(rule, request, forward).await {
+        match self.shared.compose.request(rule, &site, request, forward).await {
             Verdict::Forward(req) => req.into(),
             Verdict::Respond(res) => res.into(),
         }

@@ -8,7 +8,7 @@ use hudsucker::hyper::header::{self, HeaderMap, HeaderValue};
 use hudsucker::hyper::{Response, StatusCode};
 
 use super::error_page::bad_gateway;
-use crate::rewrite::{ControlsState, PageCharset, controls, insert, is_html};
+use crate::rewrite::{ControlsState, PageCharset, controls, insert, is_html, select_options};
 use crate::rules::Rule;
 
 /// Largest HTML page the proxy rewrites (a whole inbox page is a few MB).
@@ -25,29 +25,30 @@ pub(crate) fn wants_rewrite(res: &Response<Body>) -> bool {
 }
 
 /// Rewrites `res` (a compose page, already known to be HTML): `rule`'s controls in
-/// `state`. `host` and `path_len` are for the log line only.
+/// `state`. Also returns the page's sender options (`rule.fields.from_options`), when
+/// it could be read. `host` and `path_len` are for the log line only.
 pub(crate) async fn rewrite(
     res: Response<Body>,
     rule: &Rule,
     state: &ControlsState,
     host: &str,
     path_len: usize,
-) -> Response<Body> {
+) -> (Response<Body>, Vec<(String, String)>) {
     let content_type = res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let charset = PageCharset::from_content_type(content_type);
     if matches!(charset, PageCharset::Unsupported) {
         tracing::info!(host, path_len, "page charset not rewritable, passed through");
-        return res;
+        return (res, Vec::new());
     }
     if !decodable(res.headers()) {
         tracing::info!(host, path_len, "unknown content coding, passed through");
-        return res;
+        return (res, Vec::new());
     }
     let res = match hudsucker::decode_response(res) {
         Ok(res) => res,
         Err(error) => {
             tracing::warn!(host, %error, "cannot decode page");
-            return bad_gateway(host, "the page's content coding could not be decoded");
+            return (bad_gateway(host, "the page's content coding could not be decoded"), Vec::new());
         }
     };
     let (mut parts, body) = res.into_parts();
@@ -55,9 +56,10 @@ pub(crate) async fn rewrite(
         Ok(collected) => collected.to_bytes(),
         Err(error) => {
             tracing::warn!(host, %error, "cannot read page");
-            return bad_gateway(host, "the page could not be read completely (too large or cut off)");
+            return (bad_gateway(host, "the page could not be read completely (too large or cut off)"), Vec::new());
         }
     };
+    let senders = rule.fields.from_options.as_deref().map(|s| select_options(&page, charset, s)).unwrap_or_default();
     let inserts = controls(rule, state);
     let out = match insert(&page, charset, &inserts) {
         Ok((out, placed)) => {
@@ -81,7 +83,7 @@ pub(crate) async fn rewrite(
     );
     parts.headers.remove(header::TRANSFER_ENCODING);
     parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(out.len()));
-    Response::from_parts(parts, Body::from(out))
+    (Response::from_parts(parts, Body::from(out)), senders)
 }
 
 fn decodable(headers: &HeaderMap) -> bool {

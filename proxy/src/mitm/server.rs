@@ -15,6 +15,7 @@ use tokio::task::JoinHandle;
 use super::handler::{Handler, Shared};
 use super::upstream::{UpstreamClient, client_config};
 use crate::flows::Services;
+use crate::flows::compose::ComposeFlow;
 use crate::origin::{OwnOrigin, RuntimeSettings};
 use crate::store::{CertStore, KeyRing};
 use crate::{Config, Error};
@@ -111,8 +112,8 @@ pub async fn start_with_keys(config: &Config, ca: Arc<LocalCa>, keys: Arc<KeyRin
         Arc::clone(&settings),
         keys,
     )?;
-    let flow = Arc::new(crate::flows::PassFlow);
-    let handler = Handler::new(Arc::new(Shared { origin, sites: config.sites.clone(), settings, flow, services }));
+    let compose = ComposeFlow::new(services, config.compose);
+    let handler = Handler::new(Arc::new(Shared { origin, sites: config.sites.clone(), settings, compose }));
     let authority = LeafAuthority::new(ca, config.leaf_cache_size)?;
 
     let (tx, rx) = oneshot::channel::<()>();

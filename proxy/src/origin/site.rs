@@ -63,18 +63,11 @@ impl OwnOrigin {
         settings: Arc<RuntimeSettings>,
         keys: Arc<KeyRing>,
     ) -> Result<Self, crate::Error> {
-        Ok(Self { host, listen, sites, ca, token: random_token()?, settings, keys })
+        Ok(Self { host, listen, sites, ca, token: crate::random::random_hex(32)?, settings, keys })
     }
 
     /// True when `host` (from a request URI or CONNECT) is this origin.
     pub fn is(&self, host: &str) -> bool {
         host.eq_ignore_ascii_case(&self.host)
     }
-}
-
-/// 32 random bytes, hex.
-fn random_token() -> Result<String, crate::Error> {
-    let mut bytes = [0u8; 32];
-    rustls::crypto::aws_lc_rs::default_provider().secure_random.fill(&mut bytes).map_err(|_| crate::Error::Random)?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }

@@ -1,11 +1,22 @@
 //! The S/MIME controls of a compose page, rendered from a rule's templates: a Sign and
 //! an Encrypt checkbox (posted with the form as `_smime_sign` / `_smime_encrypt`, read
-//! and stripped by the proxy) and a status line. Plain markup, no script: the checkboxes
-//! post with the webmail's own form, so the page's CSP is never in the way.
+//! and stripped by the proxy) and a status line.
+//!
+//! The checkboxes post with the webmail's own form. A webmail's attachment uploads and
+//! spell checks do not carry the form, so a small script also reports every change of
+//! the toggles to the proxy ([`STATE_QUERY`], answered by the proxy, never forwarded):
+//! that is how an upload made while Encrypt is on is kept on the device. Where a page's
+//! CSP blocks the script, uploads go to the webmail as without the proxy, and a send
+//! that needs them is refused (fail closed).
 
 use super::html::Insert;
 use crate::markup::escape;
+use crate::markup::js_string;
 use crate::rules::{ENCRYPT_FIELD, Rule, SIGN_FIELD};
+
+/// The query of the toggles' state reports (`POST <page path>?_smime_proxy=state`, form
+/// fields `_id`, `_smime_sign`, `_smime_encrypt`).
+pub const STATE_QUERY: &str = "_smime_proxy=state";
 
 /// What the controls show.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -16,13 +27,28 @@ pub struct ControlsState {
     pub encrypt: bool,
     /// A message for the user (an error); the status line is hidden when there is none.
     pub status: Option<String>,
+    /// The compose's id, when known: the toggles then report their changes.
+    pub compose_id: Option<String>,
 }
 
 impl ControlsState {
     /// The rule's defaults, no status.
     pub fn defaults(rule: &Rule) -> Self {
-        Self { sign: rule.controls.sign, encrypt: rule.controls.encrypt, status: None }
+        Self { sign: rule.controls.sign, encrypt: rule.controls.encrypt, status: None, compose_id: None }
     }
+}
+
+/// The script that reports each change of the toggles of compose `id` to the proxy.
+fn report_script(id: &str) -> String {
+    format!(
+        "<script>(function(){{var c=document.getElementById(\"smime-proxy-controls\");if(!c||!window.fetch)return;\
+         c.addEventListener(\"change\",function(){{var b=new URLSearchParams();b.set(\"_id\",{id});\
+         [\"sign\",\"encrypt\"].forEach(function(n){{var i=document.getElementById(\"smime-proxy-\"+n);\
+         b.set(\"_smime_\"+n,i&&i.checked?\"1\":\"\")}});\
+         fetch(location.pathname+\"?{STATE_QUERY}\",{{method:\"POST\",body:b,credentials:\"same-origin\"}})\
+         .catch(function(){{}})}})}})();</script>",
+        id = js_string(id)
+    )
 }
 
 /// The insertions that put `rule`'s controls, in `state`, into a compose page.
@@ -37,10 +63,11 @@ pub fn controls(rule: &Rule, state: &ControlsState) -> Vec<Insert> {
         c.row.replace("{id}", id).replace("{label}", &escape(label)).replace("{input}", &input)
     };
     let toggles = format!(
-        r#"<div id="smime-proxy-controls" data-smime-proxy="{name}">{sign}{encrypt}</div>"#,
+        r#"<div id="smime-proxy-controls" data-smime-proxy="{name}">{sign}{encrypt}</div>{report}"#,
         name = escape(&rule.name),
         sign = row("smime-proxy-sign", &c.sign_label, SIGN_FIELD, state.sign),
         encrypt = row("smime-proxy-encrypt", &c.encrypt_label, ENCRYPT_FIELD, state.encrypt),
+        report = state.compose_id.as_deref().map(report_script).unwrap_or_default(),
     );
     let text = state.status.as_deref().unwrap_or_default();
     let status = format!(

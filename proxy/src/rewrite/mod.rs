@@ -1,11 +1,14 @@
 //! HTML rewriting with lol_html: pure functions from page bytes to page bytes, no I/O.
 //! The charset decides whether a page can be rewritten at all ([`PageCharset`]);
-//! [`controls`] renders a rule's S/MIME controls, [`insert`] places markup.
+//! [`controls`] renders a rule's S/MIME controls, [`insert`] places markup,
+//! [`select_options`] reads a select's options (the compose page's senders).
 
 mod charset;
 mod controls;
 mod html;
+mod options;
 
 pub use charset::{PageCharset, is_html};
-pub use controls::{ControlsState, controls};
+pub use controls::{ControlsState, STATE_QUERY, controls};
 pub use html::{Insert, RewriteError, insert};
+pub use options::select_options;

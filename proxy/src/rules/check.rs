@@ -272,7 +272,8 @@ fn run_request(rule: &Rule, raw: &[u8]) -> Result<Vec<(&'static str, String)>, S
                     let _ = writeln!(s, "html: {}", f.html);
                     let _ = writeln!(s, "body: {}", f.body.escape_debug());
                     let _ = writeln!(s, "attachments: {:?}", f.attachments);
-                    for (name, kind, size) in &f.uploads {
+                    for upload in &f.uploads {
+                        let (name, kind, size) = (&upload.name, &upload.content_type, upload.data.len());
                         let _ = writeln!(s, "upload: {name} ({kind}, {size} bytes)");
                     }
                     if !f.spellcheck_text.is_empty() {

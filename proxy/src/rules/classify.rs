@@ -52,10 +52,25 @@ pub struct ComposeFields {
     pub attachments: Vec<String>,
     /// The compose session id.
     pub compose_id: String,
-    /// Files of an upload: (file name, content type, size in bytes).
-    pub uploads: Vec<(String, String, usize)>,
+    /// Files of an upload.
+    pub uploads: Vec<Upload>,
     /// Text sent for spell checking.
     pub spellcheck_text: String,
+    /// The attachment a remove request names.
+    pub attachment_id: String,
+    /// The folder for the sender's copy (empty: the default).
+    pub sent_folder: String,
+}
+
+/// One file of an upload request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload {
+    /// File name as sent.
+    pub name: String,
+    /// Content type as sent (empty when none).
+    pub content_type: String,
+    /// The file's bytes (a slice of the request body).
+    pub data: Bytes,
 }
 
 /// The result of looking at a candidate compose request's body.
@@ -129,6 +144,8 @@ pub fn classify(rule: &Rule, candidates: &[RequestRule], head: &Head<'_>, body: 
             compose_id: form_or_query(&f.compose_id),
             uploads: Vec::new(),
             spellcheck_text: String::new(),
+            attachment_id: form_or_query(&f.attachment_id),
+            sent_folder: value(&f.sent_folder),
         };
         match entry.kind {
             ComposeKind::Upload => {
@@ -136,22 +153,20 @@ pub fn classify(rule: &Rule, candidates: &[RequestRule], head: &Head<'_>, body: 
                     .fields()
                     .iter()
                     .filter(|x| x.filename.is_some() && f.upload_file.as_ref().is_none_or(|n| *n == x.name))
-                    .map(|x| {
-                        (
-                            x.filename.clone().unwrap_or_default(),
-                            x.content_type.clone().unwrap_or_default(),
-                            x.data.len(),
-                        )
+                    .map(|x| Upload {
+                        name: x.filename.clone().unwrap_or_default(),
+                        content_type: x.content_type.clone().unwrap_or_default(),
+                        data: body.slice(x.data.clone()),
                     })
                     .collect();
             }
-            ComposeKind::Spellcheck => {
+            ComposeKind::Spellcheck | ComposeKind::Convert => {
                 fields.spellcheck_text = match (&f.spellcheck_text, form.is_form()) {
                     (Some(_), true) => value(&f.spellcheck_text),
                     _ => String::from_utf8_lossy(&body).into_owned(),
                 };
             }
-            ComposeKind::Send | ComposeKind::Draft => {}
+            ComposeKind::Send | ComposeKind::Draft | ComposeKind::Remove => {}
         }
         let csrf_token = rule
             .csrf

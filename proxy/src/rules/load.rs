@@ -179,6 +179,12 @@ pub fn parse_rule(text: &str, file: &str) -> Result<Rule, Error> {
         compose_id: f.compose_id,
         upload_file: f.upload_file,
         spellcheck_text: f.spellcheck_text,
+        attachment_id: f.attachment_id,
+        sent_folder: f.sent_folder,
+        from_options: match &f.from_options {
+            Some(raw) => Some(selector(raw).map_err(|m| at(raw.span(), m))?),
+            None => None,
+        },
     };
 
     Ok(Rule {
@@ -195,6 +201,7 @@ pub fn parse_rule(text: &str, file: &str) -> Result<Rule, Error> {
         controls,
         requests,
         fields,
+        adapter: raw.adapter,
     })
 }
 
@@ -265,6 +272,7 @@ struct RawRule {
     #[serde(default)]
     requests: Vec<RawRequest>,
     fields: RawFields,
+    adapter: Option<crate::adapters::Adapter>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -359,4 +367,7 @@ struct RawFields {
     compose_id: Option<String>,
     upload_file: Option<String>,
     spellcheck_text: Option<String>,
+    attachment_id: Option<String>,
+    sent_folder: Option<String>,
+    from_options: Option<Spanned<String>>,
 }

@@ -15,7 +15,7 @@ mod rule;
 mod sites;
 
 pub use check::{CheckReport, FixtureSource, check_rules, default_dir};
-pub use classify::{Classified, ComposeFields, ComposeRequest, Head, SmimeChoice, classify};
+pub use classify::{Classified, ComposeFields, ComposeRequest, Head, SmimeChoice, Upload, classify};
 pub use load::{RuleSet, load_dir, parse_rule};
 pub use matcher::{Match, Query, match_request};
 pub use pattern::{PathPattern, ValuePattern};

@@ -37,6 +37,9 @@ pub struct Rule {
     pub requests: Vec<RequestRule>,
     /// Which fields of those requests hold what.
     pub fields: Fields,
+    /// The adapter for what a rule cannot declare (delivery, the page's expected
+    /// answers); without one the proxy cannot sign or encrypt for this webmail.
+    pub adapter: Option<crate::adapters::Adapter>,
 }
 
 /// Where a webmail expects its CSRF token.
@@ -149,6 +152,11 @@ pub enum ComposeKind {
     Upload,
     /// The body is sent for spell checking.
     Spellcheck,
+    /// An uploaded attachment is removed from the compose.
+    Remove,
+    /// The body is sent to be converted (plain text to HTML and back, when the editor
+    /// is switched).
+    Convert,
 }
 
 impl ComposeKind {
@@ -159,6 +167,8 @@ impl ComposeKind {
             Self::Draft => "draft",
             Self::Upload => "upload",
             Self::Spellcheck => "spellcheck",
+            Self::Remove => "remove",
+            Self::Convert => "convert",
         }
     }
 }
@@ -191,6 +201,13 @@ pub struct Fields {
     pub upload_file: Option<String>,
     /// The text field of a spell-check request (without it the whole body is the text).
     pub spellcheck_text: Option<String>,
+    /// The field of a remove request naming the attachment.
+    pub attachment_id: Option<String>,
+    /// The field naming the folder that keeps the sender's copy (default `Sent`).
+    pub sent_folder: Option<String>,
+    /// CSS selector of the compose page's sender options (`<option>`s whose value the
+    /// form posts as `from` and whose text shows the address).
+    pub from_options: Option<String>,
 }
 
 /// Characters left as they are in a filled URL template value (RFC 3986 unreserved).

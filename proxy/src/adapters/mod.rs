@@ -1,0 +1,128 @@
+//! Adapters: what cannot be said declaratively in a rule, in Rust, one small module per
+//! webmail, selected by the rule's `adapter` key. An adapter knows the answers the
+//! webmail's page expects in place of its server's (sent, refused, attachment held or
+//! removed) and how to deliver a finished S/MIME message through the webmail itself.
+
+mod roundcube;
+
+use hudsucker::Body;
+use hudsucker::hyper::Response;
+use hudsucker::hyper::header::HeaderMap;
+
+use crate::mitm::{FetchError, UpstreamClient};
+use crate::rules::{ComposeKind, Query};
+
+/// The adapters there are (rules name them with `adapter = "..."`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Adapter {
+    /// Roundcube 1.6 (`adapters/roundcube.rs`).
+    Roundcube,
+}
+
+/// The browser's request a flow answers: where the webmail is and the user's session.
+#[derive(Debug)]
+pub(crate) struct WebmailRequest {
+    /// `scheme://authority/path` of the request, without its query.
+    pub(crate) base: String,
+    /// The query of the request.
+    pub(crate) query: Query,
+    /// The browser's session headers (cookies, user agent, language).
+    pub(crate) session: HeaderMap,
+    /// The webmail's CSRF token, as the request carried it.
+    pub(crate) token: Option<String>,
+}
+
+/// An attachment the proxy holds, as the page lists it.
+#[derive(Debug)]
+pub(crate) struct HeldAttachment<'a> {
+    /// The proxy's id for it.
+    pub(crate) id: &'a str,
+    /// File name.
+    pub(crate) name: &'a str,
+    /// Content type.
+    pub(crate) content_type: &'a str,
+    /// Size in bytes.
+    pub(crate) size: usize,
+}
+
+/// A finished message to deliver through the webmail.
+#[derive(Debug)]
+pub(crate) struct Delivery<'a> {
+    /// The whole RFC 5322 message, CRLF.
+    pub(crate) message: &'a [u8],
+    /// Its Message-ID, without angle brackets.
+    pub(crate) message_id: &'a str,
+    /// The folder that keeps the sender's copy.
+    pub(crate) sent_folder: &'a str,
+    /// The sender as the compose form posted it (Roundcube: identity id).
+    pub(crate) from: &'a str,
+    /// Recipients as posted.
+    pub(crate) to: &'a str,
+    /// Cc as posted.
+    pub(crate) cc: &'a str,
+    /// Bcc as posted: delivered to, named in no header.
+    pub(crate) bcc: &'a str,
+}
+
+/// Why a delivery failed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum DeliveryError {
+    /// A request to the webmail failed.
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    /// The webmail answered, and refused.
+    #[error("{0}")]
+    Refused(String),
+}
+
+impl Adapter {
+    /// The page's answer to a send that the proxy delivered.
+    pub(crate) fn sent(self, req: &WebmailRequest, compose_id: &str, sent_folder: &str) -> Response<Body> {
+        match self {
+            Self::Roundcube => roundcube::sent(req, compose_id, sent_folder),
+        }
+    }
+
+    /// The page's answer when the proxy stopped a request of `kind`: `message` is shown,
+    /// the compose stays as it was.
+    pub(crate) fn refused(self, req: &WebmailRequest, kind: ComposeKind, message: &str) -> Response<Body> {
+        match self {
+            Self::Roundcube => roundcube::refused(req, kind, message),
+        }
+    }
+
+    /// The page's answer to an upload the proxy kept.
+    pub(crate) fn held(self, req: &WebmailRequest, files: &[HeldAttachment<'_>]) -> Response<Body> {
+        match self {
+            Self::Roundcube => roundcube::held(req, files),
+        }
+    }
+
+    /// The page's answer to removing a held attachment.
+    pub(crate) fn removed(self, req: &WebmailRequest, id: &str) -> Response<Body> {
+        match self {
+            Self::Roundcube => roundcube::removed(req, id),
+        }
+    }
+
+    /// The proxy's id of an attachment as a page's request names it.
+    pub(crate) fn attachment_id(self, posted: &str) -> &str {
+        match self {
+            Self::Roundcube => roundcube::attachment_id(posted),
+        }
+    }
+
+    /// Delivers `delivery` through the webmail with the user's session: to every
+    /// recipient, with the sender's copy in the sent folder. On failure nothing was sent.
+    pub(crate) async fn deliver(
+        self,
+        upstream: &UpstreamClient,
+        req: &WebmailRequest,
+        delivery: &Delivery<'_>,
+    ) -> Result<(), DeliveryError> {
+        match self {
+            Self::Roundcube => roundcube::deliver(upstream, req, delivery).await,
+        }
+    }
+}

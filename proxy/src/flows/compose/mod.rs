@@ -1,0 +1,446 @@
+//! The compose flow: what leaves the device when the user sends with Sign and/or Encrypt.
+//!
+//! ```text
+//! compose page ──▶ controls shown, senders remembered (sessions.rs)
+//! toggle change ─▶ report (answered here, never forwarded)
+//! upload ────────▶ S/MIME on: kept on the device (sessions.rs); off: forwarded
+//! remove ────────▶ a held attachment: dropped here; else forwarded
+//! spell check,
+//! editor switch ─▶ refused while a compose of the site encrypts (the text would go)
+//! draft ─────────▶ Encrypt on: refused (drafts are never stored in clear); else forwarded
+//! send ──────────▶ S/MIME on: sender, recipients (recipients.rs), key and certificates,
+//!                  message (build.rs), smime_crypto::protect_entity, delivery through
+//!                  the webmail (adapters), the page's "sent" answer. Any failure: the
+//!                  page's error answer, nothing sent.
+//! ```
+//!
+//! Fail closed everywhere: a request asking for S/MIME is never forwarded as it is.
+
+mod build;
+mod recipients;
+mod sessions;
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use http_body_util::{BodyExt as _, Limited};
+use hudsucker::Body;
+use hudsucker::hyper::header::{self, HeaderMap};
+use hudsucker::hyper::{Request, Response, StatusCode};
+use smime_crypto::{Certificate, EncryptOptions, Identity, Protection, SignOptions, protect_entity};
+use zeroize::Zeroizing;
+
+use self::build::{Draft, HeaderProtection, build};
+use self::recipients::{Mailbox, NoCertificate, certificates_for, parse_list};
+use self::sessions::{HeldFile, SenderOption, Sessions};
+use super::{Services, Verdict, not_sent};
+use crate::adapters::{Adapter, Delivery, HeldAttachment, WebmailRequest};
+use crate::form::Form;
+use crate::mitm::session_headers;
+use crate::rewrite::ControlsState;
+use crate::rules::{ComposeKind, ComposeRequest, ENCRYPT_FIELD, Query, Rule, SIGN_FIELD, SmimeChoice};
+
+/// Options of the compose flow (config.toml).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ComposeOptions {
+    /// Protect the header (RFC 9788): the real subject travels inside; an encrypted
+    /// message shows `[...]` outside.
+    pub header_protection: bool,
+}
+
+impl Default for ComposeOptions {
+    fn default() -> Self {
+        Self { header_protection: true }
+    }
+}
+
+/// The compose flow of a running proxy.
+#[derive(Debug)]
+pub(crate) struct ComposeFlow {
+    services: Arc<Services>,
+    sessions: Sessions,
+    options: ComposeOptions,
+}
+
+/// Largest toggle report body.
+const MAX_REPORT: usize = 4096;
+
+impl ComposeFlow {
+    pub(crate) fn new(services: Arc<Services>, options: ComposeOptions) -> Self {
+        Self { services, sessions: Sessions::default(), options }
+    }
+
+    /// The state a compose page's controls are shown in (the last known choice of this
+    /// compose, else the rule's defaults).
+    pub(crate) fn compose_page(&self, rule: &Rule, site: &str, compose_id: Option<&str>) -> ControlsState {
+        let mut state = ControlsState::defaults(rule);
+        if let Some(choice) = compose_id.and_then(|id| self.sessions.choice(site, id)) {
+            (state.sign, state.encrypt) = (choice.sign, choice.encrypt);
+        }
+        state.compose_id = compose_id.map(str::to_owned);
+        state
+    }
+
+    /// Remembers a compose page once shown: its sender options and its controls' state.
+    pub(crate) fn page_shown(&self, site: &str, state: &ControlsState, senders: Vec<(String, String)>) {
+        if let Some(id) = &state.compose_id {
+            let senders = senders.into_iter().map(|(value, text)| SenderOption { value, text }).collect();
+            self.sessions.opened(site, id, senders, SmimeChoice { sign: state.sign, encrypt: state.encrypt });
+        }
+    }
+
+    /// A toggle report from a compose page of `site` (`origin` is its `scheme://host`):
+    /// only from that page itself (same origin), answered here.
+    pub(crate) async fn report(&self, site: &str, origin: &str, req: Request<Body>) -> Response<Body> {
+        let (parts, body) = req.into_parts();
+        if !same_origin(&parts.headers, origin) {
+            tracing::warn!("refused a toggle report from another origin");
+            return status(StatusCode::FORBIDDEN);
+        }
+        let Ok(body) = Limited::new(body, MAX_REPORT).collect().await.map(|c| c.to_bytes()) else {
+            return status(StatusCode::PAYLOAD_TOO_LARGE);
+        };
+        let form = Form::parse(Some("application/x-www-form-urlencoded"), &body);
+        let on = |name| form.get(name).is_some_and(|v| !v.is_empty() && v != "0");
+        match form.get("_id").filter(|id| !id.is_empty()) {
+            Some(id) => {
+                let choice = SmimeChoice { sign: on(SIGN_FIELD), encrypt: on(ENCRYPT_FIELD) };
+                tracing::info!(sign = choice.sign, encrypt = choice.encrypt, "compose toggles changed");
+                self.sessions.choose(site, id, choice);
+                status(StatusCode::NO_CONTENT)
+            }
+            None => status(StatusCode::BAD_REQUEST),
+        }
+    }
+
+    /// A compose request (its `_smime_*` fields already read and stripped): forwarded,
+    /// or answered here.
+    pub(crate) async fn request(
+        &self,
+        rule: &Rule,
+        site: &str,
+        request: ComposeRequest,
+        forward: Request<Body>,
+    ) -> Verdict {
+        let id = request.fields.compose_id.clone();
+        if let (Some(choice), false) = (request.smime, id.is_empty()) {
+            self.sessions.choose(site, &id, choice);
+        }
+        let choice = request
+            .smime
+            .or_else(|| self.sessions.choice(site, &id))
+            .unwrap_or(SmimeChoice { sign: false, encrypt: false });
+        let smime = choice.sign || choice.encrypt;
+        // Spell checks and editor conversions carry no compose id: any encrypting compose
+        // of the site stops them.
+        let text_only = matches!(request.kind, ComposeKind::Spellcheck | ComposeKind::Convert);
+        let encrypting = choice.encrypt || (text_only && self.sessions.any_encrypting(site));
+        tracing::info!(
+            rule = rule.name,
+            kind = request.kind.name(),
+            sign = choice.sign,
+            encrypt = choice.encrypt,
+            "compose request"
+        );
+        let Some(adapter) = rule.adapter else {
+            // Without an adapter the proxy can neither deliver nor answer for the webmail.
+            return if smime || encrypting { Verdict::Respond(not_sent()) } else { Verdict::Forward(forward) };
+        };
+        let page = webmail_request(&forward, request.csrf_token.clone());
+        let refuse = |message: &str| Verdict::Respond(adapter.refused(&page, request.kind, message));
+        match request.kind {
+            ComposeKind::Send if smime => self.send(adapter, site, choice, &request, &page).await,
+            ComposeKind::Send | ComposeKind::Draft
+                if self.sessions.holds_any(site, &id, &request.fields.attachments) =>
+            {
+                refuse(
+                    "Attachments added while Sign or Encrypt was on are kept on this device and cannot go out \
+                     unprotected: turn Sign or Encrypt on again, or remove those attachments and attach them again.",
+                )
+            }
+            ComposeKind::Draft if choice.encrypt => refuse(
+                "Drafts of an encrypted message are not saved to the webmail (it would store them readable). \
+                 The message stays in this window; send it, or turn Encrypt off to save a draft.",
+            ),
+            ComposeKind::Upload if smime => self.hold(adapter, site, &id, &request, &page),
+            ComposeKind::Remove => {
+                let file = adapter.attachment_id(&request.fields.attachment_id);
+                if self.sessions.remove(site, &id, file) {
+                    Verdict::Respond(adapter.removed(&page, file))
+                } else {
+                    Verdict::Forward(forward)
+                }
+            }
+            ComposeKind::Spellcheck if encrypting => {
+                refuse("Spell checking is off while Encrypt is on: it would send the text to the webmail.")
+            }
+            ComposeKind::Convert if encrypting => refuse(
+                "Switching the editor is off while Encrypt is on: the webmail converts the text on its server. \
+                 Choose the editor before turning Encrypt on.",
+            ),
+            ComposeKind::Send
+            | ComposeKind::Draft
+            | ComposeKind::Upload
+            | ComposeKind::Spellcheck
+            | ComposeKind::Convert => Verdict::Forward(forward),
+        }
+    }
+
+    /// Keeps an upload's files on the device and answers as the webmail would.
+    fn hold(&self, adapter: Adapter, site: &str, id: &str, request: &ComposeRequest, page: &WebmailRequest) -> Verdict {
+        let refuse = |message: &str| Verdict::Respond(adapter.refused(page, ComposeKind::Upload, message));
+        if id.is_empty() {
+            return refuse(
+                "smime-proxy could not tell which message this attachment belongs to; nothing was uploaded.",
+            );
+        }
+        let mut held = Vec::new();
+        for upload in &request.fields.uploads {
+            let Ok(file_id) = crate::random::random_hex(8).map(|hex| format!("smp{hex}")) else {
+                return refuse("smime-proxy could not keep this attachment (no randomness); nothing was uploaded.");
+            };
+            let content_type = if upload.content_type.is_empty() {
+                "application/octet-stream".to_owned()
+            } else {
+                upload.content_type.clone()
+            };
+            let file = HeldFile {
+                id: file_id,
+                name: upload.name.clone(),
+                content_type,
+                data: Zeroizing::new(upload.data.to_vec()),
+            };
+            held.push((file.id.clone(), file.name.clone(), file.content_type.clone(), file.data.len()));
+            if let Err(error) = self.sessions.hold(site, id, file) {
+                return refuse(&error.to_string());
+            }
+        }
+        tracing::info!(
+            files = held.len(),
+            bytes = held.iter().map(|h| h.3).sum::<usize>(),
+            "attachment kept on the device"
+        );
+        let listed: Vec<HeldAttachment<'_>> = held
+            .iter()
+            .map(|(id, name, content_type, size)| HeldAttachment { id, name, content_type, size: *size })
+            .collect();
+        Verdict::Respond(adapter.held(page, &listed))
+    }
+
+    /// Signs and/or encrypts the message and delivers it through the webmail.
+    async fn send(
+        &self,
+        adapter: Adapter,
+        site: &str,
+        choice: SmimeChoice,
+        request: &ComposeRequest,
+        page: &WebmailRequest,
+    ) -> Verdict {
+        let f = &request.fields;
+        let started = std::time::Instant::now();
+        let folder = if f.sent_folder.is_empty() { "Sent" } else { f.sent_folder.as_str() };
+        match self.protect_and_deliver(adapter, site, choice, request, page, folder).await {
+            Ok(bytes) => {
+                self.sessions.finish(site, &f.compose_id);
+                tracing::info!(
+                    sign = choice.sign,
+                    encrypt = choice.encrypt,
+                    bytes,
+                    ms = started.elapsed().as_millis() as u64,
+                    "sent an S/MIME message"
+                );
+                Verdict::Respond(adapter.sent(page, &f.compose_id, folder))
+            }
+            Err(message) => {
+                tracing::warn!(sign = choice.sign, encrypt = choice.encrypt, "S/MIME send stopped, nothing sent");
+                Verdict::Respond(adapter.refused(page, ComposeKind::Send, &format!("Not sent: {message}")))
+            }
+        }
+    }
+
+    /// Everything a send needs, each failure as the sentence the user sees. Returns the
+    /// size of the delivered message.
+    async fn protect_and_deliver(
+        &self,
+        adapter: Adapter,
+        site: &str,
+        choice: SmimeChoice,
+        request: &ComposeRequest,
+        page: &WebmailRequest,
+        folder: &str,
+    ) -> Result<usize, String> {
+        let f = &request.fields;
+        let from = self.sender(site, &f.compose_id, &f.from)?;
+        let list =
+            |posted: &str| parse_list(posted).map_err(|bad| format!("\u{201c}{bad}\u{201d} is not an e-mail address."));
+        let (to, cc, bcc) = (list(&f.to)?, list(&f.cc)?, list(&f.bcc)?);
+        if to.is_empty() && cc.is_empty() && bcc.is_empty() {
+            return Err("add at least one recipient.".into());
+        }
+        let attachments = self.sessions.held(site, &f.compose_id, &f.attachments).map_err(|missing| {
+            format!(
+                "{} attachment{} went to the webmail before Sign or Encrypt was turned on, so {} not on this \
+                 device: remove {} and attach {} again.",
+                missing.len(),
+                if missing.len() == 1 { "" } else { "s" },
+                if missing.len() == 1 { "it is" } else { "they are" },
+                if missing.len() == 1 { "it" } else { "them" },
+                if missing.len() == 1 { "it" } else { "them" },
+            )
+        })?;
+
+        let identity: Option<Arc<Identity>> = if choice.sign {
+            Some(self.services.keys.identity_for(&from.address).map_err(|e| format!("cannot sign: {e}."))?)
+        } else {
+            None
+        };
+        let recipients =
+            if choice.encrypt { Some(self.recipients(&from, identity.as_deref(), [&to, &cc, &bcc])?) } else { None };
+
+        let date = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+        let domain = from.address.rsplit_once('@').map_or("smime-proxy.invalid", |(_, d)| d);
+        let message_id = crate::random::random_hex(16)
+            .map(|hex| format!("{hex}@{domain}"))
+            .map_err(|_| "the system random number generator failed.".to_owned())?;
+        let protection = match (self.options.header_protection, choice.encrypt) {
+            (false, _) => HeaderProtection::Off,
+            (true, true) => HeaderProtection::Cipher,
+            (true, false) => HeaderProtection::Clear,
+        };
+        let draft = Draft {
+            from: &from,
+            to: &to,
+            cc: &cc,
+            subject: &f.subject,
+            body: &f.body,
+            html: f.html,
+            attachments: &attachments,
+            date,
+            message_id: &message_id,
+        };
+        let built = build(&draft, protection);
+        drop(attachments);
+
+        let message = tokio::task::spawn_blocking(move || {
+            let sign_options = SignOptions::default();
+            let encrypt_options = EncryptOptions::default();
+            let protection = Protection {
+                sign: identity.as_deref().map(|i| (i, &sign_options)),
+                encrypt: recipients.as_deref().map(|r| (r, &encrypt_options)),
+                opaque: false,
+            };
+            protect_entity(built.outer, built.entity, &protection).map(|m| m.to_vec())
+        })
+        .await
+        .map_err(|_| "signing or encryption stopped unexpectedly.".to_owned())?
+        .map_err(|e| format!("signing or encryption failed: {e}."))?;
+
+        let delivery = Delivery {
+            message: &message,
+            message_id: &message_id,
+            sent_folder: folder,
+            from: &f.from,
+            to: &f.to,
+            cc: &f.cc,
+            bcc: &f.bcc,
+        };
+        adapter
+            .deliver(&self.services.upstream, page, &delivery)
+            .await
+            .map_err(|e| format!("the webmail did not deliver it ({e}); it was not sent."))?;
+        Ok(message.len())
+    }
+
+    /// The sender's mailbox: the posted value when it is an address, else the compose
+    /// page's option with that value.
+    fn sender(&self, site: &str, compose_id: &str, posted: &str) -> Result<Mailbox, String> {
+        let text = if posted.contains('@') {
+            Some(posted.to_owned())
+        } else {
+            self.sessions.senders(site, compose_id).into_iter().find(|s| s.value == posted).map(|s| s.text)
+        };
+        text.and_then(|t| parse_list(&t).ok()).and_then(|list| list.into_iter().next()).ok_or_else(|| {
+            "smime-proxy does not know the sender of this message (the compose page was opened before \
+                 the proxy started?): reload the compose page."
+                .to_owned()
+        })
+    }
+
+    /// The certificates to encrypt to: every recipient and the sender (whose copy in the
+    /// sent folder must stay readable).
+    fn recipients(
+        &self,
+        from: &Mailbox,
+        identity: Option<&Identity>,
+        lists: [&[Mailbox]; 3],
+    ) -> Result<Vec<Certificate>, String> {
+        let mut addresses: Vec<&str> = lists.iter().flat_map(|l| l.iter()).map(|m| m.address.as_str()).collect();
+        addresses.sort_unstable_by_key(|a| a.to_ascii_lowercase());
+        addresses.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
+        let mut certificates = certificates_for(&self.services.certs, &self.services.trust, &addresses)
+            .map_err(|e| format!("the certificate store could not be read ({e})."))?
+            .map_err(|missing| no_certificate_message(&missing))?;
+        let own = match identity {
+            Some(identity) => identity.certificate.clone(),
+            None => match self.services.keys.identity_for(&from.address) {
+                Ok(identity) => identity.certificate.clone(),
+                Err(_) => certificates_for(&self.services.certs, &self.services.trust, &[from.address.as_str()])
+                    .ok()
+                    .and_then(Result::ok)
+                    .and_then(|mut c| c.pop())
+                    .ok_or_else(|| {
+                        format!(
+                            "there is no certificate of your own ({}) to encrypt your copy in the sent folder to: \
+                             unlock the key store or add your certificate.",
+                            from.address
+                        )
+                    })?,
+            },
+        };
+        if !addresses.iter().any(|a| a.eq_ignore_ascii_case(&from.address)) {
+            certificates.push(own);
+        }
+        Ok(certificates)
+    }
+}
+
+/// One sentence naming every recipient without a usable certificate.
+fn no_certificate_message(missing: &[NoCertificate]) -> String {
+    let each: Vec<String> = missing.iter().map(|m| format!("{} ({})", m.address, m.reason)).collect();
+    format!(
+        "no usable certificate for {}. Add it with `smime-proxy certs add FILE`, or read a signed message from \
+         them first; or turn Encrypt off.",
+        each.join(", ")
+    )
+}
+
+/// What the adapter needs of the browser's request.
+fn webmail_request(forward: &Request<Body>, token: Option<String>) -> WebmailRequest {
+    let uri = forward.uri();
+    let base = format!(
+        "{}://{}{}",
+        uri.scheme_str().unwrap_or("https"),
+        uri.authority().map(|a| a.as_str()).unwrap_or_default(),
+        uri.path()
+    );
+    WebmailRequest {
+        base,
+        query: Query::parse(uri.query().unwrap_or_default()),
+        session: session_headers(forward.headers()),
+        token,
+    }
+}
+
+/// True when the request comes from a page of `origin` itself.
+fn same_origin(headers: &HeaderMap, origin: &str) -> bool {
+    let value = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let site_ok = value("sec-fetch-site").is_none_or(|s| s == "same-origin");
+    site_ok && value(header::ORIGIN.as_str()).is_some_and(|o| o.eq_ignore_ascii_case(origin))
+}
+
+fn status(code: StatusCode) -> Response<Body> {
+    let mut res = Response::new(Body::empty());
+    *res.status_mut() = code;
+    res.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    res
+}
