@@ -6,7 +6,8 @@
 //! answered here; otherwise match the request against the site's rule: a compose request
 //! has its body read, classified, stripped of the S/MIME control fields and handed to the
 //! flow, which forwards or answers it) → upstream → `handle_response` (the compose page
-//! gets the controls) or `handle_error` (502 page). For CONNECT: `handle_request`, then
+//! gets the controls; a message view page goes to the read flow) or `handle_error` (502
+//! page). For CONNECT: `handle_request`, then
 //! `should_intercept_connect` (MITM for configured sites and the own origin, else tunnel).
 
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use hudsucker::{Body, HttpContext, HttpHandler, RequestOrResponse};
 
 use super::error_page::{bad_gateway, root_cause};
 use super::page;
+use crate::flows::read::ViewRequest;
 use crate::flows::{Flow, Verdict};
 use crate::origin::{OwnOrigin, RuntimeSettings, html_response};
 use crate::rules::{Head, Match, Query, RequestRule, Rule, SiteTable, classify, match_request, split_host_port};
@@ -34,6 +36,8 @@ pub(crate) struct Shared {
     pub(crate) flow: Arc<dyn Flow>,
     /// Keys, certificates and the upstream client the flows use.
     pub(crate) services: Arc<crate::flows::Services>,
+    /// The read flow, for message view pages.
+    pub(crate) read: crate::flows::read::ReadFlow,
 }
 
 /// The per-exchange handler.
@@ -44,13 +48,15 @@ pub(crate) struct Handler {
 }
 
 /// What `handle_request` learned, for the response or error of the same exchange. Holds
-/// no query string, headers or body.
+/// no body, and a query string and session headers only for a message view.
 #[derive(Debug, Clone)]
 struct Exchange {
     host: String,
     path_len: usize,
     /// The site's rule, when the response is a compose page to rewrite.
     compose_page: Option<Arc<Rule>>,
+    /// What the read flow needs, when the response is a message view page.
+    view: Option<ViewRequest>,
     head: bool,
 }
 
@@ -88,6 +94,7 @@ impl HttpHandler for Handler {
             host: authority.to_string(),
             path_len: req.uri().path().len(),
             compose_page: None,
+            view: None,
             head: req.method() == Method::HEAD,
         };
         let Some(rule) = self.shared.sites.lookup(host, port).map(|site| Arc::clone(&site.rule)) else {
@@ -102,7 +109,8 @@ impl HttpHandler for Handler {
                 self.exchange = Some(exchange);
                 return self.compose_request(&rule, candidates, &query, req).await;
             }
-            Some(Match::View | Match::List) | None => {}
+            Some(Match::View) => exchange.view = ViewRequest::new(Arc::clone(&rule), req.uri(), req.headers()),
+            Some(Match::List) | None => {}
         }
         self.exchange = Some(exchange);
         req.into()
@@ -112,13 +120,25 @@ impl HttpHandler for Handler {
         let Some(exchange) = self.exchange.take() else {
             return res;
         };
-        match exchange.compose_page {
-            Some(rule) if !exchange.head && self.shared.settings.rewriting() && page::wants_rewrite(&res) => {
-                let state = self.shared.flow.compose_page(&rule);
-                page::rewrite(res, &rule, &state, &exchange.host, exchange.path_len).await
-            }
-            _ => res,
+        if exchange.head || !self.shared.settings.rewriting() || !page::wants_rewrite(&res) {
+            return res;
         }
+        if let Some(rule) = exchange.compose_page {
+            let state = self.shared.flow.compose_page(&rule);
+            return page::rewrite(res, &rule, &state, &exchange.host, exchange.path_len).await;
+        }
+        if let Some(view) = exchange.view {
+            return page::rewrite_view(
+                res,
+                &self.shared.read,
+                &self.shared.services,
+                &view,
+                &exchange.host,
+                exchange.path_len,
+            )
+            .await;
+        }
+        res
     }
 
     async fn handle_error(

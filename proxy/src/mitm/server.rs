@@ -15,6 +15,7 @@ use tokio::task::JoinHandle;
 use super::handler::{Handler, Shared};
 use super::upstream::{UpstreamClient, client_config};
 use crate::flows::Services;
+use crate::flows::read::{ReadFlow, ViewStore};
 use crate::origin::{OwnOrigin, RuntimeSettings};
 use crate::store::{CertStore, KeyRing};
 use crate::{Config, Error};
@@ -96,6 +97,7 @@ pub async fn start_with_keys(config: &Config, ca: Arc<LocalCa>, keys: Arc<KeyRin
         .enable_http1()
         .wrap_connector(http);
 
+    let views = Arc::new(ViewStore::new());
     let services = Arc::new(Services {
         keys: Arc::clone(&keys),
         certs: CertStore::new(&config.dir),
@@ -110,9 +112,12 @@ pub async fn start_with_keys(config: &Config, ca: Arc<LocalCa>, keys: Arc<KeyRin
         Arc::clone(&ca),
         Arc::clone(&settings),
         keys,
+        Arc::clone(&views),
     )?;
     let flow = Arc::new(crate::flows::PassFlow);
-    let handler = Handler::new(Arc::new(Shared { origin, sites: config.sites.clone(), settings, flow, services }));
+    let read = ReadFlow::new(views, config.origin.clone());
+    let handler =
+        Handler::new(Arc::new(Shared { origin, sites: config.sites.clone(), settings, flow, services, read }));
     let authority = LeafAuthority::new(ca, config.leaf_cache_size)?;
 
     let (tx, rx) = oneshot::channel::<()>();
