@@ -23,8 +23,8 @@
 # "127.0.0.1 webmail.example.test" line is added by `configure`): the browser never resolves
 # it (the proxy does), and Roundcube then runs under a realistic non-loopback-looking name.
 #
-# Users: alice@example.test / alicepass, bob@example.test / bobpass (Roundcube also
-# accepts "alice"). S/MIME test PKI (tests/pki/generate.sh): $S/pki/{ca,alice,bob,...}.pem.
+# Users: alice@example.test / alicepass, bob@example.test / bobpass, carol@example.test /
+# carolpass (Roundcube also accepts "alice"). S/MIME test PKI (tests/pki/generate.sh): $S/pki/{ca,alice,bob,...}.pem.
 #
 # State: $E2E_STACK_DIR (default /tmp/smime-proxy-e2e-stack; must be traversable by
 # www-data and vmail, so not under /root): etc/ tls/ pki/ mail/ db/ log/ run/ tmp/.
@@ -159,7 +159,7 @@ cmd_configure() {
   esac
 
   make_tls
-  if [[ ! -s $S/pki/bob.pem ]]; then
+  if [[ ! -s $S/pki/bob.p12 ]]; then
     log "configure: S/MIME test PKI (tests/pki/generate.sh)"
     bash "$REPO/tests/pki/generate.sh" "$S/pki" >/dev/null
   fi
@@ -174,6 +174,7 @@ cmd_configure() {
   write_if_changed "$S/etc/users" <<EOF
 alice@$DOMAIN:{PLAIN}alicepass::::::
 bob@$DOMAIN:{PLAIN}bobpass::::::
+carol@$DOMAIN:{PLAIN}carolpass::::::
 EOF
   chmod 640 "$S/etc/users"; chgrp dovecot "$S/etc/users" 2>/dev/null || true
   write_if_changed "$S/etc/dovecot.conf" <<EOF
@@ -508,6 +509,9 @@ E2E_LMTP_PORT=$LMTP_PORT
 E2E_PKI_DIR=$S/pki
 E2E_ALICE=alice@$DOMAIN:alicepass
 E2E_BOB=bob@$DOMAIN:bobpass
+E2E_CAROL=carol@$DOMAIN:carolpass
+E2E_MAIL_DIR=$S/mail/$DOMAIN
+E2E_LOG_DIR=$S/log
 EOF
 }
 

@@ -17,7 +17,7 @@
 #   kuenc.pem kuenc.key           RSA, keyUsage keyEncipherment only (cannot sign)
 #   crl.pem                       CRL of the test CA revoking rita
 #   alice.p12 alice-legacy.p12    alice as PKCS#12 (OpenSSL 3 default / -legacy), password "test"
-#   carol.p12                     carol as PKCS#12, password "test"
+#   bob.p12 carol.p12             bob and carol as PKCS#12, password "test"
 #   alice-enc.key                 alice's key as encrypted PKCS#8, passphrase "test"
 #   alice-pkcs1.key               alice's key as PKCS#1 "RSA PRIVATE KEY"
 #   carol-sec1.key                carol's key as SEC1 "EC PRIVATE KEY"
@@ -123,6 +123,8 @@ openssl pkcs12 -export -in alice.pem -inkey alice.key -certfile ca.pem -name ali
   -passout file:passphrase.txt -out alice.p12
 openssl pkcs12 -export -legacy -in alice.pem -inkey alice.key -certfile ca.pem -name alice \
   -passout file:passphrase.txt -out alice-legacy.p12 2>/dev/null
+openssl pkcs12 -export -in bob.pem -inkey bob.key -certfile ca.pem -name bob \
+  -passout file:passphrase.txt -out bob.p12
 openssl pkcs12 -export -in carol.pem -inkey carol.key -certfile ca.pem -name carol \
   -passout file:passphrase.txt -out carol.p12
 openssl pkcs8 -topk8 -in alice.key -passout file:passphrase.txt -out alice-enc.key
