@@ -54,6 +54,18 @@ fn messages() -> Vec<(&'static str, Vec<u8>)> {
         ("3", signed),
         ("4", tampered),
         ("5", format!("From: a@example.test\r\nContent-Type: text/plain\r\n\r\n{MARKER}\r\n").into_bytes()),
+        // S/MIME only inside an unprotected message (uid 7 has no raw message at all).
+        (
+            "6",
+            [
+                b"From: a@example.test\r\nContent-Type: multipart/mixed; boundary=o\r\n\r\n--o\r\n\
+                  Content-Type: text/plain\r\n\r\nsee the attachment\r\n--o\r\n"
+                    .to_vec(),
+                encrypt(&sign(inner.as_bytes()), "bob.pem"),
+                b"\r\n--o--\r\n".to_vec(),
+            ]
+            .concat(),
+        ),
     ]
 }
 
@@ -250,6 +262,20 @@ async fn failures_and_signatures_get_their_banner() {
     let doc = s.frame(&frame_src(&s.view("1").await.text()), &origin).await.text();
     assert!(doc.contains("the key store is locked") && doc.contains(&format!("http://{ORIGIN}/")), "{doc}");
     assert!(!doc.contains(MARKER));
+}
+
+#[tokio::test]
+async fn nested_smime_and_fetch_failures_get_a_notice_and_no_frame() {
+    let s = setup().await;
+    let page = s.view("6").await.text();
+    assert!(page.contains("class=\"smime-proxy-notice\""), "{page}");
+    assert!(page.contains("only a part inside this message is S/MIME"), "{page}");
+    assert!(page.contains("can not be displayed"), "the webmail's own content stays: {page}");
+    assert!(!page.contains("<iframe") && !page.contains(MARKER), "{page}");
+
+    let page = s.view("7").await.text();
+    assert!(page.contains("could not fetch this message") && page.contains("404"), "{page}");
+    assert!(!page.contains("<iframe"), "{page}");
 }
 
 #[tokio::test]

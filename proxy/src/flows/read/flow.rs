@@ -18,7 +18,7 @@ use super::render;
 use super::views::{View, ViewId, ViewStore};
 use crate::flows::Services;
 use crate::markup::escape;
-use crate::mitm::{FetchError, session_headers};
+use crate::mitm::{FetchError, Fetched, session_headers};
 use crate::rewrite::{PageCharset, replace_content};
 use crate::rules::{Query, Rule};
 
@@ -192,7 +192,7 @@ async fn fetch_raw(services: &Services, request: &ViewRequest) -> Result<Bytes, 
     }
     builder = builder.header(header::ACCEPT, "text/plain, message/rfc822, */*");
     let req = builder.body(Full::new(Bytes::new())).map_err(|e| e.to_string())?;
-    let fetched = services.upstream.send(req, MAX_RAW).await.map_err(|e: FetchError| e.to_string())?;
+    let fetched: Fetched = services.upstream.send(req, MAX_RAW).await.map_err(|e: FetchError| e.to_string())?;
     if fetched.status != StatusCode::OK {
         return Err(format!("the webmail answered {}", fetched.status));
     }

@@ -26,8 +26,8 @@ pub enum Reading {
     Opened {
         /// The layers, outermost first.
         layers: Vec<Layer>,
-        /// The signature verdict, when signed.
-        signature: Option<SignatureSummary>,
+        /// The signature verdict, when signed (boxed: it is large).
+        signature: Option<Box<SignatureSummary>>,
         /// The innermost entity, rendered.
         content: Content,
     },
@@ -98,7 +98,7 @@ pub fn open(raw: &[u8], keys: &KeyRing, verify: &VerifyOptions) -> Reading {
     match result {
         Ok(opened) => {
             let content = content::render(opened.content());
-            Reading::Opened { layers: opened.layers, signature: opened.signature, content }
+            Reading::Opened { layers: opened.layers, signature: opened.signature.map(Box::new), content }
         }
         Err(CryptoError::NoMatchingRecipient) => Reading::Failed(Failure::NotForYou),
         Err(CryptoError::DecryptionFailed) => Reading::Failed(Failure::DecryptionFailed),

@@ -23,7 +23,7 @@ main{padding:1em}pre{white-space:pre-wrap;word-wrap:break-word;font:14px/1.45 ui
 pub fn document(reading: &Reading, id: &str) -> String {
     let (banner, mut body) = match reading {
         Reading::Opened { layers, signature, content } => (
-            banner::opened(layers, signature.as_ref()),
+            banner::opened(layers, signature.as_deref()),
             format!("<main>{}</main>\n{}", content.html, attachments(content, id)),
         ),
         Reading::Failed(failure) => (failure_banner(failure), String::new()),
