@@ -51,6 +51,9 @@ async function build(key, { encryptTo, sign = true, html, tamper = false }) {
     data = await opensslOk(['cms', '-encrypt', '-binary', '-aes-256-gcm', ...headers,
       path.join(pki, `${encryptTo}.pem`)], data);
   }
+  if (!sign && !encryptTo) {
+    data = Buffer.concat([crlf(`From: alice@example.test\nTo: bob@example.test\nSubject: ${subject}\nMIME-Version: 1.0\n`), data]);
+  }
   let text = data.toString('latin1');
   if (tamper) text = text.replace('Hi Bob', 'Hi Rob');
   const date = new Date().toUTCString().replace('GMT', '+0000');
@@ -127,6 +130,7 @@ export function readSteps() {
     await new Promise((r) => watched.server.listen(0, '127.0.0.1', r));
     watched.port = watched.server.address().port;
     const remote = `http://127.0.0.1:${watched.port}`;
+    await build('plain', { sign: false });
     await build('enc', { encryptTo: 'bob' });
     await build('signed', {});
     await build('tampered', { tamper: true });
@@ -154,6 +158,24 @@ export function readSteps() {
     assert.doesNotMatch(await page.locator('#messagebody').innerText(), /can not be displayed/, 'the warning is gone');
     await shot('read encrypted message');
     if (ctx.proxy) assert.match(proxyLog(), /learned a signer's certificate|view: opened.*valid signature/);
+  });
+
+  step('read: a plain message is passed unchanged (no frame, no raw message fetched)', async () => {
+    const page = ctx.page;
+    await page.goto(new URL('?_task=mail&_mbox=INBOX', ctx.stack.E2E_WEBMAIL_URL).href, { waitUntil: 'domcontentloaded' });
+    await page.waitForLoadState('networkidle', { timeout: ACTION_TIMEOUT });
+    const uid = await uidOf(page, messages.plain.subject);
+    const before = ctx.proxy ? proxyLog().split('\n').length : 0;
+    const started = Date.now();
+    await page.goto(new URL(`?_task=mail&_mbox=INBOX&_uid=${uid}&_action=show`, ctx.stack.E2E_WEBMAIL_URL).href,
+      { waitUntil: 'domcontentloaded' });
+    console.log(`e2e: read plain: view page loaded in ${Date.now() - started} ms (domcontentloaded)`);
+    assert.ok((await page.locator('#messagebody').innerText()).includes(messages.plain.marker), 'Roundcube shows it itself');
+    assert.equal(await page.locator('iframe.smime-proxy-view').count(), 0, 'no proxy frame');
+    if (ctx.proxy) {
+      const added = proxyLog().split('\n').slice(before).join('\n');
+      assert.doesNotMatch(added, /view: /, 'the read flow did not fetch or open anything');
+    }
   });
 
   step('read: the preview pane shows the same frame, and the webmail frames stay clean', async () => {
