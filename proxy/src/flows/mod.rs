@@ -3,7 +3,7 @@
 //! for a compose request (its S/MIME control fields already read and stripped), or
 //! [`Flow::compose_page`] when a compose page's response is rewritten. The compose and
 //! read flows implement this trait in their own files; today [`PassFlow`] forwards.
-//! The read flow ([`read::ReadFlow`]) is called for message view pages.
+//! The read flow (`read::ReadFlow`) is called for message view pages.
 
 mod pass;
 pub(crate) mod read;
