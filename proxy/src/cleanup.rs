@@ -10,6 +10,7 @@
 //! | DER PKCS#8 of a key being sealed or unsealed | `Zeroizing<Vec<u8>>` | right after sealing, or once parsed into a key |
 //! | unlocked private keys (`Arc<Identity>` in the `KeyRing`) | RSA / EC secret types that zeroize on drop | on lock: idle timeout (`lock_after_idle`), `POST /api/lock`, SIGUSR1, shutdown; a flow using a key holds its `Arc` only for one operation, so the key is wiped when that ends |
 //! | decrypted message bodies, plaintext to encrypt | `Zeroizing<Vec<u8>>` (`message` command; the crypto crate's buffers) | after the output is written |
+//! | read views: a decrypted message rendered for its frame, and its attachments | `Zeroizing<Vec<u8>>` in the `flows::read::ViewStore` (the rendered HTML `String`s are zeroized too) | when the frame is served (attachments 2 minutes later) or 2 minutes after an unserved view was made; the copy handed to hyper for sending is not wiped |
 //!
 //! And: core dumps are off and the process is not dumpable (no `/proc/PID/mem` or
 //! ptrace for other processes of the same user); nothing secret is logged (logs carry

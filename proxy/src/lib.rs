@@ -18,6 +18,10 @@
 //!                                 + --upstream-ca) ─▶ handle_response
 //!                                     ├─ compose page HTML → mitm::page → rewrite::controls
 //!                                     │   + rewrite::insert (the rule's selectors, lol_html)
+//!                                     ├─ view page HTML → flows::read (raw message fetched
+//!                                     │   with the browser's session, decrypted + verified,
+//!                                     │   stored as a single-use view; the page gets an
+//!                                     │   iframe to origin /view/<id>)
 //!                                     └─ everything else unchanged
 //!                                 or ─▶ handle_error → 502 page naming host and reason
 //! ```

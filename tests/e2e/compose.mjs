@@ -57,7 +57,7 @@ export async function setSmime(page, { sign, encrypt }) {
 }
 
 // The secret parts of the S/MIME message: they must never be stored by the webmail in clear.
-const secret = {
+export const secret = {
   subject: `e2e secret subject ${runId}`,
   marker: `e2e-body-marker-${runId}`,
   attachment: { name: 'secret.bin', mimeType: 'application/octet-stream', bytes: Buffer.from(`attachment-marker-${runId}\x00\x01`) },

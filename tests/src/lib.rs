@@ -79,10 +79,14 @@ pub fn openssl_ok(args: &[&str], stdin: &[u8]) -> Vec<u8> {
     out.stdout
 }
 
-/// A small RFC 5322 test message with CRLF line endings.
+/// A small RFC 5322 test message with CRLF line endings, dated now (a signature made
+/// now must be within an hour of the Date field to be valid).
 pub fn sample_message(from: &str, to: &str, body: &str) -> Vec<u8> {
+    let date = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc2822)
+        .expect("the current time formats as RFC 2822");
     format!(
-        "From: {from}\r\nTo: {to}\r\nSubject: test message\r\nDate: Tue, 24 Nov 2026 08:00:00 +0000\r\n\
+        "From: {from}\r\nTo: {to}\r\nSubject: test message\r\nDate: {date}\r\n\
          Message-ID: <test-1@example.test>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
     )
     .into_bytes()

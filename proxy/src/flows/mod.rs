@@ -1,8 +1,10 @@
 //! Flows: what the proxy does with the requests and pages a rule has recognised. The
 //! MITM core (`mitm::handler`) hands them compose pages, toggle reports and compose
-//! requests (the compose flow, `compose/`); each decides to forward or to answer.
+//! requests (the compose flow, `compose/`), and message view pages (the read flow,
+//! `read/`); each decides to forward, rewrite or answer.
 
 pub(crate) mod compose;
+pub(crate) mod read;
 
 use std::sync::Arc;
 

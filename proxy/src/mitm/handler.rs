@@ -6,7 +6,8 @@
 //! answered here; otherwise match the request against the site's rule: a compose request
 //! has its body read, classified, stripped of the S/MIME control fields and handed to the
 //! flow, which forwards or answers it) → upstream → `handle_response` (the compose page
-//! gets the controls) or `handle_error` (502 page). For CONNECT: `handle_request`, then
+//! gets the controls; a message view page goes to the read flow) or `handle_error` (502
+//! page). For CONNECT: `handle_request`, then
 //! `should_intercept_connect` (MITM for configured sites and the own origin, else tunnel).
 
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use super::error_page::{bad_gateway, root_cause};
 use super::page;
 use crate::flows::Verdict;
 use crate::flows::compose::ComposeFlow;
+use crate::flows::read::{ReadFlow, ViewRequest};
 use crate::origin::{OwnOrigin, RuntimeSettings, html_response};
 use crate::rewrite::STATE_QUERY;
 use crate::rules::{Head, Match, Query, RequestRule, Rule, SiteTable, classify, match_request, split_host_port};
@@ -35,6 +37,10 @@ pub(crate) struct Shared {
     pub(crate) settings: Arc<RuntimeSettings>,
     /// What happens to compose pages and compose requests.
     pub(crate) compose: ComposeFlow,
+    /// Keys, certificates and the upstream client the flows use.
+    pub(crate) services: Arc<crate::flows::Services>,
+    /// What happens to message view pages.
+    pub(crate) read: ReadFlow,
 }
 
 /// The per-exchange handler.
@@ -45,13 +51,15 @@ pub(crate) struct Handler {
 }
 
 /// What `handle_request` learned, for the response or error of the same exchange. Holds
-/// no query string, headers or body.
+/// no body, and a query string and session headers only for a message view.
 #[derive(Debug, Clone)]
 struct Exchange {
     host: String,
     path_len: usize,
     /// The site's rule and the compose id, when the response is a compose page to rewrite.
     compose_page: Option<(Arc<Rule>, Option<String>)>,
+    /// What the read flow needs, when the response is a message view page.
+    view: Option<ViewRequest>,
     head: bool,
 }
 
@@ -89,6 +97,7 @@ impl HttpHandler for Handler {
             host: authority.to_string(),
             path_len: req.uri().path().len(),
             compose_page: None,
+            view: None,
             head: req.method() == Method::HEAD,
         };
         let Some(rule) = self.shared.sites.lookup(host, port).map(|site| Arc::clone(&site.rule)) else {
@@ -115,7 +124,8 @@ impl HttpHandler for Handler {
                 self.exchange = Some(exchange);
                 return self.compose_request(&rule, candidates, &query, req).await;
             }
-            Some(Match::View | Match::List) | None => {}
+            Some(Match::View) => exchange.view = ViewRequest::new(Arc::clone(&rule), req.uri(), req.headers()),
+            Some(Match::List) | None => {}
         }
         self.exchange = Some(exchange);
         req.into()
@@ -125,15 +135,27 @@ impl HttpHandler for Handler {
         let Some(exchange) = self.exchange.take() else {
             return res;
         };
-        match exchange.compose_page {
-            Some((rule, id)) if !exchange.head && self.shared.settings.rewriting() && page::wants_rewrite(&res) => {
-                let state = self.shared.compose.compose_page(&rule, &exchange.host, id.as_deref());
-                let (res, senders) = page::rewrite(res, &rule, &state, &exchange.host, exchange.path_len).await;
-                self.shared.compose.page_shown(&exchange.host, &state, senders);
-                res
-            }
-            _ => res,
+        if exchange.head || !self.shared.settings.rewriting() || !page::wants_rewrite(&res) {
+            return res;
         }
+        if let Some((rule, id)) = exchange.compose_page {
+            let state = self.shared.compose.compose_page(&rule, &exchange.host, id.as_deref());
+            let (res, senders) = page::rewrite(res, &rule, &state, &exchange.host, exchange.path_len).await;
+            self.shared.compose.page_shown(&exchange.host, &state, senders);
+            return res;
+        }
+        if let Some(view) = exchange.view {
+            return page::rewrite_view(
+                res,
+                &self.shared.read,
+                &self.shared.services,
+                &view,
+                &exchange.host,
+                exchange.path_len,
+            )
+            .await;
+        }
+        res
     }
 
     async fn handle_error(

@@ -1,13 +1,18 @@
 //! Rewriting one intercepted HTML response: decode the content coding, collect, rewrite
-//! in the page's charset, fix the framing headers. Anything that cannot be rewritten
-//! safely passes through unchanged.
+//! in the page's charset (compose controls, or the read flow for a view), fix the
+//! framing headers. Anything that cannot be rewritten safely passes through unchanged.
 
-use http_body_util::{BodyExt as _, Limited};
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full, Limited};
 use hudsucker::Body;
 use hudsucker::hyper::header::{self, HeaderMap, HeaderValue};
 use hudsucker::hyper::{Response, StatusCode};
 
 use super::error_page::bad_gateway;
+use std::sync::Arc;
+
+use crate::flows::Services;
+use crate::flows::read::{ReadFlow, ViewRequest};
 use crate::rewrite::{ControlsState, PageCharset, controls, insert, is_html, select_options};
 use crate::rules::Rule;
 
@@ -25,8 +30,7 @@ pub(crate) fn wants_rewrite(res: &Response<Body>) -> bool {
 }
 
 /// Rewrites `res` (a compose page, already known to be HTML): `rule`'s controls in
-/// `state`. Also returns the page's sender options (`rule.fields.from_options`), when
-/// it could be read. `host` and `path_len` are for the log line only.
+/// `state`. `host` and `path_len` are for the log line only.
 pub(crate) async fn rewrite(
     res: Response<Body>,
     rule: &Rule,
@@ -34,34 +38,14 @@ pub(crate) async fn rewrite(
     host: &str,
     path_len: usize,
 ) -> (Response<Body>, Vec<(String, String)>) {
-    let content_type = res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let charset = PageCharset::from_content_type(content_type);
-    if matches!(charset, PageCharset::Unsupported) {
-        tracing::info!(host, path_len, "page charset not rewritable, passed through");
-        return (res, Vec::new());
-    }
-    if !decodable(res.headers()) {
-        tracing::info!(host, path_len, "unknown content coding, passed through");
-        return (res, Vec::new());
-    }
-    let res = match hudsucker::decode_response(res) {
-        Ok(res) => res,
-        Err(error) => {
-            tracing::warn!(host, %error, "cannot decode page");
-            return (bad_gateway(host, "the page's content coding could not be decoded"), Vec::new());
-        }
+    let page = match collect(res, host, path_len).await {
+        Ok(page) => page,
+        Err(res) => return (res, Vec::new()),
     };
-    let (mut parts, body) = res.into_parts();
-    let page = match Limited::new(body, MAX_PAGE).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(error) => {
-            tracing::warn!(host, %error, "cannot read page");
-            return (bad_gateway(host, "the page could not be read completely (too large or cut off)"), Vec::new());
-        }
-    };
-    let senders = rule.fields.from_options.as_deref().map(|s| select_options(&page, charset, s)).unwrap_or_default();
+    let senders =
+        rule.fields.from_options.as_deref().map(|s| select_options(&page.bytes, page.charset, s)).unwrap_or_default();
     let inserts = controls(rule, state);
-    let out = match insert(&page, charset, &inserts) {
+    let out = match insert(&page.bytes, page.charset, &inserts) {
         Ok((out, placed)) => {
             if placed < inserts.len() {
                 tracing::warn!(host, rule = rule.name, placed, "not every control found its place in the compose page");
@@ -70,20 +54,91 @@ pub(crate) async fn rewrite(
         }
         Err(error) => {
             tracing::warn!(host, path_len, %error, "rewriting failed, page passed through");
-            page.to_vec()
+            page.bytes.to_vec()
         }
     };
     tracing::info!(
         host,
         path_len,
         rule = rule.name,
-        bytes_in = page.len(),
+        bytes_in = page.bytes.len(),
         bytes_out = out.len(),
         "rewrote compose page"
     );
-    parts.headers.remove(header::TRANSFER_ENCODING);
-    parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(out.len()));
-    (Response::from_parts(parts, Body::from(out)), senders)
+    (page.with_body(out), senders)
+}
+
+/// Hands `res` (a message view page, already known to be HTML) to the read flow.
+pub(crate) async fn rewrite_view(
+    res: Response<Body>,
+    flow: &ReadFlow,
+    services: &Arc<Services>,
+    request: &ViewRequest,
+    host: &str,
+    path_len: usize,
+) -> Response<Body> {
+    let page = match collect(res, host, path_len).await {
+        Ok(page) => page,
+        Err(res) => return res,
+    };
+    match flow.view_page(services, request, &page.bytes, page.charset).await {
+        Some(out) => {
+            tracing::info!(host, path_len, bytes_in = page.bytes.len(), bytes_out = out.len(), "rewrote view page");
+            page.with_body(out)
+        }
+        None => {
+            let bytes = page.bytes.clone();
+            page.with_body(bytes)
+        }
+    }
+}
+
+/// A page read completely and decoded, ready to be rewritten.
+struct Page {
+    parts: hudsucker::hyper::http::response::Parts,
+    bytes: Bytes,
+    charset: PageCharset,
+}
+
+impl Page {
+    /// The response with `body` as its (identity-coded) body.
+    fn with_body(self, body: impl Into<Bytes>) -> Response<Body> {
+        let body = body.into();
+        let mut parts = self.parts;
+        parts.headers.remove(header::TRANSFER_ENCODING);
+        parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+        Response::from_parts(parts, Body::from(Full::new(body)))
+    }
+}
+
+/// Decodes and collects `res`; `Err` is the response to send instead: `res` unchanged
+/// when it cannot be rewritten safely, or an error page when it could not be read.
+async fn collect(res: Response<Body>, host: &str, path_len: usize) -> Result<Page, Response<Body>> {
+    let content_type = res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let charset = PageCharset::from_content_type(content_type);
+    if matches!(charset, PageCharset::Unsupported) {
+        tracing::info!(host, path_len, "page charset not rewritable, passed through");
+        return Err(res);
+    }
+    if !decodable(res.headers()) {
+        tracing::info!(host, path_len, "unknown content coding, passed through");
+        return Err(res);
+    }
+    let res = match hudsucker::decode_response(res) {
+        Ok(res) => res,
+        Err(error) => {
+            tracing::warn!(host, %error, "cannot decode page");
+            return Err(bad_gateway(host, "the page's content coding could not be decoded"));
+        }
+    };
+    let (parts, body) = res.into_parts();
+    match Limited::new(body, MAX_PAGE).collect().await {
+        Ok(collected) => Ok(Page { parts, bytes: collected.to_bytes(), charset }),
+        Err(error) => {
+            tracing::warn!(host, %error, "cannot read page");
+            Err(bad_gateway(host, "the page could not be read completely (too large or cut off)"))
+        }
+    }
 }
 
 fn decodable(headers: &HeaderMap) -> bool {

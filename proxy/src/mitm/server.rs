@@ -16,6 +16,7 @@ use super::handler::{Handler, Shared};
 use super::upstream::{UpstreamClient, client_config};
 use crate::flows::Services;
 use crate::flows::compose::ComposeFlow;
+use crate::flows::read::{ReadFlow, ViewStore};
 use crate::origin::{OwnOrigin, RuntimeSettings};
 use crate::store::{CertStore, KeyRing};
 use crate::{Config, Error};
@@ -97,6 +98,7 @@ pub async fn start_with_keys(config: &Config, ca: Arc<LocalCa>, keys: Arc<KeyRin
         .enable_http1()
         .wrap_connector(http);
 
+    let views = Arc::new(ViewStore::new());
     let services = Arc::new(Services {
         keys: Arc::clone(&keys),
         certs: CertStore::new(&config.dir),
@@ -111,9 +113,12 @@ pub async fn start_with_keys(config: &Config, ca: Arc<LocalCa>, keys: Arc<KeyRin
         Arc::clone(&ca),
         Arc::clone(&settings),
         keys,
+        Arc::clone(&views),
     )?;
-    let compose = ComposeFlow::new(services, config.compose);
-    let handler = Handler::new(Arc::new(Shared { origin, sites: config.sites.clone(), settings, compose }));
+    let compose = ComposeFlow::new(Arc::clone(&services), config.compose);
+    let read = ReadFlow::new(views, config.origin.clone());
+    let handler =
+        Handler::new(Arc::new(Shared { origin, sites: config.sites.clone(), settings, compose, services, read }));
     let authority = LeafAuthority::new(ca, config.leaf_cache_size)?;
 
     let (tx, rx) = oneshot::channel::<()>();

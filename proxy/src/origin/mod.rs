@@ -2,7 +2,8 @@
 //! itself, over HTTP and HTTPS, never forwarded. Home page (CA download, how to trust it,
 //! how to set the proxy, status, key store unlock/lock), `/ca.pem`, `/ca.der`,
 //! `/proxy.pac`, and the state-changing endpoints `POST /api/rewriting`, `/api/unlock`
-//! and `/api/lock` (each token + same-origin checked, never CORS).
+//! and `/api/lock` (each token + same-origin checked, never CORS), and the read flow's
+//! single-use message frames under `/view/`.
 
 mod guard;
 mod keys;
@@ -11,6 +12,7 @@ mod pages;
 mod respond;
 mod router;
 mod site;
+mod view;
 
 pub use respond::html_response;
 pub use site::{OwnOrigin, RuntimeSettings};

@@ -35,11 +35,15 @@ impl OwnOrigin {
             (Method::POST, "/api/rewriting") => self.set_rewriting(req).await,
             (Method::POST, "/api/unlock") => self.unlock(req).await,
             (Method::POST, "/api/lock") => self.lock(req).await,
+            (Method::GET, view) if view.starts_with("/view/") => self.view(&req, &view["/view/".len()..]),
             (
                 _,
                 "/" | "/style.css" | "/ca.pem" | "/ca.der" | "/proxy.pac" | "/api/rewriting" | "/api/unlock"
                 | "/api/lock",
             ) => text_response(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n"),
+            (_, view) if view.starts_with("/view/") => {
+                text_response(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n")
+            }
             _ => text_response(StatusCode::NOT_FOUND, "not found\n"),
         }
     }

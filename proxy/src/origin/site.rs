@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use smime_ca::LocalCa;
 
+use crate::flows::read::ViewStore;
 use crate::rules::SiteTable;
 use crate::store::KeyRing;
 
@@ -51,10 +52,12 @@ pub struct OwnOrigin {
     pub(super) settings: Arc<RuntimeSettings>,
     /// The user's keys, locked or unlocked from the home page.
     pub(super) keys: Arc<KeyRing>,
+    /// The read flow's pending views.
+    pub(super) views: Arc<ViewStore>,
 }
 
 impl OwnOrigin {
-    /// The origin `host`, for a proxy listening on `listen`.
+    /// The origin `host`, for a proxy listening on `listen`, serving `views`.
     pub fn new(
         host: String,
         listen: SocketAddr,
@@ -62,8 +65,9 @@ impl OwnOrigin {
         ca: Arc<LocalCa>,
         settings: Arc<RuntimeSettings>,
         keys: Arc<KeyRing>,
+        views: Arc<ViewStore>,
     ) -> Result<Self, crate::Error> {
-        Ok(Self { host, listen, sites, ca, token: crate::random::random_hex(32)?, settings, keys })
+        Ok(Self { host, listen, sites, ca, token: crate::random::random_hex(32)?, settings, keys, views })
     }
 
     /// True when `host` (from a request URI or CONNECT) is this origin.

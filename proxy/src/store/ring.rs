@@ -145,6 +145,19 @@ impl KeyRing {
             .ok_or_else(|| KeyUnavailable::NoKey { address: address.to_owned() })
     }
 
+    /// Every unlocked identity, counting as use for the idle timer: for decrypting a
+    /// message whose recipient is not known by address. Fails closed while locked.
+    pub fn identities(&self) -> Result<Vec<Arc<Identity>>, KeyUnavailable> {
+        let mut state = self.state();
+        let now = Instant::now();
+        if state.keys.is_empty() || now.duration_since(state.last_used) >= self.idle {
+            state.keys.clear();
+            return Err(KeyUnavailable::Locked { hint: self.hint.clone() });
+        }
+        state.last_used = now;
+        Ok(state.keys.iter().map(|k| Arc::clone(&k.identity)).collect())
+    }
+
     /// Locks when the idle time has run out. Returns true when it locked.
     pub fn lock_if_idle(&self) -> bool {
         let expired = {
@@ -231,6 +244,19 @@ mod tests {
         tokio::time::advance(Duration::from_millis(201)).await;
         assert!(matches!(ring.identity_for("alice@example.test"), Err(KeyUnavailable::Locked { .. })));
         assert!(!ring.is_unlocked(), "the keys were dropped");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn identities_fail_closed_when_locked_and_count_as_use() {
+        let (_dir, ring) = ring(Duration::from_millis(200));
+        assert!(matches!(ring.identities(), Err(KeyUnavailable::Locked { .. })));
+        ring.unlock(b"store pass").unwrap();
+        tokio::time::advance(Duration::from_millis(150)).await;
+        assert_eq!(ring.identities().unwrap().len(), 1);
+        tokio::time::advance(Duration::from_millis(150)).await;
+        assert!(ring.identities().is_ok(), "the last call postponed the lock");
+        tokio::time::advance(Duration::from_millis(200)).await;
+        assert!(matches!(ring.identities(), Err(KeyUnavailable::Locked { .. })));
     }
 
     #[test]

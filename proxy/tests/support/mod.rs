@@ -85,8 +85,16 @@ pub struct Upstream {
     pub received: Arc<Mutex<Vec<Vec<u8>>>>,
 }
 
+/// Extra routes of a test's own, tried before the fixed ones: `None` falls through.
+pub type Routes = Arc<dyn Fn(&hyper::http::request::Parts) -> Option<Response<Full<Bytes>>> + Send + Sync>;
+
 impl Upstream {
     pub async fn start(pki: &UpstreamPki) -> Self {
+        Self::start_with(pki, Arc::new(|_: &hyper::http::request::Parts| None)).await
+    }
+
+    /// An upstream answering `routes` first, then the fixed routes.
+    pub async fn start_with(pki: &UpstreamPki, routes: Routes) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let acceptor = tokio_rustls::TlsAcceptor::from(pki.server_config());
@@ -97,11 +105,13 @@ impl Upstream {
                 let Ok((tcp, _)) = listener.accept().await else { return };
                 let acceptor = acceptor.clone();
                 let seen = Arc::clone(&seen);
+                let routes = Arc::clone(&routes);
                 tokio::spawn(async move {
                     let Ok(tls) = acceptor.accept(tcp).await else { return };
                     let service = hyper::service::service_fn(move |req| {
                         let seen = Arc::clone(&seen);
-                        async move { Ok::<_, std::convert::Infallible>(route(req, seen).await) }
+                        let routes = Arc::clone(&routes);
+                        async move { Ok::<_, std::convert::Infallible>(route(req, seen, routes).await) }
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(tls), service)
@@ -124,10 +134,14 @@ impl Upstream {
     }
 }
 
-async fn route(req: Request<Incoming>, seen: Arc<Mutex<Vec<Vec<u8>>>>) -> Response<Full<Bytes>> {
+async fn route(req: Request<Incoming>, seen: Arc<Mutex<Vec<Vec<u8>>>>, routes: Routes) -> Response<Full<Bytes>> {
     let path = req.uri().path().to_owned();
-    let body = req.into_body().collect().await.unwrap().to_bytes();
+    let (parts, body) = req.into_parts();
+    let body = body.collect().await.unwrap().to_bytes();
     seen.lock().unwrap().push(body.to_vec());
+    if let Some(response) = routes(&parts) {
+        return response;
+    }
     let html = |bytes: Vec<u8>, content_type: &str, encoding: Option<&str>| {
         let mut builder = Response::builder().header("content-type", content_type);
         if let Some(encoding) = encoding {

@@ -1,0 +1,283 @@
+//! [`ReadFlow`]: a message view page of the webmail, on its way to the browser. When the
+//! page may show an S/MIME message, the raw message is fetched with the browser's
+//! session (the rule's `raw_message` URL), opened, rendered into a single-use view, and
+//! the rule's `replace` element gets an iframe to it on the own origin instead of the
+//! webmail's body. The webmail's page never holds the plaintext.
+
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hudsucker::hyper::header::{self, HeaderMap};
+use hudsucker::hyper::{Method, Request, StatusCode};
+use smime_crypto::{SignatureStatus, VerifyOptions};
+
+use super::open::{self, Reading, Shape};
+use super::render;
+use super::views::{View, ViewId, ViewStore};
+use crate::flows::Services;
+use crate::markup::escape;
+use crate::mitm::{FetchError, Fetched, session_headers};
+use crate::rewrite::{PageCharset, replace_content};
+use crate::rules::{Query, Rule};
+
+/// Largest raw message fetched for decryption.
+const MAX_RAW: usize = 64 * 1024 * 1024;
+
+/// Words whose presence in a view page means it may show an S/MIME message: every
+/// webmail that lists the message's parts names the `application/pkcs7-mime` part or the
+/// `.p7m`/`.p7s` file. Pages without them are passed on without fetching anything.
+const SMIME_HINTS: &[&[u8]] = &[b"pkcs7", b".p7m", b".p7s"];
+
+/// A view page request, as the handler saw it: what the flow needs to fetch the raw
+/// message with the same session.
+#[derive(Debug, Clone)]
+pub struct ViewRequest {
+    /// The site's rule (with a `view` section).
+    pub rule: Arc<Rule>,
+    /// The page's origin, `https://host[:port]` (default port left out).
+    pub origin: String,
+    /// The request path.
+    pub path: String,
+    /// The raw query string.
+    pub query: String,
+    /// The browser's session headers ([`session_headers`]).
+    pub session: HeaderMap,
+}
+
+impl ViewRequest {
+    /// From the browser's request parts; `None` when the URI has no authority.
+    pub fn new(rule: Arc<Rule>, uri: &hudsucker::hyper::Uri, headers: &HeaderMap) -> Option<Self> {
+        let authority = uri.authority()?;
+        let scheme = uri.scheme_str().unwrap_or("http");
+        let default_port = if scheme == "https" { 443 } else { 80 };
+        let origin = match authority.port_u16() {
+            Some(port) if port != default_port => format!("{scheme}://{}:{port}", authority.host()),
+            _ => format!("{scheme}://{}", authority.host()),
+        };
+        Some(Self {
+            rule,
+            origin,
+            path: uri.path().to_owned(),
+            query: uri.query().unwrap_or_default().to_owned(),
+            session: session_headers(headers),
+        })
+    }
+}
+
+/// The read flow.
+#[derive(Debug)]
+pub struct ReadFlow {
+    views: Arc<ViewStore>,
+    /// The own origin's host, where the frames are served.
+    origin_host: String,
+}
+
+impl ReadFlow {
+    /// A flow storing its views in `views`, served by the own origin `origin_host`.
+    pub fn new(views: Arc<ViewStore>, origin_host: String) -> Self {
+        Self { views, origin_host }
+    }
+
+    /// The view page `page` (in `charset`) rewritten, or `None` to pass it unchanged.
+    /// Keys, certificates and the upstream client come from `services`.
+    pub async fn view_page(
+        &self,
+        services: &Arc<Services>,
+        request: &ViewRequest,
+        page: &[u8],
+        charset: PageCharset,
+    ) -> Option<Vec<u8>> {
+        let view = request.rule.view.as_ref()?;
+        if !mentions_smime(page) {
+            return None;
+        }
+        let started = Instant::now();
+        let raw = match fetch_raw(services, request).await {
+            Ok(raw) => raw,
+            Err(reason) => {
+                tracing::warn!(rule = request.rule.name, %reason, "cannot fetch the raw message of a view");
+                let notice =
+                    notice(&format!("smime-proxy could not fetch this message to check it for S/MIME: {reason}"));
+                return prepend(page, charset, &view.replace, &notice);
+            }
+        };
+        let fetched = started.elapsed();
+        match open::shape(&raw) {
+            Shape::Plain => {
+                tracing::debug!(raw_len = raw.len(), "view: not S/MIME");
+                None
+            }
+            Shape::NestedOnly => {
+                tracing::info!(raw_len = raw.len(), "view: S/MIME in a nested part only, not opened");
+                let notice = notice(
+                    "smime-proxy: only a part inside this message is S/MIME; the message as a whole is neither \
+                     encrypted nor signed. smime-proxy does not open such parts, so nothing here is verified.",
+                );
+                prepend(page, charset, &view.replace, &notice)
+            }
+            Shape::TopLevel => {
+                let frame = self.open_into_view(services, request, raw).await?;
+                tracing::info!(
+                    fetch_ms = fetched.as_millis() as u64,
+                    total_ms = started.elapsed().as_millis() as u64,
+                    "view: S/MIME message shown in a frame"
+                );
+                match replace_content(page, charset, &view.replace, &frame, false) {
+                    Ok((out, true)) => Some(out),
+                    Ok((_, false)) => {
+                        tracing::warn!(rule = request.rule.name, "view: the replace selector matched nothing");
+                        None
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "view: rewriting failed");
+                        None
+                    }
+                }
+            }
+        }
+    }
+
+    /// Opens `raw`, learns a verified signer, stores the rendered view; returns the
+    /// iframe markup pointing at it.
+    async fn open_into_view(&self, services: &Arc<Services>, request: &ViewRequest, raw: Bytes) -> Option<String> {
+        let services = Arc::clone(services);
+        let id = ViewId::random().ok()?;
+        let frame_id = id.as_str().to_owned();
+        let result = tokio::task::spawn_blocking(move || {
+            let verify = VerifyOptions { trust: services.trust.clone(), ..VerifyOptions::default() };
+            let mut reading = open::open(&raw, &services.keys, &verify);
+            learn(&services, &raw, &reading);
+            let document = render::document(&reading, &frame_id);
+            let attachments = match &mut reading {
+                Reading::Opened { content, .. } => {
+                    std::mem::take(&mut content.attachments).into_iter().map(|a| a.part).collect()
+                }
+                Reading::Failed(_) => Vec::new(),
+            };
+            (describe(&reading), document, attachments)
+        })
+        .await;
+        let Ok((kind, document, attachments)) = result else {
+            tracing::error!("view: opening the message panicked");
+            return None;
+        };
+        tracing::info!(kind, doc_len = document.len(), attachments = attachments.len(), "view: opened");
+        let view = View {
+            origin: request.origin.clone(),
+            document: zeroize::Zeroizing::new(document.into_bytes()),
+            attachments,
+        };
+        let id = self.views.insert(id, view);
+        Some(format!(
+            "<iframe class=\"smime-proxy-view\" src=\"https://{host}/view/{id}\" title=\"Message (smime-proxy)\" \
+             sandbox=\"allow-downloads allow-popups allow-popups-to-escape-sandbox\" referrerpolicy=\"strict-origin\" \
+             style=\"display:block;width:100%;height:80vh;border:0\"></iframe>",
+            host = escape(&self.origin_host),
+            id = id.as_str(),
+        ))
+    }
+}
+
+/// The raw message, with the browser's session.
+async fn fetch_raw(services: &Services, request: &ViewRequest) -> Result<Bytes, String> {
+    let view = request.rule.view.as_ref().ok_or("the rule has no view")?;
+    let query = Query::parse(&request.query);
+    let target = view.raw_message.fill(&request.path, &query).ok_or("the view's URL lacks a parameter")?;
+    let url = format!("{}{target}", request.origin);
+    let mut builder = Request::builder().method(Method::GET).uri(&url);
+    for (name, value) in &request.session {
+        builder = builder.header(name, value);
+    }
+    builder = builder.header(header::ACCEPT, "text/plain, message/rfc822, */*");
+    let req = builder.body(Full::new(Bytes::new())).map_err(|e| e.to_string())?;
+    let fetched: Fetched = services.upstream.send(req, MAX_RAW).await.map_err(|e: FetchError| e.to_string())?;
+    if fetched.status != StatusCode::OK {
+        return Err(format!("the webmail answered {}", fetched.status));
+    }
+    // An HTML answer is an error or login page (e.g. an expired session), not a message.
+    let content_type = fetched.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if crate::rewrite::is_html(content_type) {
+        return Err("the webmail answered with a page instead of the message (session expired?)".into());
+    }
+    Ok(fetched.body)
+}
+
+fn mentions_smime(page: &[u8]) -> bool {
+    SMIME_HINTS.iter().any(|hint| page.windows(hint.len()).any(|w| w.eq_ignore_ascii_case(hint)))
+}
+
+/// Remembers the signer's certificate of a valid signature (for encrypted replies).
+fn learn(services: &Services, raw: &[u8], reading: &Reading) {
+    let Reading::Opened { signature: Some(summary), .. } = reading else { return };
+    let Some(signer) = &summary.signer else { return };
+    if summary.status != SignatureStatus::Valid {
+        return;
+    }
+    let message_id = mail_parser::MessageParser::default()
+        .parse_headers(raw)
+        .and_then(|m| m.message_id().map(str::to_owned))
+        .unwrap_or_default();
+    match services.certs.learn(signer, &message_id, SystemTime::now()) {
+        Ok(Some(fingerprint)) => tracing::info!(%fingerprint, "learned a signer's certificate"),
+        Ok(None) => {}
+        Err(error) => tracing::warn!(%error, "cannot store a signer's certificate"),
+    }
+}
+
+/// The kind of outcome, for the log (no content, no addresses).
+fn describe(reading: &Reading) -> &'static str {
+    match reading {
+        Reading::Opened { signature: Some(s), .. } if s.status == SignatureStatus::Valid => "valid signature",
+        Reading::Opened { signature: Some(_), .. } => "invalid signature",
+        Reading::Opened { .. } => "not signed",
+        Reading::Failed(open::Failure::Locked { .. }) => "locked",
+        Reading::Failed(open::Failure::NotForYou) => "not for these keys",
+        Reading::Failed(open::Failure::DecryptionFailed) => "decryption failed",
+        Reading::Failed(open::Failure::Unreadable(_)) => "unreadable",
+    }
+}
+
+/// A notice from the proxy in the webmail's page (no message content in it).
+fn notice(text: &str) -> String {
+    format!(
+        "<p class=\"smime-proxy-notice\" role=\"status\" style=\"padding:.5em 1em;border:2px solid #f9ab00;\
+         background:#fef7e0\">{}</p>",
+        escape(text)
+    )
+}
+
+fn prepend(page: &[u8], charset: PageCharset, selector: &str, html: &str) -> Option<Vec<u8>> {
+    match replace_content(page, charset, selector, html, true) {
+        Ok((out, true)) => Some(out),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hints() {
+        assert!(mentions_smime(br#"<li class="application pkcs7-mime p7m">"#));
+        assert!(mentions_smime(b"<a>SMIME.P7S</a>"));
+        assert!(!mentions_smime(b"<div id=messagebody>hello</div>"));
+    }
+
+    #[test]
+    fn view_requests_know_their_origin() {
+        let rule = Arc::new(crate::rules::RuleSet::bundled().unwrap().get("roundcube").unwrap().as_ref().clone());
+        let uri: hudsucker::hyper::Uri = "https://mail.example:443/?_task=mail&_uid=1".parse().unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert(header::COOKIE, "s=1".parse().unwrap());
+        headers.insert(header::AUTHORIZATION, "x".parse().unwrap());
+        let request = ViewRequest::new(Arc::clone(&rule), &uri, &headers).unwrap();
+        assert_eq!(request.origin, "https://mail.example");
+        assert_eq!(request.query, "_task=mail&_uid=1");
+        assert!(request.session.contains_key(header::COOKIE) && !request.session.contains_key(header::AUTHORIZATION));
+        let uri: hudsucker::hyper::Uri = "https://localhost:8443/".parse().unwrap();
+        assert_eq!(ViewRequest::new(rule, &uri, &headers).unwrap().origin, "https://localhost:8443");
+    }
+}
