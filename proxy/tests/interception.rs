@@ -110,7 +110,10 @@ async fn windows_1252_page_keeps_its_charset_and_bytes() {
     .unwrap();
     assert_eq!(res.header("content-type"), Some("text/html; charset=windows-1252"));
     assert!(res.body.starts_with(format!("<html><body><h2 id=aria-label-composeoptions>o</h2>{MARKER}").as_bytes()));
-    assert!(res.body.ends_with(b"</script><p>caf\xe9</p></body></html>"), "the controls and their report script, then the page");
+    assert!(
+        res.body.ends_with(b"</script><p>caf\xe9</p></body></html>"),
+        "the controls and their report script, then the page"
+    );
 }
 
 #[tokio::test]
