@@ -19,6 +19,7 @@ use hudsucker::{Body, HttpContext, HttpHandler, RequestOrResponse};
 
 use super::error_page::{bad_gateway, root_cause};
 use super::page;
+use super::upstream::web_origin;
 use crate::flows::Verdict;
 use crate::flows::compose::ComposeFlow;
 use crate::flows::read::{ReadFlow, ViewRequest};
@@ -106,11 +107,7 @@ impl HttpHandler for Handler {
         };
         let query_text = req.uri().query().unwrap_or_default();
         if query_text == STATE_QUERY && req.method() == Method::POST {
-            let scheme = req.uri().scheme_str().unwrap_or("https");
-            let origin = match authority.port_u16() {
-                Some(p) if p != default_port => format!("{scheme}://{host}:{p}"),
-                _ => format!("{scheme}://{host}"),
-            };
+            let origin = web_origin(req.uri()).unwrap_or_default();
             return self.shared.compose.report(&exchange.host, &origin, req).await.into();
         }
         let query = Query::parse(query_text);

@@ -10,4 +10,4 @@ mod upstream;
 
 pub use server::{RunningProxy, start, start_with_keys};
 pub use upstream::client_config;
-pub(crate) use upstream::{FetchError, Fetched, UpstreamClient, session_headers};
+pub(crate) use upstream::{FetchError, Fetched, UpstreamClient, session_headers, web_origin};

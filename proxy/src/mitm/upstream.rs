@@ -93,6 +93,18 @@ pub fn session_headers(browser: &HeaderMap) -> HeaderMap {
     out
 }
 
+/// The web origin (`scheme://host[:port]`, default port left out, as browsers send it in
+/// `Origin`) of an absolute request URI; `None` without an authority.
+pub fn web_origin(uri: &hudsucker::hyper::Uri) -> Option<String> {
+    let authority = uri.authority()?;
+    let scheme = uri.scheme_str().unwrap_or("http");
+    let default_port = if scheme == "https" { 443 } else { 80 };
+    Some(match authority.port_u16() {
+        Some(port) if port != default_port => format!("{scheme}://{}:{port}", authority.host()),
+        _ => format!("{scheme}://{}", authority.host()),
+    })
+}
+
 impl UpstreamClient {
     /// A client over `tls` (from [`client_config`]).
     pub fn new(tls: &ClientConfig) -> Self {

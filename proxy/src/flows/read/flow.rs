@@ -18,7 +18,7 @@ use super::render;
 use super::views::{View, ViewId, ViewStore};
 use crate::flows::Services;
 use crate::markup::escape;
-use crate::mitm::{FetchError, Fetched, session_headers};
+use crate::mitm::{FetchError, Fetched, session_headers, web_origin};
 use crate::rewrite::{PageCharset, replace_content};
 use crate::rules::{Query, Rule};
 
@@ -49,16 +49,9 @@ pub struct ViewRequest {
 impl ViewRequest {
     /// From the browser's request parts; `None` when the URI has no authority.
     pub fn new(rule: Arc<Rule>, uri: &hudsucker::hyper::Uri, headers: &HeaderMap) -> Option<Self> {
-        let authority = uri.authority()?;
-        let scheme = uri.scheme_str().unwrap_or("http");
-        let default_port = if scheme == "https" { 443 } else { 80 };
-        let origin = match authority.port_u16() {
-            Some(port) if port != default_port => format!("{scheme}://{}:{port}", authority.host()),
-            _ => format!("{scheme}://{}", authority.host()),
-        };
         Some(Self {
             rule,
-            origin,
+            origin: web_origin(uri)?,
             path: uri.path().to_owned(),
             query: uri.query().unwrap_or_default().to_owned(),
             session: session_headers(headers),
