@@ -55,7 +55,21 @@ pub struct Config {
     /// A file holding the store passphrase, to unlock at start without a prompt.
     pub store_passphrase_file: Option<PathBuf>,
     /// How outgoing S/MIME messages are built.
-    pub compose: crate::flows::ComposeOptions,
+    pub compose: ComposeOptions,
+}
+
+/// Options of the compose flow (config.toml).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ComposeOptions {
+    /// Protect the header (RFC 9788): the real subject travels inside; an encrypted
+    /// message shows `[...]` outside.
+    pub header_protection: bool,
+}
+
+impl Default for ComposeOptions {
+    fn default() -> Self {
+        Self { header_protection: true }
+    }
 }
 
 impl Config {
@@ -214,10 +228,8 @@ impl Config {
             trust_anchors,
             lock_after_idle,
             store_passphrase_file,
-            compose: crate::flows::ComposeOptions {
-                header_protection: raw
-                    .header_protection
-                    .unwrap_or(crate::flows::ComposeOptions::default().header_protection),
+            compose: ComposeOptions {
+                header_protection: raw.header_protection.unwrap_or(ComposeOptions::default().header_protection),
             },
             rules,
         })
@@ -281,6 +293,13 @@ fn parse_site(rules: &RuleSet, host_port: &str, rule_name: &str) -> Result<Site,
         .get(rule_name.trim())
         .cloned()
         .ok_or_else(|| format!("unknown rule `{rule_name}` (known rules: {})", rules.names().join(", ")))?;
+    if let Some(adapter) = rule.adapter.as_deref().filter(|name| crate::adapters::by_name(name).is_none()) {
+        return Err(format!(
+            "rule `{}` names the adapter `{adapter}`, which this build does not have (adapters: {})",
+            rule.name,
+            crate::adapters::names().join(", ")
+        ));
+    }
     Ok(Site { host, port, rule })
 }
 

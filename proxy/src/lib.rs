@@ -35,8 +35,10 @@ pub mod adapters;
 pub mod cleanup;
 pub mod config;
 mod error;
+pub mod fixtures;
 pub mod flows;
 mod form;
+mod http;
 mod markup;
 mod mitm;
 mod origin;
@@ -48,4 +50,5 @@ pub mod store;
 
 pub use config::{Config, Overrides};
 pub use error::Error;
-pub use mitm::{RunningProxy, client_config, start, start_with_keys};
+pub use http::client_config;
+pub use mitm::{RunningProxy, start, start_with_keys};

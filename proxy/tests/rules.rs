@@ -160,17 +160,12 @@ fn captured_send_request_is_classified_and_stripped() {
     let rules = RuleSet::bundled().unwrap();
     let rule = rules.get("roundcube").unwrap();
     let query = Query::parse("_task=mail&_unlock=loading1795498873680&_framed=1");
-    let Some(Match::ComposeRequest(candidates)) = match_request(rule, "POST", "/", &query) else {
+    let head =
+        Head { method: "POST", path: "/", query: &query, content_type: Some("application/x-www-form-urlencoded") };
+    let Some(Match::ComposeRequest(candidates)) = match_request(rule, &head) else {
         panic!("the send POST is a compose request")
     };
-    let head = Head {
-        method: "POST",
-        path: "/",
-        query: &query,
-        content_type: Some("application/x-www-form-urlencoded"),
-        csrf_header: None,
-    };
-    let out = classify(rule, candidates, &head, body.clone());
+    let out = classify(rule, candidates, &head, None, body.clone());
     let request = out.request.unwrap();
     assert_eq!(request.kind, ComposeKind::Send);
     assert_eq!(request.smime, Some(SmimeChoice { sign: true, encrypt: true }));

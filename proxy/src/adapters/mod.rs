@@ -2,22 +2,71 @@
 //! webmail, selected by the rule's `adapter` key. An adapter knows the answers the
 //! webmail's page expects in place of its server's (sent, refused, attachment held or
 //! removed) and how to deliver a finished S/MIME message through the webmail itself.
+//! Adding a webmail means one module here and one line in [`ADAPTERS`].
 
 mod roundcube;
+
+use std::future::Future;
+use std::pin::Pin;
 
 use hudsucker::Body;
 use hudsucker::hyper::Response;
 use hudsucker::hyper::header::HeaderMap;
 
-use crate::mitm::{FetchError, UpstreamClient};
+use crate::http::{FetchError, UpstreamClient};
 use crate::rules::{ComposeKind, Query};
 
-/// The adapters there are (rules name them with `adapter = "..."`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Adapter {
-    /// Roundcube 1.6 (`adapters/roundcube.rs`).
-    Roundcube,
+/// Every adapter there is; rules name them with `adapter = "..."`.
+static ADAPTERS: &[&dyn Webmail] = &[&roundcube::Roundcube];
+
+/// The names of the adapters, for rule validation and error messages.
+pub fn names() -> Vec<&'static str> {
+    ADAPTERS.iter().map(|a| a.name()).collect()
+}
+
+/// The adapter called `name`.
+pub(crate) fn by_name(name: &str) -> Option<&'static dyn Webmail> {
+    ADAPTERS.iter().copied().find(|a| a.name() == name)
+}
+
+/// A delivery in progress.
+pub(crate) type Pending<'a> = Pin<Box<dyn Future<Output = Result<(), DeliveryError>> + Send + 'a>>;
+
+/// What a flow needs of a webmail beyond its rule.
+pub(crate) trait Webmail: Sync {
+    /// The name rules use.
+    fn name(&self) -> &'static str;
+
+    /// The page's answer to a send that the proxy delivered.
+    fn sent(&self, req: &WebmailRequest, compose_id: &str, sent_folder: &str) -> Response<Body>;
+
+    /// The page's answer when the proxy stopped a request of `kind`: `message` is shown,
+    /// the compose stays as it was.
+    fn refused(&self, req: &WebmailRequest, kind: ComposeKind, message: &str) -> Response<Body>;
+
+    /// The page's answer to an upload the proxy kept.
+    fn held(&self, req: &WebmailRequest, files: &[HeldAttachment<'_>]) -> Response<Body>;
+
+    /// The page's answer to removing a held attachment.
+    fn removed(&self, req: &WebmailRequest, id: &str) -> Response<Body>;
+
+    /// The proxy's id of an attachment as a page's request names it.
+    fn attachment_id<'a>(&self, posted: &'a str) -> &'a str;
+
+    /// Delivers `delivery` through the webmail with the user's session: to every
+    /// recipient, with the sender's copy in the sent folder. On failure nothing was sent.
+    fn deliver<'a>(
+        &'a self,
+        upstream: &'a UpstreamClient,
+        req: &'a WebmailRequest,
+        delivery: &'a Delivery<'a>,
+    ) -> Pending<'a>;
+}
+
+impl std::fmt::Debug for dyn Webmail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// The browser's request a flow answers: where the webmail is and the user's session.
@@ -74,55 +123,4 @@ pub(crate) enum DeliveryError {
     /// The webmail answered, and refused.
     #[error("{0}")]
     Refused(String),
-}
-
-impl Adapter {
-    /// The page's answer to a send that the proxy delivered.
-    pub(crate) fn sent(self, req: &WebmailRequest, compose_id: &str, sent_folder: &str) -> Response<Body> {
-        match self {
-            Self::Roundcube => roundcube::sent(req, compose_id, sent_folder),
-        }
-    }
-
-    /// The page's answer when the proxy stopped a request of `kind`: `message` is shown,
-    /// the compose stays as it was.
-    pub(crate) fn refused(self, req: &WebmailRequest, kind: ComposeKind, message: &str) -> Response<Body> {
-        match self {
-            Self::Roundcube => roundcube::refused(req, kind, message),
-        }
-    }
-
-    /// The page's answer to an upload the proxy kept.
-    pub(crate) fn held(self, req: &WebmailRequest, files: &[HeldAttachment<'_>]) -> Response<Body> {
-        match self {
-            Self::Roundcube => roundcube::held(req, files),
-        }
-    }
-
-    /// The page's answer to removing a held attachment.
-    pub(crate) fn removed(self, req: &WebmailRequest, id: &str) -> Response<Body> {
-        match self {
-            Self::Roundcube => roundcube::removed(req, id),
-        }
-    }
-
-    /// The proxy's id of an attachment as a page's request names it.
-    pub(crate) fn attachment_id(self, posted: &str) -> &str {
-        match self {
-            Self::Roundcube => roundcube::attachment_id(posted),
-        }
-    }
-
-    /// Delivers `delivery` through the webmail with the user's session: to every
-    /// recipient, with the sender's copy in the sent folder. On failure nothing was sent.
-    pub(crate) async fn deliver(
-        self,
-        upstream: &UpstreamClient,
-        req: &WebmailRequest,
-        delivery: &Delivery<'_>,
-    ) -> Result<(), DeliveryError> {
-        match self {
-            Self::Roundcube => roundcube::deliver(upstream, req, delivery).await,
-        }
-    }
 }

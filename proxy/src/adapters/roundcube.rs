@@ -18,9 +18,9 @@ use hudsucker::hyper::header::{self, HeaderValue};
 use hudsucker::hyper::http;
 use hudsucker::hyper::{Method, Request, Response, StatusCode};
 
-use super::{Delivery, DeliveryError, HeldAttachment, WebmailRequest};
+use super::{Delivery, DeliveryError, HeldAttachment, Pending, Webmail, WebmailRequest};
+use crate::http::{Fetched, UpstreamClient};
 use crate::markup::{escape, js_string};
-use crate::mitm::{Fetched, UpstreamClient};
 use crate::rules::ComposeKind;
 
 /// Prefix of attachment ids in Roundcube's page (`rcmfile<ID>`).
@@ -57,79 +57,111 @@ fn unlock(req: &WebmailRequest) -> Option<String> {
     req.query.get("_unlock").map(|u| format!("iframe_loaded({})", js_string(u)))
 }
 
-pub(super) fn sent(req: &WebmailRequest, compose_id: &str, sent_folder: &str) -> Response<Body> {
-    let mut calls: Vec<String> = unlock(req).into_iter().collect();
-    calls.push(format!("remove_compose_data({})", js_string(compose_id)));
-    calls.push(format!(
-        "sent_successfully(\"confirmation\",{},[{}],false)",
-        js_string("Message sent successfully (S/MIME, by smime-proxy)."),
-        js_string(sent_folder)
-    ));
-    frame_script(&calls)
-}
+/// Roundcube 1.6: answers as its `rcmail` page expects; delivers by import into Sent,
+/// search by Message-ID and bounce (Redirect).
+pub(super) struct Roundcube;
 
-pub(super) fn refused(req: &WebmailRequest, kind: ComposeKind, message: &str) -> Response<Body> {
-    let show = format!("display_message({},\"error\",0)", js_string(message));
-    match kind {
-        ComposeKind::Send | ComposeKind::Draft => {
-            let mut calls: Vec<String> = unlock(req).into_iter().collect();
-            calls.push(show);
-            frame_script(&calls)
-        }
-        ComposeKind::Upload => {
-            let mut calls = vec![show];
-            if let Some(upload) = req.query.get("_uploadid") {
-                calls.push(format!("remove_from_attachment_list({})", js_string(upload)));
+impl Webmail for Roundcube {
+    fn name(&self) -> &'static str {
+        "roundcube"
+    }
+
+    fn sent(&self, req: &WebmailRequest, compose_id: &str, sent_folder: &str) -> Response<Body> {
+        let mut calls: Vec<String> = unlock(req).into_iter().collect();
+        calls.push(format!("remove_compose_data({})", js_string(compose_id)));
+        calls.push(format!(
+            "sent_successfully(\"confirmation\",{},[{}],false)",
+            js_string("Message sent successfully (S/MIME, by smime-proxy)."),
+            js_string(sent_folder)
+        ));
+        frame_script(&calls)
+    }
+
+    fn refused(&self, req: &WebmailRequest, kind: ComposeKind, message: &str) -> Response<Body> {
+        let show = format!("display_message({},\"error\",0)", js_string(message));
+        match kind {
+            ComposeKind::Send | ComposeKind::Draft => {
+                let mut calls: Vec<String> = unlock(req).into_iter().collect();
+                calls.push(show);
+                frame_script(&calls)
             }
-            xhr_exec("upload", &calls)
-        }
-        ComposeKind::Remove => xhr_exec("remove-attachment", &[show]),
-        ComposeKind::Spellcheck | ComposeKind::Convert => {
-            let mut res = Response::new(Body::from(format!("{message}\n")));
-            *res.status_mut() = StatusCode::FORBIDDEN;
-            no_store(res, "text/plain; charset=UTF-8")
+            ComposeKind::Upload => {
+                let mut calls = vec![show];
+                if let Some(upload) = req.query.get("_uploadid") {
+                    calls.push(format!("remove_from_attachment_list({})", js_string(upload)));
+                }
+                xhr_exec("upload", &calls)
+            }
+            ComposeKind::Remove => xhr_exec("remove-attachment", &[show]),
+            ComposeKind::Spellcheck | ComposeKind::Convert => {
+                let mut res = Response::new(Body::from(format!("{message}\n")));
+                *res.status_mut() = StatusCode::FORBIDDEN;
+                no_store(res, "text/plain; charset=UTF-8")
+            }
         }
     }
-}
 
-pub(super) fn held(req: &WebmailRequest, files: &[HeldAttachment<'_>]) -> Response<Body> {
-    let upload = req.query.get("_uploadid").unwrap_or_default();
-    let calls: Vec<String> = files
-        .iter()
-        .map(|f| {
-            let list_id = format!("{FILE_PREFIX}{}", f.id);
-            let html = format!(
-                "<a href=\"#load\" class=\"filename\"><span class=\"attachment-name\">{name}</span>\
-                 <span class=\"attachment-size\">({size}, kept on this device)</span></a>\
-                 <a href=\"#delete\" onclick=\"return rcmail.command('remove-attachment','{list_id}', this, event)\" \
-                 title=\"Delete\" class=\"delete\" aria-label=\"Delete {name}\"></a>",
-                name = escape(f.name),
-                size = human_size(f.size),
-            );
-            let class = f.content_type.replace('/', " ");
-            format!(
-                "add2attachment_list({},{{\"html\":{},\"name\":{},\"mimetype\":{},\"classname\":{},\"complete\":true}},{})",
-                js_string(&list_id),
-                js_string(&html),
-                js_string(f.name),
-                js_string(f.content_type),
-                js_string(&escape(&class)),
-                js_string(upload)
-            )
+    fn held(&self, req: &WebmailRequest, files: &[HeldAttachment<'_>]) -> Response<Body> {
+        let upload = req.query.get("_uploadid").unwrap_or_default();
+        let calls: Vec<String> = files
+            .iter()
+            .map(|f| {
+                let list_id = format!("{FILE_PREFIX}{}", f.id);
+                let html = format!(
+                    "<a href=\"#load\" class=\"filename\"><span class=\"attachment-name\">{name}</span>\
+                     <span class=\"attachment-size\">({size}, kept on this device)</span></a>\
+                     <a href=\"#delete\" onclick=\"return rcmail.command('remove-attachment','{list_id}', this, event)\" \
+                     title=\"Delete\" class=\"delete\" aria-label=\"Delete {name}\"></a>",
+                    name = escape(f.name),
+                    size = human_size(f.size),
+                );
+                let class = f.content_type.replace('/', " ");
+                format!(
+                    "add2attachment_list({},{{\"html\":{},\"name\":{},\"mimetype\":{},\"classname\":{},\"complete\":true}},{})",
+                    js_string(&list_id),
+                    js_string(&html),
+                    js_string(f.name),
+                    js_string(f.content_type),
+                    js_string(&escape(&class)),
+                    js_string(upload)
+                )
+            })
+            .collect();
+        xhr_exec("upload", &calls)
+    }
+
+    fn removed(&self, _req: &WebmailRequest, id: &str) -> Response<Body> {
+        xhr_exec(
+            "remove-attachment",
+            &[format!("remove_from_attachment_list({})", js_string(&format!("{FILE_PREFIX}{id}")))],
+        )
+    }
+
+    fn attachment_id<'a>(&self, posted: &'a str) -> &'a str {
+        posted.strip_prefix(FILE_PREFIX).unwrap_or(posted)
+    }
+
+    fn deliver<'a>(
+        &'a self,
+        upstream: &'a UpstreamClient,
+        req: &'a WebmailRequest,
+        d: &'a Delivery<'a>,
+    ) -> Pending<'a> {
+        Box::pin(async move {
+            let token = req.token.as_deref().ok_or_else(|| {
+                DeliveryError::Refused("the request carried no Roundcube request token; reload the page".into())
+            })?;
+            import(upstream, req, token, d).await?;
+            let uid = find(upstream, req, token, d).await?;
+            if let Err(error) = bounce(upstream, req, token, d, &uid).await {
+                if let Err(cleanup) = delete(upstream, req, token, d.sent_folder, &uid).await {
+                    tracing::warn!(%cleanup, "could not delete the undelivered copy from the sent folder");
+                }
+                return Err(error);
+            }
+            Ok(())
         })
-        .collect();
-    xhr_exec("upload", &calls)
-}
-
-pub(super) fn removed(_req: &WebmailRequest, id: &str) -> Response<Body> {
-    xhr_exec(
-        "remove-attachment",
-        &[format!("remove_from_attachment_list({})", js_string(&format!("{FILE_PREFIX}{id}")))],
-    )
-}
-
-pub(super) fn attachment_id(posted: &str) -> &str {
-    posted.strip_prefix(FILE_PREFIX).unwrap_or(posted)
+    }
 }
 
 fn human_size(bytes: usize) -> String {
@@ -138,25 +170,6 @@ fn human_size(bytes: usize) -> String {
         b if b < 1024 * 1024 => format!("{:.1} KB", b as f64 / 1024.0),
         b => format!("{:.1} MB", b as f64 / (1024.0 * 1024.0)),
     }
-}
-
-pub(super) async fn deliver(
-    upstream: &UpstreamClient,
-    req: &WebmailRequest,
-    d: &Delivery<'_>,
-) -> Result<(), DeliveryError> {
-    let token = req.token.as_deref().ok_or_else(|| {
-        DeliveryError::Refused("the request carried no Roundcube request token; reload the page".into())
-    })?;
-    import(upstream, req, token, d).await?;
-    let uid = find(upstream, req, token, d).await?;
-    if let Err(error) = bounce(upstream, req, token, d, &uid).await {
-        if let Err(cleanup) = delete(upstream, req, token, d.sent_folder, &uid).await {
-            tracing::warn!(%cleanup, "could not delete the undelivered copy from the sent folder");
-        }
-        return Err(error);
-    }
-    Ok(())
 }
 
 /// A request to Roundcube with the user's session; XHRs carry the token as a header.
@@ -324,7 +337,7 @@ mod tests {
             Some("SMTP Error (550): rejected")
         );
         assert_eq!(error_shown(br#"this.display_message("Successfully imported 1 messages","confirmation",0);"#), None);
-        assert_eq!(attachment_id("rcmfilesmp1a"), "smp1a");
+        assert_eq!(Roundcube.attachment_id("rcmfilesmp1a"), "smp1a");
         assert_eq!(human_size(33), "33 B");
     }
 }

@@ -3,7 +3,8 @@
 
 use std::process::ExitCode;
 
-use smime_proxy::rules::{FixtureSource, RuleSet, check_rules, default_dir, load_dir};
+use smime_proxy::fixtures::{FixtureSource, check_rules, default_dir};
+use smime_proxy::rules::{RuleSet, load_dir};
 
 use crate::cli::RulesCommand;
 

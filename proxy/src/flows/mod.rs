@@ -11,11 +11,9 @@ use std::sync::Arc;
 use hudsucker::Body;
 use hudsucker::hyper::{Request, Response, StatusCode};
 
-pub use compose::ComposeOptions;
-
 use smime_crypto::TrustOptions;
 
-use crate::mitm::UpstreamClient;
+use crate::http::UpstreamClient;
 use crate::store::{CertStore, KeyRing};
 
 /// What the flows use of the running proxy: the unlocked keys, the recipients'
@@ -42,10 +40,23 @@ pub enum Verdict {
     Respond(Response<Body>),
 }
 
+/// `400 Bad Request`: a compose request whose JSON body cannot be read; whether it asks
+/// for S/MIME cannot be known, so nothing goes upstream (fail closed).
+pub(crate) fn not_readable() -> Response<Body> {
+    crate::http::html_response(
+        StatusCode::BAD_REQUEST,
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>smime-proxy: not sent</title></head>\n\
+         <body><h1>Nothing was sent</h1>\n<p>This request said it carried JSON, and smime-proxy could not read it, \
+         so it cannot tell whether Sign or Encrypt was on. It was stopped before it reached the webmail.</p>\
+         </body></html>\n"
+            .to_string(),
+    )
+}
+
 /// `501 Not Implemented`: S/MIME was asked for and cannot be done, so the proxy answers
 /// itself and nothing goes upstream (fail closed).
 pub(crate) fn not_sent() -> Response<Body> {
-    crate::origin::html_response(
+    crate::http::html_response(
         StatusCode::NOT_IMPLEMENTED,
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>smime-proxy: not sent</title></head>\n\
          <body><h1>Nothing was sent</h1>\n<p>Sign or Encrypt (S/MIME) was on, and smime-proxy cannot sign or \

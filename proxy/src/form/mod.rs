@@ -1,12 +1,15 @@
-//! Form bodies as browsers post them: `application/x-www-form-urlencoded` and
-//! `multipart/form-data`. Parsing keeps every field's byte range, so that fields can be
-//! removed while everything else stays byte for byte as the browser sent it. No I/O.
+//! Bodies as browsers post them: `application/x-www-form-urlencoded`,
+//! `multipart/form-data` and JSON objects. Parsing a form keeps every field's byte range,
+//! so that fields can be removed while everything else stays byte for byte as the browser
+//! sent it; a JSON object is written again without the removed keys. No I/O.
 
+mod json;
 mod multipart;
 mod urlencoded;
 
 use std::ops::Range;
 
+pub use json::json_text;
 pub use urlencoded::decode_pairs;
 
 /// A parsed form body.
@@ -43,6 +46,10 @@ enum Encoding {
     UrlEncoded,
     /// `multipart/form-data` with this boundary.
     Multipart(String),
+    /// A JSON object.
+    Json(serde_json::Value),
+    /// A body that says it is JSON and is not a JSON object.
+    Unreadable,
 }
 
 impl Form {
@@ -62,13 +69,31 @@ impl Form {
                 },
                 None => Self::default(),
             },
+            json if json == "application/json" || json.ends_with("+json") => match json::fields(body) {
+                Some((value, fields)) => Self { encoding: Encoding::Json(value), fields },
+                None => Self { encoding: Encoding::Unreadable, fields: Vec::new() },
+            },
             _ => Self::default(),
         }
     }
 
-    /// Whether the body was a form this module understands.
+    /// Whether the body was a form or JSON object this module understands.
     pub fn is_form(&self) -> bool {
-        self.encoding != Encoding::None
+        !matches!(self.encoding, Encoding::None | Encoding::Unreadable)
+    }
+
+    /// Whether the body claimed to be JSON and could not be read as a JSON object: what it
+    /// asks for cannot be known, so it must not be forwarded where S/MIME may be on.
+    pub fn is_unreadable(&self) -> bool {
+        self.encoding == Encoding::Unreadable
+    }
+
+    /// The JSON document of a JSON body.
+    pub fn json(&self) -> Option<&serde_json::Value> {
+        match &self.encoding {
+            Encoding::Json(value) => Some(value),
+            _ => None,
+        }
     }
 
     /// The first value of `name`.
@@ -87,8 +112,9 @@ impl Form {
         if !self.fields.iter().any(|f| drop(&f.name)) {
             return None;
         }
-        match self.encoding {
-            Encoding::None => None,
+        match &self.encoding {
+            Encoding::None | Encoding::Unreadable => None,
+            Encoding::Json(value) => json::without(value, drop),
             Encoding::UrlEncoded => {
                 let kept: Vec<&[u8]> =
                     self.fields.iter().filter(|f| !drop(&f.name)).map(|f| &body[f.span.clone()]).collect();
@@ -142,6 +168,24 @@ mod tests {
         assert!(out.starts_with(b"--XY\r\nContent-Disposition: form-data; name=\"_attachments[]\""));
         let again = Form::parse(Some("multipart/form-data; boundary=\"XY\""), &out);
         assert_eq!(again.fields().len(), 1);
+    }
+
+    #[test]
+    fn json_keys_are_fields_and_strip_rewrites_the_object() {
+        let body = br#"{"to":["bob@example.test","carol@example.test"],"isHTML":0,"_smime_sign":true,"_smime_encrypt":false,"text":"hi"}"#;
+        let form = Form::parse(Some("application/json;charset=UTF-8"), body);
+        assert!(form.is_form() && !form.is_unreadable());
+        assert_eq!(form.get("to"), Some("bob@example.test, carol@example.test"));
+        assert_eq!(form.get("_smime_sign"), Some("1"));
+        assert_eq!(form.get("_smime_encrypt"), Some(""));
+        assert_eq!(form.get("isHTML"), Some("0"));
+        let out = form.without(body, |n| n.starts_with("_smime_")).unwrap();
+        assert_eq!(out, br#"{"to":["bob@example.test","carol@example.test"],"isHTML":0,"text":"hi"}"#);
+        for bad in [&b"{\"to\":"[..], b"[1,2]", b"\"text\"", b"\xff"] {
+            let form = Form::parse(Some("application/json"), bad);
+            assert!(form.is_unreadable() && !form.is_form(), "{bad:?}");
+            assert_eq!(form.without(bad, |_| true), None);
+        }
     }
 
     #[test]

@@ -17,13 +17,12 @@ use hudsucker::hyper::header::{self, HeaderValue};
 use hudsucker::hyper::{Method, Request, Response, StatusCode};
 use hudsucker::{Body, HttpContext, HttpHandler, RequestOrResponse};
 
-use super::error_page::{bad_gateway, root_cause};
 use super::page;
-use super::upstream::web_origin;
 use crate::flows::Verdict;
 use crate::flows::compose::ComposeFlow;
 use crate::flows::read::{ReadFlow, ViewRequest};
-use crate::origin::{OwnOrigin, RuntimeSettings, html_response};
+use crate::http::{bad_gateway, html_response, root_cause, web_origin};
+use crate::origin::{OwnOrigin, RuntimeSettings};
 use crate::rewrite::STATE_QUERY;
 use crate::rules::{Head, Match, Query, RequestRule, Rule, SiteTable, classify, match_request, split_host_port};
 
@@ -111,8 +110,9 @@ impl HttpHandler for Handler {
             return self.shared.compose.report(&exchange.host, &origin, req).await.into();
         }
         let query = Query::parse(query_text);
-        let matched = match_request(&rule, req.method().as_str(), req.uri().path(), &query);
-        match matched {
+        let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        let head = Head { method: req.method().as_str(), path: req.uri().path(), query: &query, content_type };
+        match match_request(&rule, &head) {
             Some(Match::Compose) => {
                 let id = rule.fields.compose_id.as_deref().and_then(|name| query.get(name)).map(str::to_owned);
                 exchange.compose_page = Some((Arc::clone(&rule), id));
@@ -121,7 +121,9 @@ impl HttpHandler for Handler {
                 self.exchange = Some(exchange);
                 return self.compose_request(&rule, candidates, &query, req).await;
             }
-            Some(Match::View) => exchange.view = ViewRequest::new(Arc::clone(&rule), req.uri(), req.headers()),
+            Some(Match::View(view)) => {
+                exchange.view = ViewRequest::new(Arc::clone(&rule), view, req.uri(), req.headers());
+            }
             Some(Match::List) | None => {}
         }
         self.exchange = Some(exchange);
@@ -132,7 +134,8 @@ impl HttpHandler for Handler {
         let Some(exchange) = self.exchange.take() else {
             return res;
         };
-        if exchange.head || !self.shared.settings.rewriting() || !page::wants_rewrite(&res) {
+        let json_view = exchange.view.as_ref().is_some_and(ViewRequest::is_json);
+        if exchange.head || !self.shared.settings.rewriting() || !page::wants_rewrite(&res, json_view) {
             return res;
         }
         if let Some((rule, id)) = exchange.compose_page {
@@ -204,9 +207,14 @@ impl Handler {
             path: parts.uri.path(),
             query,
             content_type: header(header::CONTENT_TYPE.as_str()),
-            csrf_header: rule.csrf.header.as_deref().and_then(header),
         };
-        let classified = classify(rule, candidates, &head, body);
+        let csrf_header = rule.csrf.header.as_deref().and_then(header);
+        let classified = classify(rule, candidates, &head, csrf_header, body);
+        if classified.unreadable && rule.adapter.is_some() {
+            // Whether Sign or Encrypt was on cannot be read: fail closed.
+            tracing::warn!(rule = rule.name, "a compose request's JSON body could not be read: not sent");
+            return crate::flows::not_readable().into();
+        }
         if classified.stripped {
             parts.headers.remove(header::TRANSFER_ENCODING);
             parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(classified.body.len()));

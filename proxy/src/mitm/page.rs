@@ -8,7 +8,7 @@ use hudsucker::Body;
 use hudsucker::hyper::header::{self, HeaderMap, HeaderValue};
 use hudsucker::hyper::{Response, StatusCode};
 
-use super::error_page::bad_gateway;
+use crate::http::bad_gateway;
 use std::sync::Arc;
 
 use crate::flows::Services;
@@ -22,11 +22,15 @@ const MAX_PAGE: usize = 64 * 1024 * 1024;
 /// Content codings the proxy can decode before rewriting.
 const DECODABLE: &[&str] = &["gzip", "x-gzip", "deflate", "br", "zstd", "identity"];
 
-/// Whether `res` is an HTML page this rule should rewrite.
-pub(crate) fn wants_rewrite(res: &Response<Body>) -> bool {
+/// Whether `res` should be rewritten: an HTML page, or any answer of a JSON view (whose
+/// body is checked when read: JSON apps label their JSON in many ways).
+pub(crate) fn wants_rewrite(res: &Response<Body>, json_view: bool) -> bool {
     let status = res.status();
     let html = res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(is_html);
-    html && status != StatusCode::NO_CONTENT && status != StatusCode::NOT_MODIFIED && !status.is_informational()
+    (html || json_view)
+        && status != StatusCode::NO_CONTENT
+        && status != StatusCode::NOT_MODIFIED
+        && !status.is_informational()
 }
 
 /// Rewrites `res` (a compose page, already known to be HTML): `rule`'s controls in

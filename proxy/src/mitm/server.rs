@@ -13,10 +13,10 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::handler::{Handler, Shared};
-use super::upstream::{UpstreamClient, client_config};
 use crate::flows::Services;
 use crate::flows::compose::ComposeFlow;
 use crate::flows::read::{ReadFlow, ViewStore};
+use crate::http::{UpstreamClient, client_config};
 use crate::origin::{OwnOrigin, RuntimeSettings};
 use crate::store::{CertStore, KeyRing};
 use crate::{Config, Error};

@@ -11,7 +11,7 @@ use hudsucker::hyper::{Request, Response, StatusCode};
 use zeroize::Zeroizing;
 
 use super::OwnOrigin;
-use super::respond::{html_response, see_home, text_response};
+use crate::http::{html_response, see_home, text_response};
 use crate::markup::escape;
 use crate::store::StoreError;
 

@@ -9,10 +9,8 @@ mod guard;
 mod keys;
 mod pac;
 mod pages;
-mod respond;
 mod router;
 mod site;
 mod view;
 
-pub use respond::html_response;
 pub use site::{OwnOrigin, RuntimeSettings};

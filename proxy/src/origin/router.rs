@@ -8,7 +8,7 @@ use hudsucker::hyper::{Method, Request, Response, StatusCode};
 use super::OwnOrigin;
 use super::guard::{Refusal, check_same_origin, form_field, token_matches};
 use super::pages::STYLE_CSS;
-use super::respond::{download, html_response, respond, see_home, text_response};
+use crate::http::{download, html_response, respond, see_home, text_response};
 use zeroize::Zeroizing;
 
 /// Largest form body accepted by the own origin.

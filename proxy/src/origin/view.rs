@@ -14,8 +14,8 @@ use hudsucker::hyper::header::{self, HeaderMap, HeaderValue};
 use hudsucker::hyper::{Request, Response, StatusCode};
 
 use super::OwnOrigin;
-use super::respond::{respond, text_response};
 use crate::flows::read::ViewId;
+use crate::http::{respond, text_response};
 
 impl OwnOrigin {
     /// `GET /view/...`; `rest` is the path after `/view/`.

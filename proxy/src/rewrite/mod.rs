@@ -2,16 +2,19 @@
 //! The charset decides whether a page can be rewritten at all ([`PageCharset`]);
 //! [`controls`] renders a rule's S/MIME controls, [`insert`] places markup,
 //! [`select_options`] reads a select's options (the compose page's senders).
-//! [`replace_content`] swaps an element's content (the read view).
+//! [`replace_content`] swaps an element's content (the read view); [`JsonAnswer`] does the
+//! same for a message inside a JSON answer.
 
 mod charset;
 mod controls;
 mod html;
+mod json;
 mod options;
 mod replace;
 
 pub use charset::{PageCharset, is_html};
 pub use controls::{ControlsState, STATE_QUERY, controls};
 pub use html::{Insert, RewriteError, insert};
+pub use json::JsonAnswer;
 pub use options::select_options;
 pub use replace::replace_content;

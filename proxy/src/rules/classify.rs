@@ -4,9 +4,10 @@
 
 use bytes::Bytes;
 
-use super::matcher::{Query, fields_match, head_matches};
+use super::json_path::JsonPath;
+use super::matcher::{Head, fields_match, head_matches};
 use super::rule::{CONTROL_PREFIX, ComposeKind, ENCRYPT_FIELD, RequestRule, Rule, SIGN_FIELD};
-use crate::form::Form;
+use crate::form::{Form, json_text};
 
 /// A classified compose request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,6 +86,9 @@ pub struct Classified {
     /// What the toggles posted, read whether or not an entry matched: a request that asks
     /// for S/MIME must never be forwarded just because no entry recognised it.
     pub smime: Option<SmimeChoice>,
+    /// The body said it was JSON and is not a JSON object: whether it asks for S/MIME
+    /// cannot be known.
+    pub unreadable: bool,
 }
 
 impl Classified {
@@ -94,37 +98,39 @@ impl Classified {
     }
 }
 
-/// What [`classify`] needs of the request head.
-#[derive(Debug, Clone, Copy)]
-pub struct Head<'a> {
-    /// The method.
-    pub method: &'a str,
-    /// The path, without query.
-    pub path: &'a str,
-    /// The query.
-    pub query: &'a Query,
-    /// The `Content-Type` header.
-    pub content_type: Option<&'a str>,
-    /// The value of the rule's CSRF header (`rule.csrf.header`), if sent.
-    pub csrf_header: Option<&'a str>,
-}
-
 /// Classifies a request whose head matched `candidates` (from
-/// [`super::Match::ComposeRequest`]).
-pub fn classify(rule: &Rule, candidates: &[RequestRule], head: &Head<'_>, body: Bytes) -> Classified {
-    let Head { method, path, query, content_type, csrf_header } = *head;
+/// [`super::Match::ComposeRequest`]). `csrf_header` is the value of the rule's CSRF
+/// header (`rule.csrf.header`), if sent.
+pub fn classify(
+    rule: &Rule,
+    candidates: &[RequestRule],
+    head: &Head<'_>,
+    csrf_header: Option<&str>,
+    body: Bytes,
+) -> Classified {
+    let Head { path, query, content_type, .. } = *head;
     let form = Form::parse(content_type, &body);
     let (sign, encrypt) = (form.get(SIGN_FIELD), form.get(ENCRYPT_FIELD));
     let on = |v: Option<&str>| v.is_some_and(|v| !v.is_empty() && v != "0");
     let smime = (sign.is_some() || encrypt.is_some()).then(|| SmimeChoice { sign: on(sign), encrypt: on(encrypt) });
-    let entry = candidates
-        .iter()
-        .filter(|r| head_matches(&r.request, method, path, query))
-        .find(|r| fields_match(&r.form, |n| form.get(n)));
+    let entry =
+        candidates.iter().filter(|r| head_matches(&r.request, head)).find(|r| fields_match(&r.form, |n| form.get(n)));
     let request = entry.map(|entry| {
-        let value = |name: &Option<String>| name.as_deref().and_then(|n| form.get(n)).unwrap_or_default().to_owned();
+        let captures = entry.request.path.captures(path).unwrap_or_default();
+        // A field source: `{capture}`, a JSON path, or a field name.
+        let lookup = |source: &str| -> Option<String> {
+            if let Some(name) = source.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                return captures.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+            }
+            if source.starts_with('$') {
+                let path = JsonPath::parse(source).ok()?;
+                return form.json().and_then(|doc| path.first(doc)).map(json_text);
+            }
+            form.get(source).map(str::to_owned)
+        };
+        let value = |name: &Option<String>| name.as_deref().and_then(lookup).unwrap_or_default();
         let form_or_query = |name: &Option<String>| {
-            name.as_deref().and_then(|n| form.get(n).or_else(|| query.get(n))).unwrap_or_default().to_owned()
+            name.as_deref().and_then(|n| lookup(n).or_else(|| query.get(n).map(str::to_owned))).unwrap_or_default()
         };
         let f = &rule.fields;
         let mut fields = ComposeFields {
@@ -141,7 +147,7 @@ pub fn classify(rule: &Rule, candidates: &[RequestRule], head: &Head<'_>, body: 
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned)
                 .collect(),
-            compose_id: form_or_query(&f.compose_id),
+            compose_id: form_or_query(if entry.compose_id.is_some() { &entry.compose_id } else { &f.compose_id }),
             uploads: Vec::new(),
             spellcheck_text: String::new(),
             attachment_id: form_or_query(&f.attachment_id),
@@ -177,8 +183,9 @@ pub fn classify(rule: &Rule, candidates: &[RequestRule], head: &Head<'_>, body: 
             .map(str::to_owned);
         ComposeRequest { kind: entry.kind, fields, smime, csrf_token }
     });
+    let unreadable = form.is_unreadable();
     match form.without(&body, |name| name.starts_with(CONTROL_PREFIX)) {
-        Some(stripped) => Classified { request, body: Bytes::from(stripped), stripped: true, smime },
-        None => Classified { request, body, stripped: false, smime },
+        Some(stripped) => Classified { request, body: Bytes::from(stripped), stripped: true, smime, unreadable },
+        None => Classified { request, body, stripped: false, smime, unreadable },
     }
 }

@@ -1,6 +1,7 @@
 //! Rule files (TOML) → [`Rule`], validated once: unknown keys, missing parts, CSS
 //! selectors lol_html cannot parse, templates without their placeholders, URL templates
-//! naming parameters the page does not carry. Every error names the file, the line and
+//! naming parameters the page does not carry, JSON paths that do not parse, path globs that
+//! are not valid. Every error names the file, the line and
 //! the reason. [`RuleSet`] holds the bundled rules plus a user directory that adds rules
 //! or overrides them by name.
 
@@ -13,9 +14,11 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::bundled::BUNDLED;
+use super::json_path::JsonPath;
 use super::pattern::{PathPattern, ValuePattern};
 use super::rule::{
-    ComposeKind, Controls, Csrf, Fields, Insertion, PageMatch, Position, RequestRule, Rule, UrlTemplate, ViewPage,
+    ComposeKind, Controls, Csrf, Fields, Insertion, JsonView, PageMatch, Position, RequestRule, Rule, UrlTemplate,
+    ViewBody, ViewPage,
 };
 use crate::Error;
 
@@ -113,19 +116,10 @@ pub fn parse_rule(text: &str, file: &str) -> Result<Rule, Error> {
 
     let compose = raw.pages.compose.into_match("GET").map_err(|(s, m)| at(s, m))?;
     let list = raw.pages.list.map(|p| p.into_match("GET")).transpose().map_err(|(s, m)| at(s, m))?;
-    let view = match raw.pages.view {
-        None => None,
-        Some(view) => {
-            let page = PageMatch {
-                method: method(view.method, "GET").map_err(|(s, m)| at(s, m))?,
-                path: path(view.path).map_err(|(s, m)| at(s, m))?,
-                query: view.query,
-            };
-            let raw_message = url_template(&view.raw_message, &page).map_err(|m| at(view.raw_message.span(), m))?;
-            let replace = selector(&view.replace).map_err(|m| at(view.replace.span(), m))?;
-            Some(ViewPage { page, raw_message, replace })
-        }
-    };
+    let mut views = Vec::new();
+    for view in raw.views {
+        views.push(view_page(view).map_err(|(s, m)| at(s, m))?);
+    }
 
     let c = raw.controls;
     for (template, placeholders) in [(&c.row, &["{id}", "{label}", "{input}"][..]), (&c.status.html, &["{status}"][..])]
@@ -148,14 +142,20 @@ pub fn parse_rule(text: &str, file: &str) -> Result<Rule, Error> {
 
     let mut requests = Vec::new();
     for r in raw.requests {
+        let compose_id = match r.compose_id {
+            Some(source) => Some(field_source(&source).map_err(|m| at(source.span(), m))?),
+            None => None,
+        };
         requests.push(RequestRule {
             kind: r.kind,
             request: PageMatch {
                 method: method(r.method, "POST").map_err(|(s, m)| at(s, m))?,
                 path: path(r.path).map_err(|(s, m)| at(s, m))?,
                 query: r.query,
+                content_type: media_type(r.content_type).map_err(|(s, m)| at(s, m))?,
             },
             form: r.form,
+            compose_id,
         });
     }
     if !requests.iter().any(|r| r.kind == ComposeKind::Send) {
@@ -166,21 +166,43 @@ pub fn parse_rule(text: &str, file: &str) -> Result<Rule, Error> {
     }
 
     let f = raw.fields;
+    let captured: Vec<&str> = requests.iter().flat_map(|r| r.request.path.capture_names()).collect();
+    let source = |raw: Option<Spanned<String>>| -> Result<Option<String>, Error> {
+        let Some(raw) = raw else { return Ok(None) };
+        let text = field_source(&raw).map_err(|m| at(raw.span(), m))?;
+        if let Some(name) = capture_name(&text)
+            && !captured.contains(&name)
+        {
+            return Err(at(raw.span(), format!("{{{name}}} is captured by no [[requests]] path")));
+        }
+        Ok(Some(text))
+    };
+    let required = |raw: Spanned<String>| -> Result<String, Error> {
+        let span = raw.span();
+        source(Some(raw))?.ok_or_else(|| at(span, "a field is required here".into()))
+    };
+    for r in &requests {
+        if let Some(name) = r.compose_id.as_deref().and_then(capture_name)
+            && !r.request.path.capture_names().contains(&name)
+        {
+            return Err(at(0..0, format!("compose_id {{{name}}}: the request's path captures no `{name}`")));
+        }
+    }
     let fields = Fields {
-        from: f.from,
-        to: f.to,
-        cc: f.cc,
-        bcc: f.bcc,
-        subject: f.subject,
-        body: f.body,
-        html_flag: f.html_flag,
-        attachments: f.attachments,
+        from: source(f.from)?,
+        to: required(f.to)?,
+        cc: source(f.cc)?,
+        bcc: source(f.bcc)?,
+        subject: required(f.subject)?,
+        body: required(f.body)?,
+        html_flag: source(f.html_flag)?,
+        attachments: source(f.attachments)?,
         attachment_separator: f.attachment_separator.unwrap_or_else(|| ",".into()),
-        compose_id: f.compose_id,
-        upload_file: f.upload_file,
-        spellcheck_text: f.spellcheck_text,
-        attachment_id: f.attachment_id,
-        sent_folder: f.sent_folder,
+        compose_id: source(f.compose_id)?,
+        upload_file: source(f.upload_file)?,
+        spellcheck_text: source(f.spellcheck_text)?,
+        attachment_id: source(f.attachment_id)?,
+        sent_folder: source(f.sent_folder)?,
         from_options: match &f.from_options {
             Some(raw) => Some(selector(raw).map_err(|m| at(raw.span(), m))?),
             None => None,
@@ -196,7 +218,7 @@ pub fn parse_rule(text: &str, file: &str) -> Result<Rule, Error> {
             Csrf { field: c.field, header: c.header }
         },
         compose,
-        view,
+        views,
         list,
         controls,
         requests,
@@ -217,6 +239,95 @@ fn method(raw: Option<Spanned<String>>, default: &str) -> Result<String, SpanErr
     }
 }
 
+/// The name in a `{name}` field source.
+fn capture_name(source: &str) -> Option<&str> {
+    source.strip_prefix('{')?.strip_suffix('}')
+}
+
+/// A field source: a field name, a JSON path (checked) or a `{capture}`.
+fn field_source(raw: &Spanned<String>) -> Result<String, String> {
+    let text = raw.get_ref();
+    if text.starts_with('$') {
+        JsonPath::parse(text)?;
+    } else if text.starts_with('{') != text.ends_with('}') || text.is_empty() {
+        return Err(format!("field `{text}`: a field name, a JSON path `$...` or a path capture `{{name}}`"));
+    }
+    Ok(text.clone())
+}
+
+fn json_path(raw: &Spanned<String>) -> Result<JsonPath, SpanError> {
+    JsonPath::parse(raw.get_ref()).map_err(|m| (raw.span(), m))
+}
+
+fn media_type(raw: Option<Spanned<String>>) -> Result<Option<String>, SpanError> {
+    let Some(raw) = raw else { return Ok(None) };
+    let text = raw.get_ref().trim().to_ascii_lowercase();
+    let valid = text.split_once('/').is_some_and(|(a, b)| !a.is_empty() && !b.is_empty() && !text.contains([';', ' ']));
+    if valid {
+        Ok(Some(text))
+    } else {
+        Err((raw.span(), format!("content_type `{}`: expected a media type like `application/json`", raw.get_ref())))
+    }
+}
+
+fn view_page(view: RawViewPage) -> Result<ViewPage, SpanError> {
+    let page = PageMatch {
+        method: method(view.method, "GET")?,
+        path: path(view.path)?,
+        query: view.query,
+        content_type: media_type(view.content_type)?,
+    };
+    let body = match (view.replace, view.json) {
+        (Some(replace), None) => ViewBody::Html { replace: selector(&replace).map_err(|m| (replace.span(), m))? },
+        (None, Some(json)) => {
+            let mut values = BTreeMap::new();
+            for (name, raw) in &json.values {
+                values.insert(name.clone(), json_path(raw)?);
+            }
+            let envelope = match json.envelope {
+                None => None,
+                Some(raw) => match raw.get_ref().as_slice() {
+                    [open, close] => Some((open.clone(), close.clone())),
+                    _ => {
+                        return Err((
+                            raw.span(),
+                            "envelope: give the text before and after the JSON, e.g. [\"/*-secure-\", \"*/\"]".into(),
+                        ));
+                    }
+                },
+            };
+            if let Some(with) = &json.with {
+                let parsed: Result<serde_json::Value, _> = serde_json::from_str(with.get_ref());
+                if parsed.is_err() || !with.get_ref().contains("\"{frame}\"") {
+                    return Err((with.span(), "with: JSON holding the string \"{frame}\"".into()));
+                }
+            }
+            ViewBody::Json(JsonView {
+                envelope,
+                each: match &json.each {
+                    Some(raw) => json_path(raw)?,
+                    None => JsonPath::parse("$").map_err(|m| (0..0, m))?,
+                },
+                values,
+                replace: json_path(&json.replace)?,
+                with: json.with.map(Spanned::into_inner),
+            })
+        }
+        (Some(replace), Some(_)) => {
+            return Err((replace.span(), "a view has `replace` (HTML) or [views.json], not both".into()));
+        }
+        (None, None) => {
+            return Err((view.raw_message.span(), "a view needs `replace` (an HTML page) or [views.json]".into()));
+        }
+    };
+    let json_values: Vec<&str> = match &body {
+        ViewBody::Json(json) => json.values.keys().map(String::as_str).collect(),
+        ViewBody::Html { .. } => Vec::new(),
+    };
+    let raw_message = url_template(&view.raw_message, &page, &json_values).map_err(|m| (view.raw_message.span(), m))?;
+    Ok(ViewPage { page, raw_message, raw_message_lf: view.raw_message_lf, body })
+}
+
 fn path(raw: Option<Spanned<String>>) -> Result<PathPattern, SpanError> {
     match raw {
         None => Ok(PathPattern::Any),
@@ -235,7 +346,7 @@ fn insertion(raw: &Spanned<String>, position: Position) -> Result<Insertion, Str
     Ok(Insertion { selector: selector(raw)?, position })
 }
 
-fn url_template(raw: &Spanned<String>, page: &PageMatch) -> Result<UrlTemplate, String> {
+fn url_template(raw: &Spanned<String>, page: &PageMatch, values: &[&str]) -> Result<UrlTemplate, String> {
     let text = raw.get_ref();
     let mut params = Vec::new();
     let mut rest = text.as_str();
@@ -243,14 +354,14 @@ fn url_template(raw: &Spanned<String>, page: &PageMatch) -> Result<UrlTemplate, 
         let after = &rest[open + 1..];
         let close = after.find('}').ok_or_else(|| format!("URL template `{text}`: `{{` without `}}`"))?;
         let name = &after[..close];
-        match page.query.get(name) {
-            Some(p) if p.requires_presence() => params.push(name.to_owned()),
-            _ => {
-                return Err(format!(
-                    "URL template `{text}`: {{{name}}} is not a query parameter this page always has \
-                     (add `{name} = \"*\"` to its query)"
-                ));
-            }
+        let in_query = page.query.get(name).is_some_and(ValuePattern::requires_presence);
+        if in_query || page.path.capture_names().contains(&name) || values.contains(&name) {
+            params.push(name.to_owned());
+        } else {
+            return Err(format!(
+                "URL template `{text}`: {{{name}}} is not a query parameter this page always has \
+                 (add `{name} = \"*\"` to its query), a capture of its path or a value of [views.json]"
+            ));
         }
         rest = &after[close + 1..];
     }
@@ -270,9 +381,11 @@ struct RawRule {
     pages: RawPages,
     controls: RawControls,
     #[serde(default)]
+    views: Vec<RawViewPage>,
+    #[serde(default)]
     requests: Vec<RawRequest>,
     fields: RawFields,
-    adapter: Option<crate::adapters::Adapter>,
+    adapter: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -286,7 +399,6 @@ struct RawCsrf {
 #[serde(deny_unknown_fields)]
 struct RawPages {
     compose: RawPage,
-    view: Option<RawViewPage>,
     list: Option<RawPage>,
 }
 
@@ -297,11 +409,17 @@ struct RawPage {
     path: Option<Spanned<String>>,
     #[serde(default)]
     query: BTreeMap<String, ValuePattern>,
+    content_type: Option<Spanned<String>>,
 }
 
 impl RawPage {
     fn into_match(self, default_method: &str) -> Result<PageMatch, SpanError> {
-        Ok(PageMatch { method: method(self.method, default_method)?, path: path(self.path)?, query: self.query })
+        Ok(PageMatch {
+            method: method(self.method, default_method)?,
+            path: path(self.path)?,
+            query: self.query,
+            content_type: media_type(self.content_type)?,
+        })
     }
 }
 
@@ -312,8 +430,23 @@ struct RawViewPage {
     path: Option<Spanned<String>>,
     #[serde(default)]
     query: BTreeMap<String, ValuePattern>,
+    content_type: Option<Spanned<String>>,
     raw_message: Spanned<String>,
+    #[serde(default)]
+    raw_message_lf: bool,
+    replace: Option<Spanned<String>>,
+    json: Option<RawJsonView>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawJsonView {
+    envelope: Option<Spanned<Vec<String>>>,
+    each: Option<Spanned<String>>,
+    #[serde(default)]
+    values: BTreeMap<String, Spanned<String>>,
     replace: Spanned<String>,
+    with: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -348,26 +481,28 @@ struct RawRequest {
     path: Option<Spanned<String>>,
     #[serde(default)]
     query: BTreeMap<String, ValuePattern>,
+    content_type: Option<Spanned<String>>,
     #[serde(default)]
     form: BTreeMap<String, ValuePattern>,
+    compose_id: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawFields {
-    from: Option<String>,
-    to: String,
-    cc: Option<String>,
-    bcc: Option<String>,
-    subject: String,
-    body: String,
-    html_flag: Option<String>,
-    attachments: Option<String>,
+    from: Option<Spanned<String>>,
+    to: Spanned<String>,
+    cc: Option<Spanned<String>>,
+    bcc: Option<Spanned<String>>,
+    subject: Spanned<String>,
+    body: Spanned<String>,
+    html_flag: Option<Spanned<String>>,
+    attachments: Option<Spanned<String>>,
     attachment_separator: Option<String>,
-    compose_id: Option<String>,
-    upload_file: Option<String>,
-    spellcheck_text: Option<String>,
-    attachment_id: Option<String>,
-    sent_folder: Option<String>,
+    compose_id: Option<Spanned<String>>,
+    upload_file: Option<Spanned<String>>,
+    spellcheck_text: Option<Spanned<String>>,
+    attachment_id: Option<Spanned<String>>,
+    sent_folder: Option<Spanned<String>>,
     from_options: Option<Spanned<String>>,
 }

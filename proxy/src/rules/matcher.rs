@@ -1,11 +1,11 @@
 //! Request → what it is for a rule: one of the rule's pages, a compose request, or
-//! nothing. Only the request head (method, path, query) is looked at here; a compose
-//! request's body conditions are checked by [`super::classify`].
+//! nothing. Only the request head (method, path, query, content type) is looked at here;
+//! a compose request's body conditions are checked by [`super::classify`].
 
 use std::collections::BTreeMap;
 
 use super::pattern::ValuePattern;
-use super::rule::{PageMatch, RequestRule, Rule};
+use super::rule::{PageMatch, RequestRule, Rule, ViewPage};
 
 /// The query string of a request, decoded (`+` is a space), first value of each name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -25,13 +25,26 @@ impl Query {
     }
 }
 
+/// What matching looks at of a request.
+#[derive(Debug, Clone, Copy)]
+pub struct Head<'a> {
+    /// The method.
+    pub method: &'a str,
+    /// The path, without query.
+    pub path: &'a str,
+    /// The query.
+    pub query: &'a Query,
+    /// The `Content-Type` header.
+    pub content_type: Option<&'a str>,
+}
+
 /// What a request is, for one rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Match<'r> {
     /// It loads the compose page: the response gets the controls.
     Compose,
-    /// It loads a message view.
-    View,
+    /// It loads this message view.
+    View(&'r ViewPage),
     /// It loads the message list.
     List,
     /// It may carry compose content: these request rules match its head, in order; the
@@ -44,35 +57,43 @@ impl Match<'_> {
     pub fn name(&self) -> &'static str {
         match self {
             Self::Compose => "compose page",
-            Self::View => "message view",
+            Self::View(_) => "message view",
             Self::List => "message list",
             Self::ComposeRequest(_) => "compose request",
         }
     }
 }
 
-/// What `method path?query` is for `rule`. Compose requests are checked first (a send
-/// POST must never be mistaken for a page), then the compose page, the view, the list.
-pub fn match_request<'r>(rule: &'r Rule, method: &str, path: &str, query: &Query) -> Option<Match<'r>> {
-    let first = rule.requests.iter().position(|r| head_matches(&r.request, method, path, query));
+/// What `head` is for `rule`. Compose requests are checked first (a send POST must never
+/// be mistaken for a page), then the compose page, the views, the list.
+pub fn match_request<'r>(rule: &'r Rule, head: &Head<'_>) -> Option<Match<'r>> {
+    let first = rule.requests.iter().position(|r| head_matches(&r.request, head));
     if let Some(first) = first {
         return Some(Match::ComposeRequest(&rule.requests[first..]));
     }
-    if head_matches(&rule.compose, method, path, query) {
+    if head_matches(&rule.compose, head) {
         return Some(Match::Compose);
     }
-    if rule.view.as_ref().is_some_and(|v| head_matches(&v.page, method, path, query)) {
-        return Some(Match::View);
+    if let Some(view) = rule.views.iter().find(|v| head_matches(&v.page, head)) {
+        return Some(Match::View(view));
     }
-    if rule.list.as_ref().is_some_and(|l| head_matches(l, method, path, query)) {
+    if rule.list.as_ref().is_some_and(|l| head_matches(l, head)) {
         return Some(Match::List);
     }
     None
 }
 
-/// Whether `method path?query` matches `page`.
-pub fn head_matches(page: &PageMatch, method: &str, path: &str, query: &Query) -> bool {
-    page.method.eq_ignore_ascii_case(method) && page.path.matches(path) && fields_match(&page.query, |n| query.get(n))
+/// Whether `head` matches `page`.
+pub fn head_matches(page: &PageMatch, head: &Head<'_>) -> bool {
+    page.method.eq_ignore_ascii_case(head.method)
+        && page.path.matches(head.path)
+        && fields_match(&page.query, |n| head.query.get(n))
+        && page.content_type.as_deref().is_none_or(|want| head.content_type.is_some_and(|got| essence(got) == want))
+}
+
+/// The media type of a `Content-Type` value, lower case, without parameters.
+pub fn essence(content_type: &str) -> String {
+    content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase()
 }
 
 /// Whether every pattern matches the value `lookup` gives for its name.
@@ -92,7 +113,8 @@ mod tests {
     fn what(method: &str, url: &str) -> Option<&'static str> {
         let rule = roundcube();
         let (path, query) = url.split_once('?').unwrap_or((url, ""));
-        match_request(&rule, method, path, &Query::parse(query)).map(|m| m.name())
+        let query = Query::parse(query);
+        match_request(&rule, &Head { method, path, query: &query, content_type: None }).map(|m| m.name())
     }
 
     #[test]

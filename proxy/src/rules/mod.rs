@@ -1,26 +1,26 @@
 //! Rules: what the proxy knows about one webmail, loaded from TOML rule files
 //! (`rewrite-rules/`, documented in its README). [`parse_rule`] and [`RuleSet`] turn files into valid
 //! [`Rule`]; [`match_request`] says which page or compose request a request is;
-//! [`classify`] reads a compose request's body; [`check_rules`] runs the rules' fixtures
-//! (`smime-proxy rules test`).
+//! [`classify`] reads a compose request's body. Rules are data: they
+//! depend on nothing of the proxy but the form decoders.
 
 mod bundled;
-mod check;
 mod classify;
-mod diff;
+mod json_path;
 mod load;
 mod matcher;
 mod pattern;
 mod rule;
 mod sites;
 
-pub use check::{CheckReport, FixtureSource, check_rules, default_dir};
-pub use classify::{Classified, ComposeFields, ComposeRequest, Head, SmimeChoice, Upload, classify};
+pub(crate) use bundled::BUNDLED_FIXTURES;
+pub use classify::{Classified, ComposeFields, ComposeRequest, SmimeChoice, Upload, classify};
+pub use json_path::JsonPath;
 pub use load::{RuleSet, load_dir, parse_rule};
-pub use matcher::{Match, Query, match_request};
-pub use pattern::{PathPattern, ValuePattern};
+pub use matcher::{Head, Match, Query, essence, match_request};
+pub use pattern::{Captures, PathPattern, Segment, ValuePattern, Wildcard};
 pub use rule::{
-    CONTROL_PREFIX, ComposeKind, Controls, Csrf, ENCRYPT_FIELD, Fields, Insertion, PageMatch, Position, RequestRule,
-    Rule, SIGN_FIELD, UrlTemplate, ViewPage,
+    CONTROL_PREFIX, ComposeKind, Controls, Csrf, ENCRYPT_FIELD, Fields, Insertion, JsonView, PageMatch, Position,
+    RequestRule, Rule, SIGN_FIELD, UrlTemplate, ViewBody, ViewPage,
 };
 pub use sites::{Site, SiteTable, parse_host_port, split_host_port, valid_host};

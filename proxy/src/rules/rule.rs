@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use super::json_path::JsonPath;
 use super::pattern::{PathPattern, ValuePattern};
 
 /// The posted fields the proxy owns. Every field whose name starts with this is read by
@@ -27,8 +28,8 @@ pub struct Rule {
     pub csrf: Csrf,
     /// The compose page (where the controls go).
     pub compose: PageMatch,
-    /// The message view page (read flow), when the rule knows it.
-    pub view: Option<ViewPage>,
+    /// The message views (read flow): pages and JSON answers that show a message.
+    pub views: Vec<ViewPage>,
     /// The message list page, when the rule knows it.
     pub list: Option<PageMatch>,
     /// The S/MIME controls injected into the compose page.
@@ -39,7 +40,7 @@ pub struct Rule {
     pub fields: Fields,
     /// The adapter for what a rule cannot declare (delivery, the page's expected
     /// answers); without one the proxy cannot sign or encrypt for this webmail.
-    pub adapter: Option<crate::adapters::Adapter>,
+    pub adapter: Option<String>,
 }
 
 /// Where a webmail expects its CSRF token.
@@ -60,18 +61,51 @@ pub struct PageMatch {
     pub path: PathPattern,
     /// Query parameters that must match (others may be present).
     pub query: BTreeMap<String, ValuePattern>,
+    /// The request's media type (`Content-Type` without parameters), when it matters.
+    pub content_type: Option<String>,
 }
 
-/// The message view: how to find its raw message and what the read view replaces.
+/// A message view: how to find its raw message and what the read view replaces.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ViewPage {
     /// Which requests load it.
     pub page: PageMatch,
     /// The raw message's URL, relative to the view's URL, with `{param}` placeholders
-    /// filled from the view's query (each one a parameter the view's query requires).
+    /// filled from the view's query, its path captures or (JSON views) the message's
+    /// values.
     pub raw_message: UrlTemplate,
-    /// CSS selector of the element whose content the read view replaces.
-    pub replace: String,
+    /// The webmail serves the raw message with LF line ends (restored to CRLF).
+    pub raw_message_lf: bool,
+    /// What the answer is and what of it the read view replaces.
+    pub body: ViewBody,
+}
+
+/// The body of a view answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ViewBody {
+    /// An HTML page: the content of the element `replace` (a CSS selector) is replaced.
+    Html {
+        /// CSS selector.
+        replace: String,
+    },
+    /// A JSON answer holding one or more messages.
+    Json(JsonView),
+}
+
+/// Where messages are in a JSON view answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonView {
+    /// Text around the JSON (Horde: `/*-secure-` and `*/`).
+    pub envelope: Option<(String, String)>,
+    /// The messages in the answer.
+    pub each: JsonPath,
+    /// Values of a message for the raw message's URL: name → path within the message.
+    pub values: BTreeMap<String, JsonPath>,
+    /// The value (within the message) replaced by the read view.
+    pub replace: JsonPath,
+    /// The JSON that replaces it, with `"{frame}"` standing for the frame's markup as a
+    /// JSON string; `None`: the markup string itself.
+    pub with: Option<String>,
 }
 
 /// A URL template: literal text and `{name}` placeholders.
@@ -136,8 +170,10 @@ pub struct RequestRule {
     pub kind: ComposeKind,
     /// Which requests: method, path, query.
     pub request: PageMatch,
-    /// Body form fields that must match too (urlencoded or multipart bodies).
+    /// Body fields that must match too (urlencoded, multipart or JSON bodies).
     pub form: BTreeMap<String, ValuePattern>,
+    /// Where this request has the compose id, when not where [`Fields::compose_id`] says.
+    pub compose_id: Option<String>,
 }
 
 /// The kinds of compose requests.
@@ -173,8 +209,10 @@ impl ComposeKind {
     }
 }
 
-/// Field names of compose requests, looked up in the body (the compose id and the CSRF
-/// token also in the query string).
+/// Where compose requests hold what: a body field's name (a form field, or a top-level key
+/// of a JSON body), a JSON path (`$.a.b`) into a JSON body, or `{name}` for a capture of
+/// the request's path. The compose id and the attachment id are also looked up in the
+/// query string.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fields {
     /// Sender (address or identity id).
@@ -215,24 +253,64 @@ const VALUE: &percent_encoding::AsciiSet =
     &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 impl UrlTemplate {
-    /// The URL for a view at `path` with `query`: placeholders filled (percent-encoded),
-    /// a template starting with `?` taken relative to `path`. `None` when a parameter is
-    /// missing.
-    pub fn fill(&self, path: &str, query: &super::Query) -> Option<String> {
+    /// The URL path and query of the raw message for a view at `path`: placeholders filled
+    /// from `lookup` (percent-encoded). A template starting with `?` is relative to `path`
+    /// itself, one starting with `/` is absolute, any other is relative to `path`'s
+    /// directory (with `../` going up). `None` when a value is missing.
+    pub fn fill<'v>(&self, path: &str, lookup: impl Fn(&str) -> Option<std::borrow::Cow<'v, str>>) -> Option<String> {
         let mut out = String::new();
         let mut rest = self.text.as_str();
         while let Some(open) = rest.find('{') {
             out.push_str(&rest[..open]);
             let after = &rest[open + 1..];
             let close = after.find('}')?;
-            let value = query.get(&after[..close])?;
-            out.extend(percent_encoding::utf8_percent_encode(value, VALUE));
+            let value = lookup(&after[..close])?;
+            out.extend(percent_encoding::utf8_percent_encode(&value, VALUE));
             rest = &after[close + 1..];
         }
         out.push_str(rest);
-        if out.starts_with('?') {
-            out.insert_str(0, path);
+        Some(resolve(path, &out))
+    }
+}
+
+/// `relative` resolved against the request path `base`.
+fn resolve(base: &str, relative: &str) -> String {
+    if relative.starts_with('?') {
+        return format!("{base}{relative}");
+    }
+    if relative.starts_with('/') {
+        return relative.to_owned();
+    }
+    let mut dir: Vec<&str> = base.split('/').collect();
+    dir.pop();
+    let mut rest = relative;
+    while let Some(up) = rest.strip_prefix("../") {
+        if dir.len() > 1 {
+            dir.pop();
         }
-        Some(out)
+        rest = up;
+    }
+    let rest = rest.strip_prefix("./").unwrap_or(rest);
+    format!("{}/{rest}", dir.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::resolve;
+
+    #[test]
+    fn templates_resolve_like_links() {
+        assert_eq!(resolve("/", "?_action=viewsource"), "/?_action=viewsource");
+        assert_eq!(resolve("/horde/imp/dynamic.php", "view.php?a=1"), "/horde/imp/view.php?a=1");
+        assert_eq!(
+            resolve("/horde/services/ajax.php/imp/showMessage", "../../../imp/view.php?a=1"),
+            "/horde/imp/view.php?a=1"
+        );
+        assert_eq!(
+            resolve("/SOGo/so/bob/Mail/0/folderINBOX/27/view", "export"),
+            "/SOGo/so/bob/Mail/0/folderINBOX/27/export"
+        );
+        assert_eq!(resolve("/a", "../../../x"), "/x");
+        assert_eq!(resolve("/a/b", "/c?d"), "/c?d");
     }
 }

@@ -34,25 +34,12 @@ use self::build::{Draft, HeaderProtection, build};
 use self::recipients::{Mailbox, NoCertificate, certificates_for, parse_list};
 use self::sessions::{HeldFile, SenderOption, Sessions};
 use super::{Services, Verdict, not_sent};
-use crate::adapters::{Adapter, Delivery, HeldAttachment, WebmailRequest};
+use crate::adapters::{self, Delivery, HeldAttachment, Webmail, WebmailRequest};
+use crate::config::ComposeOptions;
 use crate::form::Form;
-use crate::mitm::session_headers;
+use crate::http::session_headers;
 use crate::rewrite::ControlsState;
 use crate::rules::{ComposeKind, ComposeRequest, ENCRYPT_FIELD, Query, Rule, SIGN_FIELD, SmimeChoice};
-
-/// Options of the compose flow (config.toml).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ComposeOptions {
-    /// Protect the header (RFC 9788): the real subject travels inside; an encrypted
-    /// message shows `[...]` outside.
-    pub header_protection: bool,
-}
-
-impl Default for ComposeOptions {
-    fn default() -> Self {
-        Self { header_protection: true }
-    }
-}
 
 /// The compose flow of a running proxy.
 #[derive(Debug)]
@@ -142,7 +129,7 @@ impl ComposeFlow {
             encrypt = choice.encrypt,
             "compose request"
         );
-        let Some(adapter) = rule.adapter else {
+        let Some(adapter) = rule.adapter.as_deref().and_then(adapters::by_name) else {
             // Without an adapter the proxy can neither deliver nor answer for the webmail.
             return if smime || encrypting { Verdict::Respond(not_sent()) } else { Verdict::Forward(forward) };
         };
@@ -187,7 +174,14 @@ impl ComposeFlow {
     }
 
     /// Keeps an upload's files on the device and answers as the webmail would.
-    fn hold(&self, adapter: Adapter, site: &str, id: &str, request: &ComposeRequest, page: &WebmailRequest) -> Verdict {
+    fn hold(
+        &self,
+        adapter: &dyn Webmail,
+        site: &str,
+        id: &str,
+        request: &ComposeRequest,
+        page: &WebmailRequest,
+    ) -> Verdict {
         let refuse = |message: &str| Verdict::Respond(adapter.refused(page, ComposeKind::Upload, message));
         if id.is_empty() {
             return refuse(
@@ -230,7 +224,7 @@ impl ComposeFlow {
     /// Signs and/or encrypts the message and delivers it through the webmail.
     async fn send(
         &self,
-        adapter: Adapter,
+        adapter: &dyn Webmail,
         site: &str,
         choice: SmimeChoice,
         request: &ComposeRequest,
@@ -262,7 +256,7 @@ impl ComposeFlow {
     /// size of the delivered message.
     async fn protect_and_deliver(
         &self,
-        adapter: Adapter,
+        adapter: &dyn Webmail,
         site: &str,
         choice: SmimeChoice,
         request: &ComposeRequest,

@@ -1,15 +1,17 @@
-//! [`ReadFlow`]: a message view page of the webmail, on its way to the browser. When the
-//! page may show an S/MIME message, the raw message is fetched with the browser's
-//! session (the rule's `raw_message` URL), opened, rendered into a single-use view, and
-//! the rule's `replace` element gets an iframe to it on the own origin instead of the
-//! webmail's body. The webmail's page never holds the plaintext.
+//! [`ReadFlow`]: a message view of the webmail (an HTML page, or a JSON answer holding one
+//! or more messages) on its way to the browser. When a message may be S/MIME, its raw
+//! message is fetched with the browser's session (the rule's `raw_message` URL), opened,
+//! rendered into a single-use view, and the rule's `replace` element or JSON value gets
+//! an iframe to it on the own origin instead of the webmail's body. The webmail's page
+//! never holds the plaintext.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hudsucker::hyper::header::{self, HeaderMap};
+use hudsucker::hyper::header::{self, HeaderMap, HeaderName};
 use hudsucker::hyper::{Method, Request, StatusCode};
 use smime_crypto::{SignatureStatus, VerifyOptions};
 
@@ -17,10 +19,11 @@ use super::open::{self, Reading, Shape};
 use super::render;
 use super::views::{View, ViewId, ViewStore};
 use crate::flows::Services;
+use crate::form::json_text;
+use crate::http::{FetchError, Fetched, session_headers, web_origin};
 use crate::markup::escape;
-use crate::mitm::{FetchError, Fetched, session_headers, web_origin};
-use crate::rewrite::{PageCharset, replace_content};
-use crate::rules::{Query, Rule};
+use crate::rewrite::{JsonAnswer, PageCharset, replace_content};
+use crate::rules::{Query, Rule, ViewBody, ViewPage};
 
 /// Largest raw message fetched for decryption.
 const MAX_RAW: usize = 64 * 1024 * 1024;
@@ -30,33 +33,69 @@ const MAX_RAW: usize = 64 * 1024 * 1024;
 /// `.p7m`/`.p7s` file. Pages without them are passed on without fetching anything.
 const SMIME_HINTS: &[&[u8]] = &[b"pkcs7", b".p7m", b".p7s"];
 
-/// A view page request, as the handler saw it: what the flow needs to fetch the raw
-/// message with the same session.
+/// A view request, as the handler saw it: what the flow needs to fetch the raw message
+/// with the same session.
 #[derive(Debug, Clone)]
 pub struct ViewRequest {
-    /// The site's rule (with a `view` section).
+    /// The site's rule.
     pub rule: Arc<Rule>,
+    /// The rule's view this request loads.
+    pub view: ViewPage,
     /// The page's origin, `https://host[:port]` (default port left out).
     pub origin: String,
     /// The request path.
     pub path: String,
     /// The raw query string.
     pub query: String,
-    /// The browser's session headers ([`session_headers`]).
+    /// The browser's session headers ([`session_headers`]), plus the rule's CSRF header
+    /// when the browser sent one (JSON apps want it on every request).
     pub session: HeaderMap,
 }
 
 impl ViewRequest {
     /// From the browser's request parts; `None` when the URI has no authority.
-    pub fn new(rule: Arc<Rule>, uri: &hudsucker::hyper::Uri, headers: &HeaderMap) -> Option<Self> {
+    pub fn new(rule: Arc<Rule>, view: &ViewPage, uri: &hudsucker::hyper::Uri, headers: &HeaderMap) -> Option<Self> {
+        let mut session = session_headers(headers);
+        if let Some(name) = rule.csrf.header.as_deref().and_then(|n| HeaderName::from_bytes(n.as_bytes()).ok())
+            && let Some(value) = headers.get(&name)
+        {
+            session.insert(name, value.clone());
+        }
         Some(Self {
             rule,
+            view: view.clone(),
             origin: web_origin(uri)?,
             path: uri.path().to_owned(),
             query: uri.query().unwrap_or_default().to_owned(),
-            session: session_headers(headers),
+            session,
         })
     }
+
+    /// Whether the view's answer is JSON.
+    pub fn is_json(&self) -> bool {
+        matches!(self.view.body, ViewBody::Json(_))
+    }
+
+    /// The raw message's URL, with `values` of a message in a JSON answer.
+    fn raw_message_url(&self, values: &[(String, String)]) -> Option<String> {
+        let query = Query::parse(&self.query);
+        let captures = self.view.page.path.captures(&self.path).unwrap_or_default();
+        let target = self.view.raw_message.fill(&self.path, |name| {
+            let found = values.iter().chain(&captures).find(|(n, _)| n == name).map(|(_, v)| v.clone());
+            found.or_else(|| query.get(name).map(str::to_owned)).map(Cow::Owned)
+        })?;
+        Some(format!("{}{target}", self.origin))
+    }
+}
+
+/// What the read flow makes of one message a view shows.
+enum Outcome {
+    /// Not S/MIME (or cannot be checked without a raw message): unchanged.
+    Unchanged,
+    /// The frame showing the opened message, in place of the webmail's body.
+    Frame(String),
+    /// A notice put before the webmail's body.
+    Notice(String),
 }
 
 /// The read flow.
@@ -73,8 +112,8 @@ impl ReadFlow {
         Self { views, origin_host }
     }
 
-    /// The view page `page` (in `charset`) rewritten, or `None` to pass it unchanged.
-    /// Keys, certificates and the upstream client come from `services`.
+    /// The view answer `page` (in `charset` when HTML) rewritten, or `None` to pass it
+    /// unchanged. Keys, certificates and the upstream client come from `services`.
     pub async fn view_page(
         &self,
         services: &Arc<Services>,
@@ -82,53 +121,98 @@ impl ReadFlow {
         page: &[u8],
         charset: PageCharset,
     ) -> Option<Vec<u8>> {
-        let view = request.rule.view.as_ref()?;
-        if !mentions_smime(page) {
-            return None;
+        match &request.view.body {
+            ViewBody::Html { replace } => {
+                if !mentions_smime(page) {
+                    return None;
+                }
+                let url = request.raw_message_url(&[]);
+                match self.outcome(services, request, url).await {
+                    Outcome::Unchanged => None,
+                    Outcome::Notice(html) => match replace_content(page, charset, replace, &html, true) {
+                        Ok((out, true)) => Some(out),
+                        _ => None,
+                    },
+                    Outcome::Frame(html) => match replace_content(page, charset, replace, &html, false) {
+                        Ok((out, true)) => Some(out),
+                        Ok((_, false)) => {
+                            tracing::warn!(rule = request.rule.name, "view: the replace selector matched nothing");
+                            None
+                        }
+                        Err(error) => {
+                            tracing::warn!(%error, "view: rewriting failed");
+                            None
+                        }
+                    },
+                }
+            }
+            ViewBody::Json(json) => {
+                let mut answer = JsonAnswer::parse(page, json.envelope.as_ref())?;
+                let messages: Vec<(bool, Vec<(String, String)>)> = answer
+                    .messages(&json.each)
+                    .into_iter()
+                    .map(|message| {
+                        let values = json
+                            .values
+                            .iter()
+                            .filter_map(|(name, path)| Some((name.clone(), json_text(path.first(message)?))))
+                            .collect();
+                        (mentions_smime(message.to_string().as_bytes()), values)
+                    })
+                    .collect();
+                let mut changed = false;
+                for (index, (smime, values)) in messages.into_iter().enumerate() {
+                    if !smime {
+                        continue;
+                    }
+                    let url = request.raw_message_url(&values);
+                    changed |= match self.outcome(services, request, url).await {
+                        Outcome::Unchanged => false,
+                        Outcome::Notice(html) => answer.replace(json, index, &html, true),
+                        Outcome::Frame(html) => answer.replace(json, index, &html, false),
+                    };
+                }
+                changed.then(|| answer.to_bytes())
+            }
         }
+    }
+
+    /// Fetches the raw message at `url` and decides what the view shows of it.
+    async fn outcome(&self, services: &Arc<Services>, request: &ViewRequest, url: Option<String>) -> Outcome {
         let started = Instant::now();
-        let raw = match fetch_raw(services, request).await {
+        let raw = match fetch_raw(services, request, url).await {
             Ok(raw) => raw,
             Err(reason) => {
                 tracing::warn!(rule = request.rule.name, %reason, "cannot fetch the raw message of a view");
-                let notice =
-                    notice(&format!("smime-proxy could not fetch this message to check it for S/MIME: {reason}"));
-                return prepend(page, charset, &view.replace, &notice);
+                return Outcome::Notice(notice(&format!(
+                    "smime-proxy could not fetch this message to check it for S/MIME: {reason}"
+                )));
             }
         };
         let fetched = started.elapsed();
         match open::shape(&raw) {
             Shape::Plain => {
                 tracing::debug!(raw_len = raw.len(), "view: not S/MIME");
-                None
+                Outcome::Unchanged
             }
             Shape::NestedOnly => {
                 tracing::info!(raw_len = raw.len(), "view: S/MIME in a nested part only, not opened");
-                let notice = notice(
+                Outcome::Notice(notice(
                     "smime-proxy: only a part inside this message is S/MIME; the message as a whole is neither \
                      encrypted nor signed. smime-proxy does not open such parts, so nothing here is verified.",
-                );
-                prepend(page, charset, &view.replace, &notice)
+                ))
             }
-            Shape::TopLevel => {
-                let frame = self.open_into_view(services, request, raw).await?;
-                tracing::info!(
-                    fetch_ms = fetched.as_millis() as u64,
-                    total_ms = started.elapsed().as_millis() as u64,
-                    "view: S/MIME message shown in a frame"
-                );
-                match replace_content(page, charset, &view.replace, &frame, false) {
-                    Ok((out, true)) => Some(out),
-                    Ok((_, false)) => {
-                        tracing::warn!(rule = request.rule.name, "view: the replace selector matched nothing");
-                        None
-                    }
-                    Err(error) => {
-                        tracing::warn!(%error, "view: rewriting failed");
-                        None
-                    }
+            Shape::TopLevel => match self.open_into_view(services, request, raw).await {
+                Some(frame) => {
+                    tracing::info!(
+                        fetch_ms = fetched.as_millis() as u64,
+                        total_ms = started.elapsed().as_millis() as u64,
+                        "view: S/MIME message shown in a frame"
+                    );
+                    Outcome::Frame(frame)
                 }
-            }
+                None => Outcome::Unchanged,
+            },
         }
     }
 
@@ -173,12 +257,9 @@ impl ReadFlow {
     }
 }
 
-/// The raw message, with the browser's session.
-async fn fetch_raw(services: &Services, request: &ViewRequest) -> Result<Bytes, String> {
-    let view = request.rule.view.as_ref().ok_or("the rule has no view")?;
-    let query = Query::parse(&request.query);
-    let target = view.raw_message.fill(&request.path, &query).ok_or("the view's URL lacks a parameter")?;
-    let url = format!("{}{target}", request.origin);
+/// The raw message at `url`, with the browser's session.
+async fn fetch_raw(services: &Services, request: &ViewRequest, url: Option<String>) -> Result<Bytes, String> {
+    let url = url.ok_or("the view's URL lacks a parameter")?;
     let mut builder = Request::builder().method(Method::GET).uri(&url);
     for (name, value) in &request.session {
         builder = builder.header(name, value);
@@ -194,7 +275,21 @@ async fn fetch_raw(services: &Services, request: &ViewRequest) -> Result<Bytes, 
     if crate::rewrite::is_html(content_type) {
         return Err("the webmail answered with a page instead of the message (session expired?)".into());
     }
-    Ok(fetched.body)
+    Ok(if request.view.raw_message_lf { crlf(&fetched.body) } else { fetched.body })
+}
+
+/// `raw` with every bare LF made CRLF (the message as the IMAP server has it).
+fn crlf(raw: &Bytes) -> Bytes {
+    let mut out = Vec::with_capacity(raw.len() + raw.len() / 32);
+    let mut previous = 0u8;
+    for &byte in raw.iter() {
+        if byte == b'\n' && previous != b'\r' {
+            out.push(b'\r');
+        }
+        out.push(byte);
+        previous = byte;
+    }
+    Bytes::from(out)
 }
 
 fn mentions_smime(page: &[u8]) -> bool {
@@ -241,16 +336,14 @@ fn notice(text: &str) -> String {
     )
 }
 
-fn prepend(page: &[u8], charset: PageCharset, selector: &str, html: &str) -> Option<Vec<u8>> {
-    match replace_content(page, charset, selector, html, true) {
-        Ok((out, true)) => Some(out),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lf_is_restored_to_crlf() {
+        assert_eq!(&crlf(&Bytes::from_static(b"a\nb\r\nc\n\n"))[..], b"a\r\nb\r\nc\r\n\r\n");
+    }
 
     #[test]
     fn hints() {
@@ -262,15 +355,16 @@ mod tests {
     #[test]
     fn view_requests_know_their_origin() {
         let rule = Arc::new(crate::rules::RuleSet::bundled().unwrap().get("roundcube").unwrap().as_ref().clone());
+        let view = rule.views[0].clone();
         let uri: hudsucker::hyper::Uri = "https://mail.example:443/?_task=mail&_uid=1".parse().unwrap();
         let mut headers = HeaderMap::new();
         headers.insert(header::COOKIE, "s=1".parse().unwrap());
         headers.insert(header::AUTHORIZATION, "x".parse().unwrap());
-        let request = ViewRequest::new(Arc::clone(&rule), &uri, &headers).unwrap();
+        let request = ViewRequest::new(Arc::clone(&rule), &view, &uri, &headers).unwrap();
         assert_eq!(request.origin, "https://mail.example");
         assert_eq!(request.query, "_task=mail&_uid=1");
         assert!(request.session.contains_key(header::COOKIE) && !request.session.contains_key(header::AUTHORIZATION));
         let uri: hudsucker::hyper::Uri = "https://localhost:8443/".parse().unwrap();
-        assert_eq!(ViewRequest::new(rule, &uri, &headers).unwrap().origin, "https://localhost:8443");
+        assert_eq!(ViewRequest::new(rule, &view, &uri, &headers).unwrap().origin, "https://localhost:8443");
     }
 }

@@ -6,8 +6,8 @@ use std::error::Error as StdError;
 use hudsucker::Body;
 use hudsucker::hyper::{Response, StatusCode};
 
+use super::response::html_response;
 use crate::markup::escape;
-use crate::origin::html_response;
 
 /// `502 Bad Gateway` for `host`, explaining `reason`.
 pub(crate) fn bad_gateway(host: &str, reason: &str) -> Response<Body> {
