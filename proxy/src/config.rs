@@ -14,7 +14,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::Error;
-use crate::rules::{self, RuleSet, Site, SiteTable};
+use crate::rules::{self, DeliveryRoute, RuleSet, Site, SiteTable};
 
 /// The documented default configuration file (every key commented out).
 pub const DEFAULT_CONFIG_TOML: &str = include_str!("../../config.toml");
@@ -112,8 +112,24 @@ struct FileConfig {
     lock_after_idle: Option<Spanned<String>>,
     store_passphrase_file: Option<Spanned<String>>,
     header_protection: Option<bool>,
-    sites: Option<BTreeMap<String, Spanned<String>>>,
+    sites: Option<BTreeMap<String, Spanned<SiteEntry>>>,
     rules_dir: Option<Spanned<String>>,
+}
+
+/// A `[sites]` value: the rule's name, or a table with the rule and the site's SMTP
+/// submission server.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum SiteEntry {
+    Rule(String),
+    Table(SiteTableEntry),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SiteTableEntry {
+    rule: String,
+    submission: Option<String>,
 }
 
 impl Config {
@@ -171,8 +187,12 @@ impl Config {
 
         let sites = if overrides.sites.is_empty() {
             let mut sites = Vec::new();
-            for (host, rule) in raw.sites.iter().flatten() {
-                let site = parse_site(&rules, host, rule.get_ref()).map_err(|m| at(rule.span(), m))?;
+            for (host, entry) in raw.sites.iter().flatten() {
+                let (rule, submission) = match entry.get_ref() {
+                    SiteEntry::Rule(rule) => (rule.as_str(), None),
+                    SiteEntry::Table(t) => (t.rule.as_str(), t.submission.as_deref()),
+                };
+                let site = parse_site(&rules, host, rule, submission).map_err(|m| at(entry.span(), m))?;
                 sites.push(site);
             }
             sites
@@ -180,9 +200,17 @@ impl Config {
             let mut sites = Vec::new();
             for spec in &overrides.sites {
                 let flag_error = |message| Error::Flag { flag: "--site", value: spec.clone(), message };
-                let (host, rule) =
-                    spec.split_once('=').ok_or_else(|| flag_error("expected HOST[:PORT]=RULE".to_owned()))?;
-                sites.push(parse_site(&rules, host, rule).map_err(flag_error)?);
+                let (host, rest) = spec
+                    .split_once('=')
+                    .ok_or_else(|| flag_error("expected HOST[:PORT]=RULE[,submission=HOST:PORT]".to_owned()))?;
+                let (rule, submission) = match rest.split_once(',') {
+                    None => (rest, None),
+                    Some((rule, option)) => match option.split_once('=') {
+                        Some(("submission", value)) => (rule, Some(value)),
+                        _ => return Err(flag_error(format!("`{option}`: the only option is submission=HOST:PORT"))),
+                    },
+                };
+                sites.push(parse_site(&rules, host, rule, submission).map_err(flag_error)?);
             }
             sites
         };
@@ -287,7 +315,7 @@ fn parse_origin(value: &str) -> Result<String, String> {
     Ok(host)
 }
 
-fn parse_site(rules: &RuleSet, host_port: &str, rule_name: &str) -> Result<Site, String> {
+fn parse_site(rules: &RuleSet, host_port: &str, rule_name: &str, submission: Option<&str>) -> Result<Site, String> {
     let (host, port) = rules::parse_host_port(host_port.trim())?;
     let rule = rules
         .get(rule_name.trim())
@@ -300,7 +328,29 @@ fn parse_site(rules: &RuleSet, host_port: &str, rule_name: &str) -> Result<Site,
             crate::adapters::names().join(", ")
         ));
     }
-    Ok(Site { host, port, rule })
+    let submission = match submission {
+        None => None,
+        Some(spec) => {
+            let (host, port) = rules::parse_host_port(spec.trim()).map_err(|m| format!("submission: {m}"))?;
+            if port == 443 && !spec.contains(':') {
+                return Err(format!("submission `{spec}`: give the port (587 for STARTTLS, 465 for TLS)"));
+            }
+            Some((host, port))
+        }
+    };
+    match (rule.delivery, &submission) {
+        (DeliveryRoute::Smtp, None) => {
+            return Err(format!(
+                "rule `{}` sends mail over SMTP: give the site's submission server, e.g.                  `\"{host_port}\" = {{ rule = \"{}\", submission = \"mail.example:587\" }}` or                  `--site {host_port}={},submission=mail.example:587`",
+                rule.name, rule.name, rule.name
+            ));
+        }
+        (DeliveryRoute::Webmail, Some(_)) => {
+            return Err(format!("rule `{}` sends through the webmail: it takes no submission server", rule.name));
+        }
+        _ => {}
+    }
+    Ok(Site { host, port, rule, submission })
 }
 
 /// A file error at `span`: 1-based line, and the key written at the start of that line.

@@ -46,6 +46,7 @@ pub mod private_file;
 mod random;
 pub mod rewrite;
 pub mod rules;
+mod smtp;
 pub mod store;
 
 pub use config::{Config, Overrides};

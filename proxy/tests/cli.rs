@@ -84,5 +84,27 @@ fn unknown_rule_is_named() {
     let out = smime_proxy(tmp.path(), &["run", "--site", "mail.example.org=gmail"]);
     assert!(!out.status.success());
     let err = stderr(&out);
-    assert!(err.contains("unknown rule `gmail` (known rules: roundcube)"), "{err}");
+    assert!(err.contains("unknown rule `gmail` (known rules: horde, roundcube, sogo)"), "{err}");
+}
+
+#[test]
+fn smtp_sites_need_a_submission_server() {
+    let tmp = tempfile::tempdir().unwrap();
+    let err = stderr(&smime_proxy(tmp.path(), &["run", "--site", "sogo.example.org=sogo"]));
+    assert!(err.contains("rule `sogo` sends mail over SMTP: give the site's submission server"), "{err}");
+    let err = stderr(&smime_proxy(tmp.path(), &["run", "--site", "sogo.example.org=sogo,submission=mail.example.org"]));
+    assert!(err.contains("give the port (587 for STARTTLS, 465 for TLS)"), "{err}");
+    let err = stderr(&smime_proxy(tmp.path(), &["run", "--site", "sogo.example.org=sogo,relay=x:1"]));
+    assert!(err.contains("the only option is submission=HOST:PORT"), "{err}");
+    let err =
+        stderr(&smime_proxy(tmp.path(), &["run", "--site", "mail.example.org=roundcube,submission=m.example:587"]));
+    assert!(err.contains("sends through the webmail: it takes no submission server"), "{err}");
+
+    std::fs::write(tmp.path().join("config.toml"), "[sites]\n\"sogo.example.org\" = \"sogo\"\n").unwrap();
+    let err = stderr(&smime_proxy(tmp.path(), &["run"]));
+    assert!(err.contains("line 2") && err.contains("submission server"), "{err}");
+    let table = "[sites]\n\"sogo.example.org\" = { rule = \"sogo\", submision = \"m.example:587\" }\n";
+    std::fs::write(tmp.path().join("config.toml"), table).unwrap();
+    let err = stderr(&smime_proxy(tmp.path(), &["run"]));
+    assert!(err.contains("line 2"), "{err}");
 }

@@ -38,11 +38,14 @@ fn copy_rules() -> tempfile::TempDir {
             std::fs::copy(&path, tmp.path().join(path.file_name().unwrap())).unwrap();
         }
     }
-    let fixtures = tmp.path().join("fixtures/roundcube");
-    std::fs::create_dir_all(&fixtures).unwrap();
-    for entry in std::fs::read_dir(src.join("fixtures/roundcube")).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, fixtures.join(path.file_name().unwrap())).unwrap();
+    for rule in std::fs::read_dir(src.join("fixtures")).unwrap() {
+        let rule = rule.unwrap().path();
+        let fixtures = tmp.path().join("fixtures").join(rule.file_name().unwrap());
+        std::fs::create_dir_all(&fixtures).unwrap();
+        for entry in std::fs::read_dir(&rule).unwrap() {
+            let path = entry.unwrap().path();
+            std::fs::copy(&path, fixtures.join(path.file_name().unwrap())).unwrap();
+        }
     }
     tmp
 }
@@ -78,7 +81,8 @@ fn a_broken_fixture_fails_with_a_readable_diff() {
     assert!(stdout.contains("FAIL roundcube/compose.html"), "{stdout}");
     assert!(stdout.contains("+ \t\t\t<h2 id=\"aria-label-composeoptions\""), "{stdout}");
     assert!(stdout.contains("ok roundcube/login.html"), "{stdout}");
-    assert!(stdout.contains("9 passed, 2 failed"), "{stdout}");
+    assert!(stdout.contains("ok horde/smime-preview.json") && stdout.contains("ok sogo/send-smime-request-raw.txt"));
+    assert!(stdout.contains("41 passed, 2 failed"), "{stdout}");
 
     // --bless rewrites the goldens from the actual results; then everything passes.
     assert!(rules_test(tmp.path(), &["--bless"]).status.success());
@@ -128,10 +132,51 @@ fn invalid_rules_name_file_line_and_reason() {
 
     // A template without its placeholder; a URL template naming a parameter the page lacks.
     let bad = ROUNDCUBE.replace("{input}</div></div>'''", "</div></div>'''");
-    assert!(rule_error(&bad).contains("the template has no {input} placeholder"), "{}", rule_error(&bad));
+    assert!(rule_error(&bad).contains("the row needs {input} and {id}"), "{}", rule_error(&bad));
     let bad = ROUNDCUBE.replace("&_mbox={_mbox}", "&_mbox={_folder}");
     let err = rule_error(&bad);
     assert!(err.contains(&format!("line {}", line_of(&bad, "raw_message"))) && err.contains("{_folder}"), "{err}");
+
+    // Bad path globs, JSON paths, views and sources: file, line and reason.
+    let horde = std::fs::read_to_string(repo_rules().join("horde.toml")).unwrap();
+    let sogo = std::fs::read_to_string(repo_rules().join("sogo.toml")).unwrap();
+    for (text, from, to, reason) in [
+        (
+            &horde,
+            "path = \"/**/services/ajax.php/imp/sendMessage\"",
+            "path = \"/**/a/**/sendMessage\"",
+            "at most one `**`",
+        ),
+        (&horde, "each = \"$.tasks['imp:message'][*]\"", "each = \"$.tasks.imp:message\"", "use ['key']"),
+        (&horde, "replace = \"$.data.msgtext\"", "replace = \"data.msgtext\"", "must start with `$`"),
+        (&horde, "replace = \"div.messageBody\"", "replace = \"div..x\"", "CSS selector"),
+        (&horde, "buid={buid}&id=0&mailbox={mbox}", "buid={buid}&id=0&mailbox={box}", "{box} is not a query parameter"),
+        (&sogo, "/folder{folder}/{uid}/view\"", "/folder{folder}/{folder}/view\"", "appears twice"),
+        (&sogo, "compose_id = \"{draft}\"", "compose_id = \"{drafts}\"", "captured by no [[requests]] path"),
+        (&sogo, "content_type = \"multipart/form-data\"", "content_type = \"multipart\"", "expected a media type"),
+        (
+            &sogo,
+            "with = '{\"type\":\"UIxMailPartLinkViewer\",\"content\":\"{frame}\"}'",
+            "with = '{\"type\":'",
+            "JSON holding",
+        ),
+        (&sogo, "delivery = \"smtp\"", "delivery = \"carrier-pigeon\"", "unknown variant `carrier-pigeon`"),
+        (
+            &sogo,
+            "[login]\npath = \"/SOGo/connect\"\nuser = \"userName\"\npassword = \"password\"\n",
+            "",
+            "needs a [login] section",
+        ),
+    ] {
+        assert!(text.contains(from), "{from}");
+        let bad = text.replace(from, to);
+        let err = rule_error(&bad);
+        assert!(err.starts_with("rules/x.toml, line ") && err.contains(reason), "{from} → {to}: {err}");
+        if !to.is_empty() && !reason.contains("[login]") {
+            let line = line_of(&bad, to.lines().next().unwrap());
+            assert!(err.starts_with(&format!("rules/x.toml, line {line}:")), "{from} → {to}: line {line}: {err}");
+        }
+    }
 
     // No send request.
     let bad = ROUNDCUBE.replace("kind = \"send\"", "kind = \"upload\"");

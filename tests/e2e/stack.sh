@@ -19,9 +19,12 @@
 #   127.0.0.1:10024                      Dovecot LMTP (Postfix delivers here)
 #   127.0.0.1:10025                      Postfix SMTP (no auth; relays from 127.0.0.0/8 only;
 #                                        only example.test is delivered, all else bounces)
-# The host name webmail.example.test is resolved through /etc/hosts (an idempotent
-# "127.0.0.1 webmail.example.test" line is added by `configure`): the browser never resolves
-# it (the proxy does), and Roundcube then runs under a realistic non-loopback-looking name.
+#   mail.example.test:10587              Postfix submission (127.0.0.1): STARTTLS required (TLS leaf
+#                                        for mail.example.test from $S/tls/ca.crt), then SASL
+#                                        AUTH PLAIN/LOGIN required (Dovecot's auth, same users)
+# The host names webmail.example.test and mail.example.test are resolved through /etc/hosts
+# (idempotent "127.0.0.1 <name>" lines are added by `configure`): the browser never resolves
+# them (the proxy does), and Roundcube then runs under a realistic non-loopback-looking name.
 #
 # Users: alice@example.test / alicepass, bob@example.test / bobpass, carol@example.test /
 # carolpass (Roundcube also accepts "alice"). S/MIME test PKI (tests/pki/generate.sh): $S/pki/{ca,alice,bob,...}.pem.
@@ -30,7 +33,7 @@
 # www-data and vmail, so not under /root): etc/ tls/ pki/ mail/ db/ log/ run/ tmp/.
 # System files changed: /etc/roundcube/config.inc.php (rewritten; the original is kept once
 # as $S/etc/config.inc.php.orig), /etc/postfix/main.cf + master.cf (postconf), /etc/hosts
-# (one line), user vmail. /etc/nginx, /etc/dovecot and /etc/php are left alone: each daemon
+# (two lines), user vmail. /etc/nginx, /etc/dovecot and /etc/php are left alone: each daemon
 # runs with its own config file from $S/etc.
 set -euo pipefail
 
@@ -41,6 +44,8 @@ HTTPS_PORT=9443
 IMAP_PORT=10143
 LMTP_PORT=10024
 SMTP_PORT=10025
+SUBMISSION_HOST=mail.$DOMAIN
+SUBMISSION_PORT=10587
 START_TIMEOUT=${E2E_START_TIMEOUT:-30}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
@@ -144,21 +149,41 @@ EOF
   chmod 600 "$t/ca.key" "$t/server.key"
 }
 
+make_leaf() { # name: a CA:FALSE serverAuth leaf for NAME from the stack CA ($S/tls/NAME.{key,crt,-chain.crt})
+  local t=$S/tls n=$1
+  if [[ -s $t/$n-chain.crt && -s $t/$n.key && $t/$n.crt -nt $t/ca.crt ]] \
+    && openssl x509 -in "$t/$n.crt" -noout -ext subjectAltName 2>/dev/null | grep -q "DNS:$n"; then
+    return
+  fi
+  log "configure: TLS leaf for $n"
+  sed "s/^subjectAltName = .*/subjectAltName = DNS:$n/" "$t/ext.cnf" > "$t/$n.ext.cnf"
+  openssl req -new -newkey rsa:2048 -nodes -subj "/CN=$n" -keyout "$t/$n.key" -out "$t/$n.csr" 2>/dev/null
+  openssl x509 -req -in "$t/$n.csr" -CA "$t/ca.crt" -CAkey "$t/ca.key" -CAcreateserial -sha256 \
+    -days 825 -extfile "$t/$n.ext.cnf" -extensions leaf -out "$t/$n.crt" 2>/dev/null
+  cat "$t/$n.crt" "$t/ca.crt" > "$t/$n-chain.crt"
+  rm -f "$t/$n.csr" "$t/ca.srl" "$t/$n.ext.cnf"
+  chmod 600 "$t/$n.key"
+}
+
 cmd_configure() {
   [[ -d $RC_PUBLIC ]] || die "Roundcube not installed ($RC_PUBLIC missing; run: $0 install)"
   mkdir -p "$S"/{etc,tls,pki,mail,db,log/roundcube,run,tmp}
   chmod 755 "$S"
 
-  # Host name: resolved by the proxy (and curl) through /etc/hosts.
-  case $HOST in
-    localhost | 127.0.0.1) ;;
-    *) if ! grep -Eq "^127\.0\.0\.1[[:space:]]+(.*[[:space:]])?$HOST([[:space:]]|\$)" /etc/hosts; then
-         log "configure: adding '127.0.0.1 $HOST' to /etc/hosts"
-         printf '127.0.0.1 %s\n' "$HOST" >> /etc/hosts
-       fi ;;
-  esac
+  # Host names: resolved by the proxy (and curl) through /etc/hosts.
+  local name
+  for name in "$HOST" "$SUBMISSION_HOST"; do
+    case $name in
+      localhost | 127.0.0.1) ;;
+      *) if ! grep -Eq "^127\.0\.0\.1[[:space:]]+(.*[[:space:]])?$name([[:space:]]|\$)" /etc/hosts; then
+           log "configure: adding '127.0.0.1 $name' to /etc/hosts"
+           printf '127.0.0.1 %s\n' "$name" >> /etc/hosts
+         fi ;;
+    esac
+  done
 
   make_tls
+  make_leaf "$SUBMISSION_HOST"
   if [[ ! -s $S/pki/bob.p12 ]]; then
     log "configure: S/MIME test PKI (tests/pki/generate.sh)"
     bash "$REPO/tests/pki/generate.sh" "$S/pki" >/dev/null
@@ -239,6 +264,14 @@ service lmtp {
 protocol lmtp {
   postmaster_address = postmaster@$DOMAIN
 }
+# SASL for Postfix's submission service ($S/run/dovecot/auth-postfix).
+service auth {
+  unix_listener auth-postfix {
+    mode = 0660
+    user = postfix
+    group = postfix
+  }
+}
 EOF
 
   # ---- Postfix (system instance, via postconf; mtimes kept when nothing changed, so that
@@ -262,6 +295,13 @@ EOF
   # SMTP on 127.0.0.1:$SMTP_PORT instead of :25.
   if postconf -M smtp/inet 2>/dev/null | grep -q .; then postconf -MX smtp/inet; fi
   postconf -M "127.0.0.1:$SMTP_PORT/inet=127.0.0.1:$SMTP_PORT inet n - n - - smtpd"
+  # Submission: STARTTLS first, then SASL (Dovecot) for everything; no permit_mynetworks.
+  postconf -M "127.0.0.1:$SUBMISSION_PORT/inet=127.0.0.1:$SUBMISSION_PORT inet n - n - - smtpd \
+    -o syslog_name=postfix/submission -o smtpd_tls_security_level=encrypt -o smtpd_tls_auth_only=yes \
+    -o smtpd_tls_chain_files=$S/tls/$SUBMISSION_HOST.key,$S/tls/$SUBMISSION_HOST-chain.crt \
+    -o smtpd_sasl_auth_enable=yes -o smtpd_sasl_type=dovecot -o smtpd_sasl_path=$S/run/dovecot/auth-postfix \
+    -o smtpd_sasl_security_options=noanonymous -o smtpd_client_restrictions=permit_sasl_authenticated,reject \
+    -o smtpd_relay_restrictions=permit_sasl_authenticated,reject"
   postconf -M postlog/unix-dgram 2>/dev/null | grep -q . \
     || postconf -M "postlog/unix-dgram=postlog unix-dgram n - n - 1 postlogd"
   for f in main.cf master.cf; do
@@ -394,6 +434,7 @@ SERVICES=(
   "dovecot imap|port $IMAP_PORT|log/dovecot.log"
   "dovecot lmtp|port $LMTP_PORT|log/dovecot.log"
   "postfix smtp|port $SMTP_PORT|log/postfix.log"
+  "postfix submission|port $SUBMISSION_PORT|log/postfix.log"
   "nginx https|port $HTTPS_PORT|log/nginx-error.log"
   "php-fpm + roundcube (login page over https)|webmail|log/php-fpm.log, log/php-errors.log, log/roundcube/errors.log"
 )
@@ -454,7 +495,7 @@ cmd_start() {
       sleep 0.2
     done
   done
-  log "start: up (https://$HOST:$HTTPS_PORT/, IMAP $IMAP_PORT, SMTP $SMTP_PORT, LMTP $LMTP_PORT)"
+  log "start: up (https://$HOST:$HTTPS_PORT/, IMAP $IMAP_PORT, SMTP $SMTP_PORT, submission $SUBMISSION_PORT, LMTP $LMTP_PORT)"
 }
 
 stop_pidfile() { # name pidfile
@@ -478,7 +519,7 @@ cmd_stop() {
   if postfix status >/dev/null 2>&1; then postfix stop </dev/null >>"$S/log/daemon-stdio.log" 2>&1 || true; fi
   wait
   local i p
-  for p in $HTTPS_PORT $IMAP_PORT $LMTP_PORT $SMTP_PORT; do
+  for p in $HTTPS_PORT $IMAP_PORT $LMTP_PORT $SMTP_PORT $SUBMISSION_PORT; do
     for ((i = 0; i < 50; i++)); do port_open "$p" || break; sleep 0.1; done
     port_open "$p" && log "stop: port $p still open"
   done
@@ -506,6 +547,8 @@ E2E_STACK_CA=$S/tls/ca.crt
 E2E_IMAP_PORT=$IMAP_PORT
 E2E_SMTP_PORT=$SMTP_PORT
 E2E_LMTP_PORT=$LMTP_PORT
+E2E_SUBMISSION_HOST=$SUBMISSION_HOST
+E2E_SUBMISSION_PORT=$SUBMISSION_PORT
 E2E_PKI_DIR=$S/pki
 E2E_ALICE=alice@$DOMAIN:alicepass
 E2E_BOB=bob@$DOMAIN:bobpass

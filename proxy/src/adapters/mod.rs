@@ -4,7 +4,10 @@
 //! removed) and how to deliver a finished S/MIME message through the webmail itself.
 //! Adding a webmail means one module here and one line in [`ADAPTERS`].
 
+mod exchange;
+mod horde;
 mod roundcube;
+mod sogo;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -17,7 +20,7 @@ use crate::http::{FetchError, UpstreamClient};
 use crate::rules::{ComposeKind, Query};
 
 /// Every adapter there is; rules name them with `adapter = "..."`.
-static ADAPTERS: &[&dyn Webmail] = &[&roundcube::Roundcube];
+static ADAPTERS: &[&dyn Webmail] = &[&roundcube::Roundcube, &horde::Horde, &sogo::Sogo];
 
 /// The names of the adapters, for rule validation and error messages.
 pub fn names() -> Vec<&'static str> {
@@ -44,6 +47,12 @@ pub(crate) trait Webmail: Sync {
     /// the compose stays as it was.
     fn refused(&self, req: &WebmailRequest, kind: ComposeKind, message: &str) -> Response<Body>;
 
+    /// Whether the proxy can keep uploads on the device for this webmail (and answer for
+    /// them); without, an upload with S/MIME on is refused.
+    fn holds_uploads(&self) -> bool {
+        true
+    }
+
     /// The page's answer to an upload the proxy kept.
     fn held(&self, req: &WebmailRequest, files: &[HeldAttachment<'_>]) -> Response<Body>;
 
@@ -55,6 +64,8 @@ pub(crate) trait Webmail: Sync {
 
     /// Delivers `delivery` through the webmail with the user's session: to every
     /// recipient, with the sender's copy in the sent folder. On failure nothing was sent.
+    /// For a rule with `delivery = "smtp"` the proxy has submitted the message already:
+    /// only the sender's copy is stored.
     fn deliver<'a>(
         &'a self,
         upstream: &'a UpstreamClient,
@@ -112,6 +123,8 @@ pub(crate) struct Delivery<'a> {
     pub(crate) cc: &'a str,
     /// Bcc as posted: delivered to, named in no header.
     pub(crate) bcc: &'a str,
+    /// The Bcc recipients' addresses, one by one.
+    pub(crate) bcc_addresses: &'a [String],
 }
 
 /// Why a delivery failed.

@@ -18,6 +18,7 @@ use hudsucker::hyper::header::{self, HeaderValue};
 use hudsucker::hyper::http;
 use hudsucker::hyper::{Method, Request, Response, StatusCode};
 
+use super::exchange::{self, human_size, multipart, q, with_session};
 use super::{Delivery, DeliveryError, HeldAttachment, Pending, Webmail, WebmailRequest};
 use crate::http::{Fetched, UpstreamClient};
 use crate::markup::{escape, js_string};
@@ -25,8 +26,6 @@ use crate::rules::ComposeKind;
 
 /// Prefix of attachment ids in Roundcube's page (`rcmfile<ID>`).
 const FILE_PREFIX: &str = "rcmfile";
-/// Largest response of Roundcube the proxy reads while delivering.
-const MAX_RESPONSE: usize = 4 * 1024 * 1024;
 
 /// The `<script>` document Roundcube answers a framed form POST with.
 fn frame_script(calls: &[String]) -> Response<Body> {
@@ -164,24 +163,13 @@ impl Webmail for Roundcube {
     }
 }
 
-fn human_size(bytes: usize) -> String {
-    match bytes {
-        b if b < 1024 => format!("{b} B"),
-        b if b < 1024 * 1024 => format!("{:.1} KB", b as f64 / 1024.0),
-        b => format!("{:.1} MB", b as f64 / (1024.0 * 1024.0)),
-    }
-}
-
 /// A request to Roundcube with the user's session; XHRs carry the token as a header.
 fn request(req: &WebmailRequest, method: Method, query: &str, xhr_token: Option<&str>) -> http::request::Builder {
-    let mut builder = Request::builder().method(method).uri(format!("{}?{query}", req.base));
-    for (name, value) in &req.session {
-        builder = builder.header(name, value);
+    let builder = with_session(req, method, &format!("{}?{query}", req.base));
+    match xhr_token {
+        Some(token) => builder.header("X-Roundcube-Request", token).header("X-Requested-With", "XMLHttpRequest"),
+        None => builder,
     }
-    if let Some(token) = xhr_token {
-        builder = builder.header("X-Roundcube-Request", token).header("X-Requested-With", "XMLHttpRequest");
-    }
-    builder.header(header::ACCEPT_ENCODING, "identity")
 }
 
 async fn send(
@@ -189,12 +177,7 @@ async fn send(
     what: &str,
     built: http::Result<Request<Full<Bytes>>>,
 ) -> Result<Fetched, DeliveryError> {
-    let request = built.map_err(|e| DeliveryError::Refused(format!("cannot build the {what} request: {e}")))?;
-    let fetched = upstream.send(request, MAX_RESPONSE).await?;
-    if !fetched.status.is_success() {
-        return Err(DeliveryError::Refused(format!("Roundcube answered the {what} with HTTP {}", fetched.status)));
-    }
-    Ok(fetched)
+    exchange::send(upstream, "Roundcube", what, built).await
 }
 
 /// The message Roundcube showed in an answer (`display_message("...", "error")`), if any.
@@ -222,31 +205,17 @@ fn string_literal(text: &str) -> Option<(String, &str)> {
     None
 }
 
-fn q(value: &str) -> String {
-    percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC).to_string()
-}
-
 async fn import(
     upstream: &UpstreamClient,
     req: &WebmailRequest,
     token: &str,
     d: &Delivery<'_>,
 ) -> Result<(), DeliveryError> {
-    let boundary = format!("----smime-proxy-{}", d.message_id.split('@').next().unwrap_or("b"));
-    let mut body = Vec::with_capacity(d.message.len() + 512);
-    body.extend_from_slice(
-        format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"_file[]\"; filename=\"smime.eml\"\r\n\
-             Content-Type: message/rfc822\r\n\r\n"
-        )
-        .as_bytes(),
-    );
-    body.extend_from_slice(d.message);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let (content_type, body) = multipart(d.message_id, &[], ("_file[]", "smime.eml", "message/rfc822", d.message));
     let query = format!("_task=mail&_action=import&_mbox={}&_remote=1&_uploadid=smime-proxy", q(d.sent_folder));
     let built = request(req, Method::POST, &query, Some(token))
-        .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
-        .body(Full::new(Bytes::from(body)));
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Full::new(body));
     let fetched = send(upstream, "import", built).await?;
     if let Some(error) = error_shown(&fetched.body) {
         return Err(DeliveryError::Refused(format!("Roundcube did not store the message: {error}")));
@@ -338,6 +307,5 @@ mod tests {
         );
         assert_eq!(error_shown(br#"this.display_message("Successfully imported 1 messages","confirmation",0);"#), None);
         assert_eq!(Roundcube.attachment_id("rcmfilesmp1a"), "smp1a");
-        assert_eq!(human_size(33), "33 B");
     }
 }

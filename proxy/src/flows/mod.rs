@@ -29,6 +29,8 @@ pub(crate) struct Services {
     pub(crate) trust: TrustOptions,
     /// Verified TLS to the webmail, for fetching raw messages and delivering.
     pub(crate) upstream: UpstreamClient,
+    /// The TLS client configuration of `upstream`, for SMTP submission too.
+    pub(crate) tls: Arc<rustls::ClientConfig>,
 }
 
 /// What a flow decided about a request.

@@ -16,18 +16,25 @@ use http_body_util::{BodyExt as _, Limited};
 use hudsucker::hyper::header::{self, HeaderValue};
 use hudsucker::hyper::{Method, Request, Response, StatusCode};
 use hudsucker::{Body, HttpContext, HttpHandler, RequestOrResponse};
+use zeroize::Zeroizing;
 
 use super::page;
 use crate::flows::Verdict;
 use crate::flows::compose::ComposeFlow;
 use crate::flows::read::{ReadFlow, ViewRequest};
+use crate::form::Form;
 use crate::http::{bad_gateway, html_response, root_cause, web_origin};
 use crate::origin::{OwnOrigin, RuntimeSettings};
 use crate::rewrite::STATE_QUERY;
-use crate::rules::{Head, Match, Query, RequestRule, Rule, SiteTable, classify, match_request, split_host_port};
+use crate::rules::{
+    Head, LoginRequest, Match, Query, RequestRule, Rule, SiteTable, classify, match_request, split_host_port,
+};
+use crate::store::Login;
 
 /// Largest compose request body the proxy reads (attachments included).
 const MAX_COMPOSE_BODY: usize = 64 * 1024 * 1024;
+/// Largest login request body read.
+const MAX_LOGIN_BODY: usize = 64 * 1024;
 
 /// What the handler shares across all exchanges.
 #[derive(Debug)]
@@ -71,7 +78,7 @@ impl Handler {
     fn should_intercept(&self, authority: &str) -> bool {
         let (host, port) = split_host_port(authority);
         let port = port.and_then(|p| p.parse().ok()).unwrap_or(443);
-        self.shared.origin.is(host) || self.shared.sites.lookup(host, port).is_some()
+        self.shared.origin.is(host) || self.shared.sites.lookup(host, port).is_some() || self.shared.sites.blocks(host)
     }
 }
 
@@ -91,6 +98,10 @@ impl HttpHandler for Handler {
         if self.shared.origin.is(host) {
             return self.shared.origin.serve(req).await.into();
         }
+        if self.shared.sites.blocks(host) {
+            tracing::info!(host, "refused a host a site's rule blocks");
+            return blocked_host(host).into();
+        }
         let default_port = if req.uri().scheme_str() == Some("https") { 443 } else { 80 };
         let port = authority.port_u16().unwrap_or(default_port);
         let mut exchange = Exchange {
@@ -100,7 +111,9 @@ impl HttpHandler for Handler {
             view: None,
             head: req.method() == Method::HEAD,
         };
-        let Some(rule) = self.shared.sites.lookup(host, port).map(|site| Arc::clone(&site.rule)) else {
+        let Some((rule, submission)) =
+            self.shared.sites.lookup(host, port).map(|site| (Arc::clone(&site.rule), site.submission.clone()))
+        else {
             self.exchange = Some(exchange);
             return req.into();
         };
@@ -114,15 +127,23 @@ impl HttpHandler for Handler {
         let head = Head { method: req.method().as_str(), path: req.uri().path(), query: &query, content_type };
         match match_request(&rule, &head) {
             Some(Match::Compose) => {
+                // A compose page whose URL carries no compose id (Horde, SOGo's template)
+                // gets one of the proxy's own, so that its toggles still report their
+                // changes (what spell checks and uploads without the form are judged by).
                 let id = rule.fields.compose_id.as_deref().and_then(|name| query.get(name)).map(str::to_owned);
+                let id = id.or_else(|| crate::random::random_hex(8).ok().map(|hex| format!("page-{hex}")));
                 exchange.compose_page = Some((Arc::clone(&rule), id));
             }
             Some(Match::ComposeRequest(candidates)) => {
                 self.exchange = Some(exchange);
-                return self.compose_request(&rule, candidates, &query, req).await;
+                return self.compose_request(&rule, submission.as_ref(), candidates, &query, req).await;
             }
             Some(Match::View(view)) => {
                 exchange.view = ViewRequest::new(Arc::clone(&rule), view, req.uri(), req.headers());
+            }
+            Some(Match::Login(login)) => {
+                self.exchange = Some(exchange);
+                return self.login_request(login, req).await;
             }
             Some(Match::List) | None => {}
         }
@@ -178,11 +199,35 @@ impl HttpHandler for Handler {
 }
 
 impl Handler {
+    /// Remembers the credentials of a login request (for SMTP delivery as the user) and
+    /// forwards it unchanged.
+    async fn login_request(&self, login: &LoginRequest, req: Request<Body>) -> RequestOrResponse {
+        let (parts, body) = req.into_parts();
+        let Ok(body) = Limited::new(body, MAX_LOGIN_BODY).collect().await.map(|c| c.to_bytes()) else {
+            return html_response(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "<!doctype html><title>smime-proxy</title><p>smime-proxy could not read this login request.</p>\n"
+                    .to_owned(),
+            )
+            .into();
+        };
+        let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        let form = Form::parse(content_type, &body);
+        if let (Some(user), Some(password)) = (form.get(&login.user), form.get(&login.password)) {
+            let site = parts.uri.authority().map(|a| a.to_string()).unwrap_or_default();
+            let login = Login { user: user.to_owned(), password: Zeroizing::new(password.to_owned()) };
+            self.shared.services.keys.remember_login(&site, login);
+            tracing::info!(site, "remembered the webmail login (memory only, until the key store is locked)");
+        }
+        Request::from_parts(parts, Body::from(body)).into()
+    }
+
     /// Reads a compose request's body, classifies it, strips the S/MIME control fields and
     /// hands it to the flow.
     async fn compose_request(
         &self,
         rule: &Rule,
+        submission: Option<&(String, u16)>,
         candidates: &[RequestRule],
         query: &Query,
         req: Request<Body>,
@@ -228,11 +273,23 @@ impl Handler {
             return Request::from_parts(parts, Body::from(classified.body)).into();
         };
         let forward = Request::from_parts(parts, Body::from(classified.body));
-        match self.shared.compose.request(rule, &site, request, forward).await {
+        match self.shared.compose.request(rule, &site, submission, request, forward).await {
             Verdict::Forward(req) => req.into(),
             Verdict::Respond(res) => res.into(),
         }
     }
+}
+
+/// A host a configured webmail's rule blocks: it would receive compose text.
+fn blocked_host(host: &str) -> Response<Body> {
+    html_response(
+        StatusCode::FORBIDDEN,
+        format!(
+            "<!doctype html><title>smime-proxy</title><p>smime-proxy blocks {}: a webmail you use through it \
+             would send the text you write there (a cloud spell checker).</p>\n",
+            crate::markup::escape(host)
+        ),
+    )
 }
 
 fn forbidden_peer() -> Response<Body> {

@@ -104,6 +104,7 @@ pub async fn start_with_keys(config: &Config, ca: Arc<LocalCa>, keys: Arc<KeyRin
         certs: CertStore::new(&config.dir),
         trust: config.trust()?,
         upstream: UpstreamClient::new(&tls),
+        tls: Arc::clone(&tls),
     });
     let settings = Arc::new(RuntimeSettings::new());
     let origin = OwnOrigin::new(

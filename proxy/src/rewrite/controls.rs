@@ -60,7 +60,11 @@ pub fn controls(rule: &Rule, state: &ControlsState) -> Vec<Insert> {
             class = escape(&c.input_class),
             checked = if on { " checked" } else { "" },
         );
-        c.row.replace("{id}", id).replace("{label}", &escape(label)).replace("{input}", &input)
+        c.row
+            .replace("{id}", id)
+            .replace("{label}", &escape(label))
+            .replace("{input}", &input)
+            .replace("{field}", field)
     };
     let toggles = format!(
         r#"<div id="smime-proxy-controls" data-smime-proxy="{name}">{sign}{encrypt}</div>{report}"#,

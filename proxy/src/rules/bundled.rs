@@ -30,6 +30,6 @@ mod tests {
     #[test]
     fn bundled_rules_load() {
         let set = crate::rules::RuleSet::bundled().unwrap();
-        assert_eq!(set.names(), vec!["roundcube"]);
+        assert_eq!(set.names(), vec!["horde", "roundcube", "sogo"]);
     }
 }

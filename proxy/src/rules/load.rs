@@ -17,8 +17,8 @@ use super::bundled::BUNDLED;
 use super::json_path::JsonPath;
 use super::pattern::{PathPattern, ValuePattern};
 use super::rule::{
-    ComposeKind, Controls, Csrf, Fields, Insertion, JsonView, PageMatch, Position, RequestRule, Rule, UrlTemplate,
-    ViewBody, ViewPage,
+    ComposeKind, Controls, Csrf, DeliveryRoute, Fields, Insertion, JsonView, LoginRequest, PageMatch, Position,
+    RequestRule, Rule, UrlTemplate, ViewBody, ViewPage,
 };
 use crate::Error;
 
@@ -116,17 +116,45 @@ pub fn parse_rule(text: &str, file: &str) -> Result<Rule, Error> {
 
     let compose = raw.pages.compose.into_match("GET").map_err(|(s, m)| at(s, m))?;
     let list = raw.pages.list.map(|p| p.into_match("GET")).transpose().map_err(|(s, m)| at(s, m))?;
+    let login = match raw.login {
+        None => None,
+        Some(l) => {
+            let page = RawPage { method: l.method, path: l.path, query: l.query, content_type: l.content_type };
+            let request = page.into_match("POST").map_err(|(s, m)| at(s, m))?;
+            Some(LoginRequest { request, user: l.user, password: l.password })
+        }
+    };
+    if raw.delivery == DeliveryRoute::Smtp && login.is_none() {
+        return Err(at(0..0, "delivery = \"smtp\" needs a [login] section: the proxy sends as the user".into()));
+    }
+    let mut blocked_hosts = Vec::new();
+    for host in raw.blocked_hosts {
+        let name = host.get_ref().to_ascii_lowercase();
+        if !super::sites::valid_host(&name) {
+            return Err(at(host.span(), format!("blocked_hosts: `{}` is not a host name", host.get_ref())));
+        }
+        blocked_hosts.push(name);
+    }
     let mut views = Vec::new();
     for view in raw.views {
         views.push(view_page(view).map_err(|(s, m)| at(s, m))?);
     }
 
     let c = raw.controls;
-    for (template, placeholders) in [(&c.row, &["{id}", "{label}", "{input}"][..]), (&c.status.html, &["{status}"][..])]
-    {
+    for (template, placeholders) in [(&c.row, &["{label}"][..]), (&c.status.html, &["{status}"][..])] {
         if let Some(missing) = placeholders.iter().find(|p| !template.get_ref().contains(**p)) {
             return Err(at(template.span(), format!("the template has no {missing} placeholder")));
         }
+    }
+    let row = c.row.get_ref();
+    let own_checkbox = row.contains("{input}") && row.contains("{id}");
+    if !own_checkbox && !row.contains("{field}") {
+        return Err(at(
+            c.row.span(),
+            "the row needs {input} and {id} (a checkbox the proxy makes) or {field} (the field name, for an \
+             app's own control)"
+                .into(),
+        ));
     }
     let controls = Controls {
         at: insertion(&c.selector, c.position).map_err(|m| at(c.selector.span(), m))?,
@@ -224,6 +252,9 @@ pub fn parse_rule(text: &str, file: &str) -> Result<Rule, Error> {
         requests,
         fields,
         adapter: raw.adapter,
+        delivery: raw.delivery,
+        login,
+        blocked_hosts,
     })
 }
 
@@ -386,6 +417,23 @@ struct RawRule {
     requests: Vec<RawRequest>,
     fields: RawFields,
     adapter: Option<String>,
+    #[serde(default)]
+    delivery: DeliveryRoute,
+    login: Option<RawLogin>,
+    #[serde(default)]
+    blocked_hosts: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLogin {
+    method: Option<Spanned<String>>,
+    path: Option<Spanned<String>>,
+    #[serde(default)]
+    query: BTreeMap<String, ValuePattern>,
+    content_type: Option<Spanned<String>>,
+    user: String,
+    password: String,
 }
 
 #[derive(Debug, Deserialize)]

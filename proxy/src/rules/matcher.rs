@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::pattern::ValuePattern;
-use super::rule::{PageMatch, RequestRule, Rule, ViewPage};
+use super::rule::{LoginRequest, PageMatch, RequestRule, Rule, ViewPage};
 
 /// The query string of a request, decoded (`+` is a space), first value of each name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -50,6 +50,8 @@ pub enum Match<'r> {
     /// It may carry compose content: these request rules match its head, in order; the
     /// body decides which one (if any) applies.
     ComposeRequest(&'r [RequestRule]),
+    /// It logs the user in (the rule's `[login]`).
+    Login(&'r LoginRequest),
 }
 
 impl Match<'_> {
@@ -60,6 +62,7 @@ impl Match<'_> {
             Self::View(_) => "message view",
             Self::List => "message list",
             Self::ComposeRequest(_) => "compose request",
+            Self::Login(_) => "login",
         }
     }
 }
@@ -70,6 +73,9 @@ pub fn match_request<'r>(rule: &'r Rule, head: &Head<'_>) -> Option<Match<'r>> {
     let first = rule.requests.iter().position(|r| head_matches(&r.request, head));
     if let Some(first) = first {
         return Some(Match::ComposeRequest(&rule.requests[first..]));
+    }
+    if let Some(login) = rule.login.as_ref().filter(|l| head_matches(&l.request, head)) {
+        return Some(Match::Login(login));
     }
     if head_matches(&rule.compose, head) {
         return Some(Match::Compose);

@@ -41,6 +41,36 @@ pub struct Rule {
     /// The adapter for what a rule cannot declare (delivery, the page's expected
     /// answers); without one the proxy cannot sign or encrypt for this webmail.
     pub adapter: Option<String>,
+    /// How a finished message leaves.
+    pub delivery: DeliveryRoute,
+    /// Hosts the webmail's pages load from that would carry compose text away (a cloud
+    /// spell checker): while a site with this rule is configured, the proxy refuses them.
+    pub blocked_hosts: Vec<String>,
+    /// The login request, when the proxy needs the user's credentials (SMTP delivery).
+    pub login: Option<LoginRequest>,
+}
+
+/// How a finished S/MIME message is sent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryRoute {
+    /// Through the webmail's own functions (the adapter's `deliver`).
+    #[default]
+    Webmail,
+    /// Submitted by the proxy to the site's SMTP server with the user's login; the
+    /// adapter stores the sender's copy.
+    Smtp,
+}
+
+/// The request that logs the user in, and where its body has the credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginRequest {
+    /// Which request.
+    pub request: PageMatch,
+    /// The user name's field (form field or top-level JSON key).
+    pub user: String,
+    /// The password's field.
+    pub password: String,
 }
 
 /// Where a webmail expects its CSRF token.
@@ -122,7 +152,8 @@ pub struct UrlTemplate {
 pub struct Controls {
     /// Where the toggles go.
     pub at: Insertion,
-    /// Markup of one toggle row with `{id}`, `{label}` and `{input}` placeholders.
+    /// Markup of one toggle row: `{label}`, and `{input}` + `{id}` (the proxy's checkbox)
+    /// or `{field}` (the field's name, for a control of the app's own kind).
     pub row: String,
     /// Class of the checkbox input (so that it looks native).
     pub input_class: String,

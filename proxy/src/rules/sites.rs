@@ -14,6 +14,9 @@ pub struct Site {
     pub port: u16,
     /// The rule serving it.
     pub rule: Arc<Rule>,
+    /// The site's SMTP submission server (`host`, `port`), for rules that deliver over
+    /// SMTP.
+    pub submission: Option<(String, u16)>,
 }
 
 impl Site {
@@ -94,6 +97,13 @@ impl SiteTable {
         self.sites.iter().find(|s| s.port == port && s.host.eq_ignore_ascii_case(host))
     }
 
+    /// Whether a configured site's rule blocks `host` (a third-party service the
+    /// webmail's page would send text to, such as a cloud spell checker).
+    pub fn blocks(&self, host: &str) -> bool {
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        self.sites.iter().any(|s| s.rule.blocked_hosts.iter().any(|b| b.eq_ignore_ascii_case(host)))
+    }
+
     /// All sites, in configuration order.
     pub fn iter(&self) -> impl Iterator<Item = &Site> {
         self.sites.iter()
@@ -118,7 +128,7 @@ mod tests {
     #[test]
     fn lookup_matches_host_and_port() {
         let rule = RuleSet::bundled().unwrap().get("roundcube").unwrap().clone();
-        let table = SiteTable::new(vec![Site { host: "mail.example.org".into(), port: 443, rule }]);
+        let table = SiteTable::new(vec![Site { host: "mail.example.org".into(), port: 443, rule, submission: None }]);
         assert!(table.lookup("MAIL.example.org", 443).is_some());
         assert!(table.lookup("mail.example.org", 8443).is_none());
         assert!(table.lookup("example.org", 443).is_none());

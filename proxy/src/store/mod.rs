@@ -24,5 +24,5 @@ pub use certs::{CERT_FORMAT, Candidate, CertEntry, CertRecord, CertStore, Sighti
 pub use error::StoreError;
 pub use fingerprint::Fingerprint;
 pub use keys::{Imported, KEY_FORMAT, KeyEntry, KeyStore};
-pub use ring::{KeyRing, KeyUnavailable, RingStatus};
+pub use ring::{KeyRing, KeyUnavailable, Login, RingStatus};
 pub use summary::CertSummary;

@@ -7,12 +7,14 @@
 //! secret types wipe themselves on drop) is wiped as soon as the last flow still using
 //! one finishes. Time is `tokio::time::Instant`, so tests can pause and advance it.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use smime_crypto::Identity;
 use tokio::sync::Notify;
 use tokio::time::Instant;
+use zeroize::Zeroizing;
 
 use super::{KeyStore, StoreError};
 
@@ -59,6 +61,23 @@ pub struct KeyRing {
 struct State {
     keys: Vec<Unlocked>,
     last_used: Instant,
+    /// Webmail logins seen this run, by site (for SMTP submission); wiped with the keys.
+    logins: HashMap<String, Login>,
+}
+
+/// A webmail login, as the browser posted it.
+#[derive(Clone)]
+pub struct Login {
+    /// The user name.
+    pub user: String,
+    /// The password (wiped when dropped).
+    pub password: Zeroizing<String>,
+}
+
+impl std::fmt::Debug for Login {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Login").field("user", &self.user).finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug)]
@@ -80,7 +99,7 @@ impl KeyRing {
     }
 
     fn build(store: Option<KeyStore>, idle: Duration, hint: String) -> Self {
-        let state = State { keys: Vec::new(), last_used: Instant::now() };
+        let state = State { keys: Vec::new(), last_used: Instant::now(), logins: HashMap::new() };
         Self { store, idle, hint, state: Mutex::new(state), unlocked: Notify::new() }
     }
 
@@ -104,8 +123,21 @@ impl KeyRing {
         Ok(count)
     }
 
-    /// Forgets every unlocked key. Returns true when something was unlocked.
+    /// Remembers the login the user gave `site` (for sending over SMTP as that user), in
+    /// memory only, until the ring is locked (on demand, when idle, at shutdown).
+    pub fn remember_login(&self, site: &str, login: Login) {
+        self.state().logins.insert(site.to_owned(), login);
+    }
+
+    /// The login last seen for `site`.
+    pub fn login_for(&self, site: &str) -> Option<Login> {
+        self.state().logins.get(site).cloned()
+    }
+
+    /// Forgets every unlocked key and every login. Returns true when something was
+    /// unlocked.
     pub fn lock(&self) -> bool {
+        std::mem::take(&mut self.state().logins);
         let keys = std::mem::take(&mut self.state().keys);
         let was = !keys.is_empty();
         drop(keys);
@@ -213,6 +245,18 @@ mod tests {
         let alice = pkcs12::read_identity(&pki_bytes("alice.p12"), b"test").unwrap();
         store.import(&alice, b"store pass").unwrap();
         (dir, Arc::new(KeyRing::new(store, idle, HINT)))
+    }
+
+    #[test]
+    fn logins_are_wiped_with_the_keys() {
+        let ring = KeyRing::without_store("unlock it");
+        let login = Login { user: "alice@example.test".into(), password: Zeroizing::new("alicepass".into()) };
+        ring.remember_login("sogo.example:443", login);
+        assert_eq!(ring.login_for("sogo.example:443").unwrap().user, "alice@example.test");
+        assert!(ring.login_for("other:443").is_none());
+        assert!(!format!("{:?}", ring.login_for("sogo.example:443")).contains("alicepass"));
+        ring.lock();
+        assert!(ring.login_for("sogo.example:443").is_none());
     }
 
     #[tokio::test(start_paused = true)]

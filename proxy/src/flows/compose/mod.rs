@@ -39,7 +39,17 @@ use crate::config::ComposeOptions;
 use crate::form::Form;
 use crate::http::session_headers;
 use crate::rewrite::ControlsState;
-use crate::rules::{ComposeKind, ComposeRequest, ENCRYPT_FIELD, Query, Rule, SIGN_FIELD, SmimeChoice};
+use crate::rules::{ComposeKind, ComposeRequest, DeliveryRoute, ENCRYPT_FIELD, Query, Rule, SIGN_FIELD, SmimeChoice};
+use crate::smtp::{self, Envelope, Submission};
+
+/// How a finished message leaves (the rule's `delivery`, with the site's server).
+#[derive(Debug)]
+enum Route {
+    /// Through the webmail (the adapter).
+    Webmail,
+    /// Over SMTP by the proxy; the adapter stores the sender's copy.
+    Smtp(Submission),
+}
 
 /// The compose flow of a running proxy.
 #[derive(Debug)]
@@ -106,6 +116,7 @@ impl ComposeFlow {
         &self,
         rule: &Rule,
         site: &str,
+        submission: Option<&(String, u16)>,
         request: ComposeRequest,
         forward: Request<Body>,
     ) -> Verdict {
@@ -136,7 +147,16 @@ impl ComposeFlow {
         let page = webmail_request(&forward, request.csrf_token.clone());
         let refuse = |message: &str| Verdict::Respond(adapter.refused(&page, request.kind, message));
         match request.kind {
-            ComposeKind::Send if smime => self.send(adapter, site, choice, &request, &page).await,
+            ComposeKind::Send if smime => {
+                let route = match (rule.delivery, submission) {
+                    (DeliveryRoute::Smtp, Some((host, port))) => {
+                        Route::Smtp(Submission { host: host.clone(), port: *port })
+                    }
+                    (DeliveryRoute::Smtp, None) => return refuse("Not sent: this site has no submission server set."),
+                    (DeliveryRoute::Webmail, _) => Route::Webmail,
+                };
+                self.send(adapter, &route, site, choice, &request, &page).await
+            }
             ComposeKind::Send | ComposeKind::Draft
                 if self.sessions.holds_any(site, &id, &request.fields.attachments) =>
             {
@@ -148,6 +168,10 @@ impl ComposeFlow {
             ComposeKind::Draft if choice.encrypt => refuse(
                 "Drafts of an encrypted message are not saved to the webmail (it would store them readable). \
                  The message stays in this window; send it, or turn Encrypt off to save a draft.",
+            ),
+            ComposeKind::Upload if smime && !adapter.holds_uploads() => refuse(
+                "Attachments cannot be added while Sign or Encrypt is on: this webmail would store them on its \
+                 server unprotected at once. Turn Sign and Encrypt off to attach files without S/MIME.",
             ),
             ComposeKind::Upload if smime => self.hold(adapter, site, &id, &request, &page),
             ComposeKind::Remove => {
@@ -225,6 +249,7 @@ impl ComposeFlow {
     async fn send(
         &self,
         adapter: &dyn Webmail,
+        route: &Route,
         site: &str,
         choice: SmimeChoice,
         request: &ComposeRequest,
@@ -233,7 +258,7 @@ impl ComposeFlow {
         let f = &request.fields;
         let started = std::time::Instant::now();
         let folder = if f.sent_folder.is_empty() { "Sent" } else { f.sent_folder.as_str() };
-        match self.protect_and_deliver(adapter, site, choice, request, page, folder).await {
+        match self.protect_and_deliver(adapter, route, site, choice, request, page, folder).await {
             Ok(bytes) => {
                 self.sessions.finish(site, &f.compose_id);
                 tracing::info!(
@@ -254,9 +279,11 @@ impl ComposeFlow {
 
     /// Everything a send needs, each failure as the sentence the user sees. Returns the
     /// size of the delivered message.
+    #[allow(clippy::too_many_arguments, reason = "one send's context, each part used once")]
     async fn protect_and_deliver(
         &self,
         adapter: &dyn Webmail,
+        route: &Route,
         site: &str,
         choice: SmimeChoice,
         request: &ComposeRequest,
@@ -314,6 +341,7 @@ impl ComposeFlow {
         };
         let built = build(&draft, protection);
         drop(attachments);
+        let bcc_addresses: Vec<String> = bcc.iter().map(|m| m.address.clone()).collect();
 
         let message = tokio::task::spawn_blocking(move || {
             let sign_options = SignOptions::default();
@@ -337,11 +365,35 @@ impl ComposeFlow {
             to: &f.to,
             cc: &f.cc,
             bcc: &f.bcc,
+            bcc_addresses: &bcc_addresses,
         };
-        adapter
-            .deliver(&self.services.upstream, page, &delivery)
-            .await
-            .map_err(|e| format!("the webmail did not deliver it ({e}); it was not sent."))?;
+        match route {
+            Route::Webmail => adapter
+                .deliver(&self.services.upstream, page, &delivery)
+                .await
+                .map_err(|e| format!("the webmail did not deliver it ({e}); it was not sent."))?,
+            Route::Smtp(server) => {
+                let login = self.services.keys.login_for(site).ok_or(
+                    "smime-proxy sends this webmail's mail itself, as you, and has not seen you log in since it \
+                     started or was last locked: log out of the webmail and log in again.",
+                )?;
+                let everyone: Vec<String> = to.iter().chain(&cc).chain(&bcc).map(|m| m.address.clone()).collect();
+                let envelope = Envelope {
+                    user: &login.user,
+                    password: &login.password,
+                    from: &from.address,
+                    recipients: &everyone,
+                    message: &message,
+                };
+                smtp::submit(server, Arc::clone(&self.services.tls), &envelope)
+                    .await
+                    .map_err(|e| format!("{e}; it was not sent."))?;
+                // Sent: a failure to store the sender's copy no longer stops anything.
+                if let Err(error) = adapter.deliver(&self.services.upstream, page, &delivery).await {
+                    tracing::warn!(%error, "sent, but the copy for the sent folder could not be stored");
+                }
+            }
+        }
         Ok(message.len())
     }
 

@@ -1,0 +1,130 @@
+//! SOGo 5.8. Its compose dialog reads JSON answers: `{"status":"success"}` for a send, an
+//! HTTP error with `{"message": …}` shown in the dialog otherwise. SOGo cannot send a
+//! finished message unchanged, so its rule has `delivery = "smtp"`: the proxy submits the
+//! message itself and this adapter stores the sender's copy with SOGo's raw `PUT` into
+//! the sent folder (an IMAP APPEND, byte for byte). Uploads are not held: SOGo stores a
+//! draft with the file in IMAP the moment it is attached and re-reads it, which the proxy
+//! cannot stand in for; with S/MIME on they are refused.
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hudsucker::Body;
+use hudsucker::hyper::header::{self, HeaderValue};
+use hudsucker::hyper::{Method, Response, StatusCode};
+use serde_json::json;
+
+use super::exchange::{self, with_session};
+use super::{Delivery, DeliveryError, HeldAttachment, Pending, Webmail, WebmailRequest};
+use crate::http::UpstreamClient;
+use crate::rules::ComposeKind;
+
+/// SOGo 5.8.
+pub(super) struct Sogo;
+
+impl Webmail for Sogo {
+    fn name(&self) -> &'static str {
+        "sogo"
+    }
+
+    fn sent(&self, _req: &WebmailRequest, _compose_id: &str, _sent_folder: &str) -> Response<Body> {
+        json_answer(StatusCode::OK, &json!({"status": "success"}))
+    }
+
+    fn refused(&self, _req: &WebmailRequest, kind: ComposeKind, message: &str) -> Response<Body> {
+        let status = match kind {
+            ComposeKind::Upload => StatusCode::FORBIDDEN,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        json_answer(status, &json!({"status": "failure", "message": message}))
+    }
+
+    fn holds_uploads(&self) -> bool {
+        false
+    }
+
+    fn held(&self, req: &WebmailRequest, _files: &[HeldAttachment<'_>]) -> Response<Body> {
+        self.refused(req, ComposeKind::Upload, "attachments cannot be kept on this device in SOGo")
+    }
+
+    fn removed(&self, _req: &WebmailRequest, _id: &str) -> Response<Body> {
+        let mut res = Response::new(Body::empty());
+        *res.status_mut() = StatusCode::NO_CONTENT;
+        res
+    }
+
+    fn attachment_id<'a>(&self, posted: &'a str) -> &'a str {
+        posted
+    }
+
+    /// Stores the sender's copy (the proxy has submitted the message over SMTP).
+    fn deliver<'a>(
+        &'a self,
+        upstream: &'a UpstreamClient,
+        req: &'a WebmailRequest,
+        d: &'a Delivery<'a>,
+    ) -> Pending<'a> {
+        Box::pin(async move {
+            let url = sent_folder_url(&req.base, d.sent_folder)
+                .ok_or_else(|| DeliveryError::Refused("the send did not come from a SOGo mail account".into()))?;
+            let mut built = with_session(req, Method::PUT, &url).header(header::CONTENT_TYPE, "message/rfc822");
+            if let Some(token) = &req.token {
+                built = built.header("X-XSRF-TOKEN", token);
+            }
+            let built = built.body(Full::new(Bytes::copy_from_slice(d.message)));
+            let fetched = exchange::send(upstream, "SOGo", "copy into the sent folder", built).await?;
+            if fetched.status != StatusCode::CREATED {
+                return Err(DeliveryError::Refused(format!("SOGo answered the copy with HTTP {}", fetched.status)));
+            }
+            Ok(())
+        })
+    }
+}
+
+/// `…/SOGo/so/<user>/Mail/<account>/folder<Sent>` from the URL of a compose request
+/// (`…/Mail/<account>/folderDrafts/<draft>/send`).
+fn sent_folder_url(base: &str, folder: &str) -> Option<String> {
+    let (root, rest) = base.split_once("/Mail/")?;
+    let account = rest.split('/').next().filter(|a| !a.is_empty())?;
+    let folder = exchange::q(folder);
+    Some(format!("{root}/Mail/{account}/folder{folder}"))
+}
+
+fn json_answer(status: StatusCode, value: &serde_json::Value) -> Response<Body> {
+    let mut res = Response::new(Body::from(value.to_string()));
+    *res.status_mut() = status;
+    let headers = res.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sent_folder_is_next_to_the_drafts() {
+        assert_eq!(
+            sent_folder_url(
+                "https://s.example/SOGo/so/alice@example.test/Mail/0/folderDrafts/newDraft1-1/send",
+                "Sent"
+            )
+            .as_deref(),
+            Some("https://s.example/SOGo/so/alice@example.test/Mail/0/folderSent")
+        );
+        assert_eq!(sent_folder_url("https://s.example/SOGo/connect", "Sent"), None);
+    }
+
+    #[test]
+    fn refusals_are_json_errors_the_dialog_shows() {
+        let req = WebmailRequest {
+            base: String::new(),
+            query: crate::rules::Query::parse(""),
+            session: Default::default(),
+            token: None,
+        };
+        let res = Sogo.refused(&req, ComposeKind::Send, "Not sent: no certificate for dave@example.test.");
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(res.headers()[header::CONTENT_TYPE], "application/json");
+    }
+}
