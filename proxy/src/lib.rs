@@ -38,6 +38,8 @@ mod error;
 pub mod fixtures;
 pub mod flows;
 mod form;
+#[doc(hidden)]
+pub mod fuzzing;
 mod http;
 mod markup;
 mod mitm;

@@ -288,6 +288,184 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+    use tokio::io::AsyncBufRead;
+    use tokio::net::TcpListener;
+
+    /// A TLS server identity for `localhost` and a client configuration trusting it.
+    fn tls_pair() -> (Arc<rustls::ServerConfig>, Arc<ClientConfig>) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap().self_signed(&key).unwrap();
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let server = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![cert.der().clone()],
+                PrivateKeyDer::from(PrivatePkcs8KeyDer::from(key.serialize_der())),
+            )
+            .unwrap();
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(CertificateDer::from(cert.der().to_vec())).unwrap();
+        let client = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        (Arc::new(server), Arc::new(client))
+    }
+
+    /// What a scripted server saw: the commands, and the message data.
+    #[derive(Debug, Default)]
+    struct Seen {
+        commands: Vec<String>,
+        data: Vec<u8>,
+    }
+
+    async fn line<R: AsyncBufRead + Unpin>(r: &mut R) -> String {
+        let mut l = String::new();
+        let _ = r.read_line(&mut l).await;
+        l.trim_end().to_owned()
+    }
+
+    /// A submission server on 127.0.0.1: STARTTLS (when `starttls`), AUTH PLAIN, and
+    /// `rcpt_code` for every RCPT.
+    async fn server(
+        starttls: bool,
+        rcpt_code: u16,
+        tls: Arc<rustls::ServerConfig>,
+    ) -> (u16, tokio::task::JoinHandle<Seen>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let task = tokio::spawn(async move {
+            let mut seen = Seen::default();
+            let (tcp, _) = listener.accept().await.unwrap();
+            let mut plain = BufReader::new(tcp);
+            plain.get_mut().write_all(b"220 test ESMTP\r\n").await.unwrap();
+            let ehlo = line(&mut plain).await;
+            seen.commands.push(ehlo);
+            let offer: &[u8] = if starttls {
+                b"250-test\r\n250-STARTTLS\r\n250 AUTH PLAIN\r\n"
+            } else {
+                b"250-test\r\n250 AUTH PLAIN\r\n"
+            };
+            plain.get_mut().write_all(offer).await.unwrap();
+            let next = line(&mut plain).await;
+            seen.commands.push(next.clone());
+            if next != "STARTTLS" {
+                return seen;
+            }
+            plain.get_mut().write_all(b"220 go ahead\r\n").await.unwrap();
+            let stream = tokio_rustls::TlsAcceptor::from(tls).accept(plain.into_inner()).await.unwrap();
+            let mut s = BufReader::new(stream);
+            loop {
+                let command = line(&mut s).await;
+                if command.is_empty() {
+                    return seen;
+                }
+                seen.commands.push(command.clone());
+                let reply: Vec<u8> = match command.split(' ').next().unwrap() {
+                    "EHLO" => b"250-test\r\n250 AUTH PLAIN LOGIN\r\n".to_vec(),
+                    "AUTH" => b"235 ok\r\n".to_vec(),
+                    "MAIL" => b"250 ok\r\n".to_vec(),
+                    "RCPT" => format!("{rcpt_code} rcpt\r\n").into_bytes(),
+                    "DATA" => {
+                        s.get_mut().write_all(b"354 go\r\n").await.unwrap();
+                        loop {
+                            let mut l = Vec::new();
+                            s.read_until(b'\n', &mut l).await.unwrap();
+                            if l == b".\r\n" {
+                                break;
+                            }
+                            seen.data.extend_from_slice(&l);
+                        }
+                        b"250 queued\r\n".to_vec()
+                    }
+                    "QUIT" => {
+                        let _ = s.get_mut().write_all(b"221 bye\r\n").await;
+                        return seen;
+                    }
+                    _ => b"500 what\r\n".to_vec(),
+                };
+                s.get_mut().write_all(&reply).await.unwrap();
+            }
+        });
+        (port, task)
+    }
+
+    fn envelope<'a>(recipients: &'a [String], message: &'a [u8]) -> Envelope<'a> {
+        Envelope { user: "alice@example.test", password: "alicepass", from: "alice@example.test", recipients, message }
+    }
+
+    #[tokio::test]
+    async fn submits_over_starttls_with_auth_plain_dot_stuffed() {
+        let (server_tls, client_tls) = tls_pair();
+        let (port, task) = server(true, 250, server_tls).await;
+        let recipients = vec!["bob@example.test".to_owned(), "carol@example.test".to_owned()];
+        let message = b"Subject: x\r\n\r\n.leading dot\r\nend\r\n";
+        submit(&Submission { host: "localhost".into(), port }, client_tls, &envelope(&recipients, message))
+            .await
+            .unwrap();
+        let seen = task.await.unwrap();
+        let auth = base64::engine::general_purpose::STANDARD.encode("\0alice@example.test\0alicepass");
+        assert_eq!(
+            seen.commands,
+            [
+                "EHLO smime-proxy.invalid".to_owned(),
+                "STARTTLS".into(),
+                "EHLO smime-proxy.invalid".into(),
+                format!("AUTH PLAIN {auth}"),
+                "MAIL FROM:<alice@example.test>".into(),
+                "RCPT TO:<bob@example.test>".into(),
+                "RCPT TO:<carol@example.test>".into(),
+                "DATA".into(),
+                "QUIT".into(),
+            ]
+        );
+        assert_eq!(seen.data, b"Subject: x\r\n\r\n..leading dot\r\nend\r\n");
+    }
+
+    #[tokio::test]
+    async fn no_starttls_means_nothing_is_sent_and_the_password_never_leaves() {
+        let (server_tls, client_tls) = tls_pair();
+        let (port, task) = server(false, 250, server_tls).await;
+        let recipients = vec!["bob@example.test".to_owned()];
+        let err = submit(&Submission { host: "localhost".into(), port }, client_tls, &envelope(&recipients, b"x\r\n"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, SmtpError::Unsupported { what: "STARTTLS", .. }), "{err}");
+        let seen = task.await.unwrap();
+        assert!(seen.commands.iter().all(|c| !c.starts_with("AUTH")), "{:?}", seen.commands);
+    }
+
+    #[tokio::test]
+    async fn an_untrusted_certificate_is_refused() {
+        let (server_tls, _) = tls_pair();
+        let (_, other_client) = tls_pair();
+        let (port, _task) = server(true, 250, server_tls).await;
+        let recipients = vec!["bob@example.test".to_owned()];
+        let err =
+            submit(&Submission { host: "localhost".into(), port }, other_client, &envelope(&recipients, b"x\r\n"))
+                .await
+                .unwrap_err();
+        assert!(matches!(err, SmtpError::Connect { .. }), "{err}");
+        assert!(err.to_string().contains("certificate"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_refused_recipient_stops_before_the_data() {
+        let (server_tls, client_tls) = tls_pair();
+        let (port, task) = server(true, 550, server_tls).await;
+        let recipients = vec!["dave@example.test".to_owned()];
+        let err = submit(&Submission { host: "localhost".into(), port }, client_tls, &envelope(&recipients, b"x\r\n"))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("refused a recipient: 550"), "{err}");
+        drop(err);
+        let seen = task.await.unwrap();
+        assert!(!seen.commands.iter().any(|c| c == "DATA") && seen.data.is_empty());
+    }
 
     #[test]
     fn replies() {

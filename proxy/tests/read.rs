@@ -97,8 +97,6 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
-    let dir = tempfile::tempdir().unwrap();
-    let pki = UpstreamPki::new("Upstream Test CA");
     let raw = Arc::new(messages());
     let fetches = Arc::new(Mutex::new(Vec::new()));
     let seen = Arc::clone(&fetches);
@@ -119,6 +117,13 @@ async fn setup() -> Setup {
             _ => None,
         }
     });
+    setup_with("roundcube", routes, fetches).await
+}
+
+/// A proxy for a site of `rule` served by `routes`, with bob's key unlocked.
+async fn setup_with(rule: &str, routes: Routes, fetches: Arc<Mutex<Vec<String>>>) -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = UpstreamPki::new("Upstream Test CA");
     let upstream = Upstream::start_with(&pki, routes).await;
 
     let store = KeyStore::new(&dir.path().join("store"));
@@ -130,7 +135,7 @@ async fn setup() -> Setup {
 
     let overrides = Overrides {
         listen: Some("127.0.0.1:0".into()),
-        sites: vec![format!("{}=roundcube", upstream.by_name())],
+        sites: vec![format!("{}={rule}", upstream.by_name())],
         upstream_ca: vec![pki.write_ca(dir.path())],
         log: None,
     };
@@ -284,4 +289,107 @@ async fn plain_messages_pass_unchanged_without_fetching() {
     let page = s.view("5").await;
     assert_eq!(page.text(), view_page("5"));
     assert!(s.fetches.lock().unwrap().is_empty(), "no viewsource for a page without S/MIME hints");
+}
+
+/// Horde's preview pane: a JSON answer (in IMP's `/*-secure-` envelope) with the message
+/// and the prefetched next one; each S/MIME entry's `msgtext` becomes a frame, the plain
+/// one stays, and the answer is still IMP's JSON.
+#[tokio::test]
+async fn a_json_preview_gets_a_frame_per_smime_message_and_stays_json() {
+    let raw = Arc::new(messages());
+    let fetches = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&fetches);
+    let routes: Routes = Arc::new(move |parts: &hyper::http::request::Parts| {
+        let respond = |content_type: &str, body: Vec<u8>| {
+            Response::builder().header("content-type", content_type).body(Full::new(Bytes::from(body))).unwrap()
+        };
+        match parts.uri.path() {
+            "/horde/services/ajax.php/imp/showMessage" => {
+                let entry = |buid: &str, text: &str| {
+                    format!(r#"{{"buid":{buid},"mbox":"SU5CT1g","data":{{"subject":"s","msgtext":"{text}"}}}}"#)
+                };
+                let body = format!(
+                    r#"/*-secure-{{"response":{{"buid":1}},"tasks":{{"imp:message":[{},{}]}}}}*/"#,
+                    entry("1", "<div>The data in this part has been encrypted via S/MIME: smime.p7m</div>"),
+                    entry("5", &format!("<div>{MARKER}</div>")),
+                );
+                Some(respond("application/json", body.into_bytes()))
+            }
+            "/horde/imp/view.php" => {
+                let query = smime_proxy::rules::Query::parse(parts.uri.query().unwrap_or_default());
+                assert_eq!(query.get("actionID"), Some("view_source"));
+                assert_eq!(query.get("mailbox"), Some("SU5CT1g"));
+                let buid = query.get("buid")?;
+                seen.lock().unwrap().push(buid.to_owned());
+                let message = raw.iter().find(|(u, _)| *u == buid)?.1.clone();
+                Some(respond("text/plain; charset=UTF-8", message))
+            }
+            _ => None,
+        }
+    });
+    let s = setup_with("horde", routes, fetches).await;
+    let req = Request::post("/horde/services/ajax.php/imp/showMessage")
+        .header("cookie", COOKIE)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Full::new(Bytes::from_static(b"view=SU5CT1g&buid=1&preview=1&token=t")))
+        .unwrap();
+    let page = https_via_proxy(s.proxy.local_addr(), &s.upstream.by_name(), &s.roots(), req).await.unwrap();
+    assert_eq!(page.status, 200);
+    let text = page.text();
+    let json = text.strip_prefix("/*-secure-").and_then(|t| t.strip_suffix("*/")).expect(&text);
+    let answer: serde_json::Value = serde_json::from_str(json).unwrap();
+    let first = answer["tasks"]["imp:message"][0]["data"]["msgtext"].as_str().unwrap();
+    assert!(first.starts_with("<iframe class=\"smime-proxy-view\""), "{first}");
+    assert_eq!(
+        answer["tasks"]["imp:message"][1]["data"]["msgtext"],
+        format!("<div>{MARKER}</div>"),
+        "plain: unchanged"
+    );
+    assert_eq!(s.fetches.lock().unwrap().as_slice(), ["1"], "only the S/MIME entry's raw message, once");
+    let doc = s.frame(&frame_src(first), &format!("{}/", s.page_origin())).await.text();
+    assert!(doc.contains(&format!("Hi Bob, {MARKER}")) && doc.contains("Signature valid"), "{doc}");
+}
+
+/// SOGo's message view: JSON whose `parts` become one part holding the frame; the raw
+/// message comes from `export` with LF line ends and is read as CRLF.
+#[tokio::test]
+async fn a_json_view_with_an_lf_export_is_read() {
+    let raw = Arc::new(messages());
+    let fetches = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&fetches);
+    let routes: Routes = Arc::new(move |parts: &hyper::http::request::Parts| {
+        let respond = |content_type: &str, body: Vec<u8>| {
+            Response::builder().header("content-type", content_type).body(Full::new(Bytes::from(body))).unwrap()
+        };
+        let rest = parts.uri.path().strip_prefix("/SOGo/so/bob@example.test/Mail/0/folderINBOX/")?;
+        let (uid, action) = rest.split_once('/')?;
+        match action {
+            "view" => Some(respond(
+                "application/json",
+                br#"{"subject":"s","parts":{"type":"UIxMailPartLinkViewer","contentType":"application/pkcs7-mime","filename":"smime.p7m"}}"#.to_vec(),
+            )),
+            "export" => {
+                let token = parts.headers.get("x-xsrf-token").and_then(|v| v.to_str().ok()).unwrap_or_default();
+                seen.lock().unwrap().push(format!("{uid} {token}"));
+                let message = raw.iter().find(|(u, _)| *u == uid)?.1.clone();
+                let lf = String::from_utf8(message).unwrap().replace("\r\n", "\n");
+                Some(respond("message/rfc822", lf.into_bytes()))
+            }
+            _ => None,
+        }
+    });
+    let s = setup_with("sogo,submission=localhost:2525", routes, fetches).await;
+    let req = Request::get("/SOGo/so/bob@example.test/Mail/0/folderINBOX/1/view")
+        .header("cookie", COOKIE)
+        .header("x-xsrf-token", "xsrf-1")
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let page = https_via_proxy(s.proxy.local_addr(), &s.upstream.by_name(), &s.roots(), req).await.unwrap();
+    let answer: serde_json::Value = serde_json::from_slice(&page.body).unwrap();
+    assert_eq!(answer["subject"], "s");
+    assert_eq!(answer["parts"]["type"], "UIxMailPartLinkViewer");
+    let frame = answer["parts"]["content"].as_str().unwrap();
+    assert_eq!(s.fetches.lock().unwrap().as_slice(), ["1 xsrf-1"], "export fetched with the XSRF header");
+    let doc = s.frame(&frame_src(frame), &format!("{}/", s.page_origin())).await.text();
+    assert!(doc.contains(&format!("Hi Bob, {MARKER}")) && doc.contains("Signature valid"), "{doc}");
 }

@@ -50,6 +50,8 @@ export const ctx = {
   browser: null, // persistent context
   userDataDir: null,
   page: null,
+  // `--site` values for the proxy this suite starts (default: the Roundcube site).
+  sites: null,
 };
 export const runId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 
@@ -223,7 +225,8 @@ async function prepareConfigDir(dir) {
   return storePass;
 }
 
-// Starts smime-proxy for the webmail site (or uses E2E_PROXY_ADDR), and reads its CA.
+// Starts smime-proxy for the suite's sites (`ctx.sites`, default the Roundcube site), or
+// uses E2E_PROXY_ADDR, and reads its CA.
 export async function startProxy() {
   if (process.env.E2E_PROXY_ADDR) {
     ctx.proxyAddr = process.env.E2E_PROXY_ADDR;
@@ -237,8 +240,9 @@ export async function startProxy() {
     ctx.configDir = mkdtempSync(path.join(os.tmpdir(), 'smime-proxy-e2e-config-'));
     const storePass = await prepareConfigDir(ctx.configDir);
     ctx.proxyAddr = `127.0.0.1:${await freePort()}`;
+    const sites = ctx.sites || [`${ctx.stack.E2E_WEBMAIL_SITE}=roundcube`];
     const args = ['--config-dir', ctx.configDir, 'run', '--listen', ctx.proxyAddr,
-      '--site', `${ctx.stack.E2E_WEBMAIL_SITE}=roundcube`, '--upstream-ca', ctx.stack.E2E_STACK_CA, '--log', 'info',
+      ...sites.flatMap((s) => ['--site', s]), '--upstream-ca', ctx.stack.E2E_STACK_CA, '--log', 'info',
       '--store-passphrase-file', storePass];
     const logStream = createWriteStream(ctx.proxyLog);
     logStream.write(`$ ${bin} ${args.join(' ')}\n`);

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # The end-to-end suite in one command (CI calls this from .ci/run): installs what it needs
-# (the stack's Debian packages, Debian's chromium, playwright-core from the lock file),
-# brings up the webmail stack (tests/e2e/stack.sh all), locates or builds smime-proxy, runs
-# tests/e2e/suite.mjs through it, prints how long install / start / suite took, and stops
-# the stack again (trap), also on failure.
+# (the stacks' Debian packages, Debian's chromium, playwright-core from the lock file),
+# brings up the shared mail stack (tests/e2e/stack.sh: Dovecot, Postfix, Roundcube), then
+# for each webmail its own stack, its browser suite through smime-proxy and its stack
+# again down: Roundcube (suite.mjs), Horde (horde/), SOGo (sogo/). Prints how long each
+# stack's install, start and suite took, and stops everything again (trap), also on
+# failure.
 #
 #   tests/e2e/run.sh
 #
 # SMIME_PROXY_BIN   use this binary (else $CARGO_TARGET_DIR/debug/smime-proxy, built here
 #                   with `cargo build -p smime-proxy` when missing or when E2E_BUILD=1)
-# E2E_KEEP_STACK=1  leave the stack running afterwards
+# E2E_WEBMAILS      which suites, in order (default "roundcube horde sogo")
+# E2E_KEEP_STACK=1  leave the stacks running afterwards
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
@@ -20,30 +23,45 @@ secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 t_start=$(now)
 say() { printf 'e2e: %s\n' "$*"; }
 
+WEBMAILS=${E2E_WEBMAILS:-roundcube horde sogo}
+stack_of() { [[ $1 == roundcube ]] && echo "$HERE/stack.sh" || echo "$HERE/$1/stack.sh"; }
+suite_of() { [[ $1 == roundcube ]] && echo suite.mjs || echo "$1/suite.mjs"; }
+
 stopped=
-stop_stack() {
+stop_stacks() {
   [[ -n $stopped ]] && return
   stopped=1
-  if [[ ${E2E_KEEP_STACK:-} == 1 ]]; then say "leaving the stack running (E2E_KEEP_STACK=1)"; return; fi
+  if [[ ${E2E_KEEP_STACK:-} == 1 ]]; then say "leaving the stacks running (E2E_KEEP_STACK=1)"; return; fi
+  for w in $WEBMAILS; do [[ $w == roundcube ]] || bash "$(stack_of "$w")" stop || true; done
   bash "$HERE/stack.sh" stop || true
 }
-trap stop_stack EXIT
+trap stop_stacks EXIT
+
+timings=()
 
 # ---- install ------------------------------------------------------------------------------
 t0=$(now)
 bash "$HERE/stack.sh" install
+timings+=("install mail stack + roundcube $(secs "$t0" "$(now)")s")
+for w in $WEBMAILS; do
+  [[ $w == roundcube ]] && continue
+  t0=$(now)
+  bash "$(stack_of "$w")" install
+  timings+=("install $w $(secs "$t0" "$(now)")s")
+done
+t0=$(now)
 if ! command -v /usr/bin/chromium >/dev/null; then
   say "installing chromium (Debian)"
   [[ -n "$(ls -A /var/lib/apt/lists 2>/dev/null | grep -v -e lock -e partial)" ]] || apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -o Dpkg::Use-Pty=0 \
-    chromium fonts-liberation >/dev/null
+    -o DPkg::Lock::Timeout=600 chromium fonts-liberation >/dev/null
 fi
 command -v node >/dev/null || {
   say "installing nodejs + npm (Debian)"
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
 }
 (cd "$HERE" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-t_install=$(secs "$t0" "$(now)")
+timings+=("install chromium + playwright $(secs "$t0" "$(now)")s")
 
 # ---- the proxy binary -------------------------------------------------------------------
 t0=$(now)
@@ -56,20 +74,34 @@ if [[ -z ${SMIME_PROXY_BIN:-} ]]; then
 fi
 [[ -x $SMIME_PROXY_BIN ]] || { say "error: no smime-proxy binary at $SMIME_PROXY_BIN"; exit 1; }
 export SMIME_PROXY_BIN
-t_build=$(secs "$t0" "$(now)")
+timings+=("proxy binary $(secs "$t0" "$(now)")s")
 
-# ---- start --------------------------------------------------------------------------------
+# ---- the shared mail stack ----------------------------------------------------------------
 t0=$(now)
 bash "$HERE/stack.sh" configure
 bash "$HERE/stack.sh" start
-t_stack=$(secs "$t0" "$(now)")
+timings+=("mail stack + roundcube configure+start $(secs "$t0" "$(now)")s")
 
-# ---- suite --------------------------------------------------------------------------------
-t0=$(now)
+# ---- each webmail: stack up, suite, stack down --------------------------------------------
 rc=0
-(cd "$HERE" && node --test-reporter=spec suite.mjs) || rc=$?
-t_suite=$(secs "$t0" "$(now)")
+failed=()
+for w in $WEBMAILS; do
+  if [[ $w != roundcube ]]; then
+    t0=$(now)
+    bash "$(stack_of "$w")" configure
+    bash "$(stack_of "$w")" start
+    timings+=("$w configure+start $(secs "$t0" "$(now)")s")
+  fi
+  t0=$(now)
+  say "suite: $w"
+  (cd "$HERE" && node --test-reporter=spec "$(suite_of "$w")") || { rc=1; failed+=("$w"); }
+  timings+=("$w suite $(secs "$t0" "$(now)")s")
+  if [[ $w != roundcube && ${E2E_KEEP_STACK:-} != 1 ]]; then bash "$(stack_of "$w")" stop || true; fi
+done
 
-stop_stack
-say "timings: install ${t_install}s, proxy binary ${t_build}s, stack configure+start ${t_stack}s, suite ${t_suite}s, total $(secs "$t_start" "$(now)")s"
+stop_stacks
+say "timings:"
+for t in "${timings[@]}"; do say "  $t"; done
+say "  total $(secs "$t_start" "$(now)")s"
+[[ $rc == 0 ]] || say "failed suites: ${failed[*]}"
 exit $rc

@@ -89,12 +89,17 @@ postfix postfix/main_mailer_type select Local only
 postfix postfix/mailname string $DOMAIN
 EOF
   export DEBIAN_FRONTEND=noninteractive
-  if ! apt-get install -s -qq "${missing[@]}" >/dev/null 2>&1; then
-    apt-get update -qq
+  local apt=(apt-get -o DPkg::Lock::Timeout=600)
+  if ! "${apt[@]}" install -s -qq "${missing[@]}" >/dev/null 2>&1; then
+    "${apt[@]}" update -qq
   fi
-  # libapache2-mod-php8.2- : `php` would otherwise pull in Apache's PHP module.
-  apt-get install -y -qq --no-install-recommends -o Dpkg::Use-Pty=0 "${missing[@]}" \
-    libapache2-mod-php8.2- >"${TMPDIR:-/tmp}/smime-proxy-e2e-apt.log" 2>&1 \
+  # libapache2-mod-php8.2- : `php` would otherwise pull in Apache's PHP module. Stale
+  # package lists pass the simulation and then 404: update once and retry.
+  install_missing() {
+    "${apt[@]}" install -y -qq --no-install-recommends -o Dpkg::Use-Pty=0 "${missing[@]}" \
+      libapache2-mod-php8.2- >"${TMPDIR:-/tmp}/smime-proxy-e2e-apt.log" 2>&1
+  }
+  install_missing || { "${apt[@]}" update -qq && install_missing; } \
     || { tail -30 "${TMPDIR:-/tmp}/smime-proxy-e2e-apt.log" >&2; die "apt-get install failed"; }
   if [[ -n $made_policy ]]; then rm -f /usr/sbin/policy-rc.d; trap - EXIT; fi
   log "install: done"

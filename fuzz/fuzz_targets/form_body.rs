@@ -1,0 +1,17 @@
+//! A browser's form body (`smime_proxy::fuzzing::form_body`): the first byte picks the
+//! content type (urlencoded, multipart with boundary `XY`, JSON); never a panic, and no
+//! control field survives stripping.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+const TYPES: &[&str] = &[
+    "application/x-www-form-urlencoded",
+    "multipart/form-data; boundary=XY",
+    "application/json;charset=UTF-8",
+];
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&pick, body)) = data.split_first() else { return };
+    smime_proxy::fuzzing::form_body(TYPES[usize::from(pick) % TYPES.len()], body);
+});

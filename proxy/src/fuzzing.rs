@@ -1,0 +1,72 @@
+//! Entry points for the fuzz targets in `fuzz/` (not an API): each runs one parser of
+//! untrusted input the way the proxy does, so that a fuzzer can drive the private modules.
+//! Each must return without panicking, whatever the input.
+
+use bytes::Bytes;
+
+use crate::form::Form;
+use crate::rewrite::JsonAnswer;
+use crate::rules::{Head, Match, Query, RuleSet, ViewBody, classify, match_request};
+
+/// A browser's request body of `content_type` (urlencoded, multipart, JSON): parsed, the
+/// toggles read, the control fields stripped; what is left parses again.
+pub fn form_body(content_type: &str, body: &[u8]) {
+    let form = Form::parse(Some(content_type), body);
+    let _ = (form.get("_smime_sign"), form.is_unreadable());
+    if let Some(stripped) = form.without(body, |name| name.starts_with(crate::rules::CONTROL_PREFIX)) {
+        let again = Form::parse(Some(content_type), &stripped);
+        assert!(
+            again.fields().iter().all(|f| !f.name.starts_with(crate::rules::CONTROL_PREFIX)),
+            "a control field survived"
+        );
+    }
+}
+
+/// A compose request to each bundled rule: `METHOD PATH?QUERY`, the first line of `data`,
+/// with the rest as a body of `content_type`.
+pub fn compose_request(content_type: &str, data: &[u8]) {
+    let Ok(rules) = RuleSet::bundled() else { return };
+    let (line, body) = match data.iter().position(|b| *b == b'\n') {
+        Some(at) => (&data[..at], &data[at + 1..]),
+        None => (data, &b""[..]),
+    };
+    let line = String::from_utf8_lossy(line);
+    let (method, target) = line.split_once(' ').unwrap_or(("POST", &line));
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let query = Query::parse(query);
+    for rule in rules.iter() {
+        let head = Head { method, path, query: &query, content_type: Some(content_type) };
+        if let Some(Match::ComposeRequest(candidates)) = match_request(rule, &head) {
+            let _ = classify(rule, candidates, &head, None, Bytes::copy_from_slice(body));
+        }
+    }
+}
+
+/// A webmail's answer to each bundled JSON view: parsed, every message replaced, written
+/// and parsed again.
+pub fn json_answer(data: &[u8]) {
+    let Ok(rules) = RuleSet::bundled() else { return };
+    for rule in rules.iter() {
+        for view in &rule.views {
+            let ViewBody::Json(json) = &view.body else { continue };
+            let Some(mut answer) = JsonAnswer::parse(data, json.envelope.as_ref()) else { continue };
+            let count = answer.messages(&json.each).len();
+            for index in 0..count.min(8) {
+                answer.replace(json, index, "<iframe></iframe>", index % 2 == 0);
+            }
+            assert!(JsonAnswer::parse(&answer.to_bytes(), json.envelope.as_ref()).is_some(), "the rewrite is not JSON");
+        }
+    }
+}
+
+/// A server's SMTP reply text, and a message to dot-stuff.
+pub fn smtp_reply(data: &[u8]) {
+    let _ = crate::smtp::parse_reply(data);
+    let stuffed = crate::smtp::dot_stuffed(data);
+    assert!(stuffed.ends_with(b"\r\n.\r\n"), "the data does not end the message");
+}
+
+/// A rule file (TOML, CSS selectors, path globs, JSON paths, URL templates).
+pub fn rule_file(text: &str) {
+    let _ = crate::rules::parse_rule(text, "fuzz.toml");
+}
