@@ -117,12 +117,17 @@ impl ComposeFlow {
         rule: &Rule,
         site: &str,
         submission: Option<&(String, u16)>,
-        request: ComposeRequest,
+        mut request: ComposeRequest,
         forward: Request<Body>,
     ) -> Verdict {
         let id = request.fields.compose_id.clone();
         if let (Some(choice), false) = (request.smime, id.is_empty()) {
             self.sessions.choose(site, &id, choice);
+        }
+        // A webmail that keeps a compose's attachments on its server and names none in
+        // its requests (no `attachments` field: Horde) sends every one held for it.
+        if rule.fields.attachments.is_none() && !id.is_empty() {
+            request.fields.attachments = self.sessions.held_ids(site, &id);
         }
         let choice = request
             .smime

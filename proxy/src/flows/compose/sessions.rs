@@ -141,6 +141,14 @@ impl Sessions {
         if missing.is_empty() { Ok(ids.iter().filter_map(find).collect()) } else { Err(missing) }
     }
 
+    /// The ids of every attachment held for the compose, oldest first.
+    pub(crate) fn held_ids(&self, site: &str, id: &str) -> Vec<String> {
+        let map = self.lock();
+        map.get(&(site.to_owned(), id.to_owned()))
+            .map(|s| s.held.iter().map(|f| f.id.clone()).collect())
+            .unwrap_or_default()
+    }
+
     /// Whether any of `ids` is held for the compose.
     pub(crate) fn holds_any(&self, site: &str, id: &str, ids: &[String]) -> bool {
         self.lock().get(&(site.to_owned(), id.to_owned())).is_some_and(|s| s.held.iter().any(|f| ids.contains(&f.id)))
