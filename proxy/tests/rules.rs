@@ -318,3 +318,29 @@ async fn only_compose_pages_get_the_controls() {
         }
     }
 }
+
+/// IMP (like any form) posts no field for an unchecked checkbox: the hidden field posted
+/// with the toggles says they were there, so both unchecked means both off (not "ask the
+/// last known choice").
+#[test]
+fn unchecked_toggles_posted_with_the_form_mean_off() {
+    let rules = RuleSet::bundled().unwrap();
+    let rule = rules.get("horde").unwrap();
+    let query = Query::parse("");
+    let head = Head {
+        method: "POST",
+        path: "/horde/services/ajax.php/imp/sendMessage",
+        query: &query,
+        content_type: Some("application/x-www-form-urlencoded"),
+    };
+    let Some(Match::ComposeRequest(candidates)) = match_request(rule, &head) else { panic!("a send") };
+    let classify_body =
+        |body: &'static str| classify(rule, candidates, &head, None, Bytes::from_static(body.as_bytes()));
+    let off = classify_body("composeCache=c&_smime_controls=1&to=bob%40example.test&subject=s&message=m&token=t");
+    assert_eq!(off.request.unwrap().smime, Some(SmimeChoice { sign: false, encrypt: false }));
+    assert!(off.stripped && !String::from_utf8_lossy(&off.body).contains("_smime"));
+    let sign = classify_body("composeCache=c&_smime_controls=1&_smime_sign=1&to=b%40e.test&subject=s&message=m");
+    assert_eq!(sign.request.unwrap().smime, Some(SmimeChoice { sign: true, encrypt: false }));
+    let page_without_controls = classify_body("composeCache=c&to=b%40e.test&subject=s&message=m");
+    assert_eq!(page_without_controls.request.unwrap().smime, None);
+}

@@ -20,6 +20,8 @@ use crate::rules::ComposeKind;
 
 /// The envelope of IMP's JSON answers.
 const SECURE: (&str, &str) = ("/*-secure-", "*/");
+/// The icon of a held attachment in IMP's list (IMP's page needs one; a 1×1 PNG).
+const ICON: &str = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=";
 /// IMP's quick-search view (`DimpCore.conf.qsearchid`: base64url of `impsearch\0dimpqsearch`).
 const QSEARCH_VIEW: &str = "aW1wc2VhcmNoAGRpbXBxc2VhcmNo";
 
@@ -68,7 +70,9 @@ impl Webmail for Horde {
     fn held(&self, _req: &WebmailRequest, files: &[HeldAttachment<'_>]) -> Response<Body> {
         let atc: Vec<Value> = files
             .iter()
-            .map(|f| json!({"name": f.name, "num": f.id, "type": f.content_type, "size": human_size(f.size)}))
+            .map(|f| {
+                json!({"name": f.name, "num": f.id, "type": f.content_type, "size": human_size(f.size), "icon": ICON, "view": 0})
+            })
             .collect();
         let msgs: Vec<Value> = files
             .iter()
@@ -277,6 +281,33 @@ mod tests {
         assert_eq!(compose_cache(page).as_deref(), Some("iWCKoqQOBeDTM1nfy-NUIME"));
         assert_eq!(compose_cache(br#""imp:compose":{"cacheid":"a\"b"}"#), None);
         assert_eq!(compose_cache(b"nothing"), None);
+    }
+
+    #[test]
+    fn held_attachments_are_listed_as_imp_lists_its_own() {
+        let req = WebmailRequest {
+            base: String::new(),
+            query: crate::rules::Query::parse(""),
+            session: Default::default(),
+            token: None,
+        };
+        let files = [HeldAttachment { id: "smp1", name: "a.bin", content_type: "application/octet-stream", size: 38 }];
+        let res = Horde.held(&req, &files);
+        let body = futures_body(res);
+        let value = parse_answer(body.as_bytes(), "upload").unwrap();
+        let entry = &value["tasks"]["imp:compose-atc"][0];
+        // IMP's DimpCompose.addAttach uses the icon unconditionally.
+        for key in ["name", "num", "type", "size", "icon"] {
+            assert!(entry.get(key).is_some(), "{key} in {entry}");
+        }
+        assert_eq!(entry["num"], "smp1");
+    }
+
+    fn futures_body(res: Response<Body>) -> String {
+        use http_body_util::BodyExt as _;
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let bytes = rt.block_on(res.into_body().collect()).unwrap().to_bytes();
+        String::from_utf8(bytes.to_vec()).unwrap()
     }
 
     #[test]

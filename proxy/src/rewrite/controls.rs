@@ -12,7 +12,7 @@
 use super::html::Insert;
 use crate::markup::escape;
 use crate::markup::js_string;
-use crate::rules::{ENCRYPT_FIELD, Rule, SIGN_FIELD};
+use crate::rules::{CONTROLS_FIELD, ENCRYPT_FIELD, Rule, SIGN_FIELD};
 
 /// The query of the toggles' state reports (`POST <page path>?_smime_proxy=state`, form
 /// fields `_id`, `_smime_sign`, `_smime_encrypt`).
@@ -66,8 +66,11 @@ pub fn controls(rule: &Rule, state: &ControlsState) -> Vec<Insert> {
             .replace("{input}", &input)
             .replace("{field}", field)
     };
+    // Posted with the toggles: a form that carries it and no checked toggle means both
+    // off (browsers post no field for an unchecked checkbox).
+    let shown = format!(r#"<input type="hidden" name="{CONTROLS_FIELD}" value="1">"#);
     let toggles = format!(
-        r#"<div id="smime-proxy-controls" data-smime-proxy="{name}">{sign}{encrypt}</div>{report}"#,
+        r#"<div id="smime-proxy-controls" data-smime-proxy="{name}">{shown}{sign}{encrypt}</div>{report}"#,
         name = escape(&rule.name),
         sign = row("smime-proxy-sign", &c.sign_label, SIGN_FIELD, state.sign),
         encrypt = row("smime-proxy-encrypt", &c.encrypt_label, ENCRYPT_FIELD, state.encrypt),

@@ -6,7 +6,7 @@ use bytes::Bytes;
 
 use super::json_path::JsonPath;
 use super::matcher::{Head, fields_match, head_matches};
-use super::rule::{CONTROL_PREFIX, ComposeKind, ENCRYPT_FIELD, RequestRule, Rule, SIGN_FIELD};
+use super::rule::{CONTROL_PREFIX, CONTROLS_FIELD, ComposeKind, ENCRYPT_FIELD, RequestRule, Rule, SIGN_FIELD};
 use crate::form::{Form, json_text};
 
 /// A classified compose request.
@@ -112,7 +112,8 @@ pub fn classify(
     let form = Form::parse(content_type, &body);
     let (sign, encrypt) = (form.get(SIGN_FIELD), form.get(ENCRYPT_FIELD));
     let on = |v: Option<&str>| v.is_some_and(|v| !v.is_empty() && v != "0");
-    let smime = (sign.is_some() || encrypt.is_some()).then(|| SmimeChoice { sign: on(sign), encrypt: on(encrypt) });
+    let posted = sign.is_some() || encrypt.is_some() || form.get(CONTROLS_FIELD).is_some();
+    let smime = posted.then(|| SmimeChoice { sign: on(sign), encrypt: on(encrypt) });
     let entry =
         candidates.iter().filter(|r| head_matches(&r.request, head)).find(|r| fields_match(&r.form, |n| form.get(n)));
     let request = entry.map(|entry| {

@@ -14,6 +14,8 @@ pub const CONTROL_PREFIX: &str = "_smime_";
 pub const SIGN_FIELD: &str = "_smime_sign";
 /// The Encrypt toggle's field (`1` when on, empty when off).
 pub const ENCRYPT_FIELD: &str = "_smime_encrypt";
+/// A hidden field posted with the toggles: with it, a toggle that is not posted is off.
+pub const CONTROLS_FIELD: &str = "_smime_controls";
 
 /// One webmail's rule.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -304,8 +304,12 @@ port_open() { timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
 pid_alive() { [[ -s $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 horde_ok() {
-  curl -sS -m 10 --cacert "$S/tls/ca.crt" --resolve "$HOST:$HTTPS_PORT:127.0.0.1" \
-    "https://$HOST:$HTTPS_PORT/horde/login.php" 2>/dev/null | grep -q 'name="horde_user"'
+  # Not `curl | grep -q`: grep exits at the first match, curl then dies of SIGPIPE and, with
+  # pipefail, the check fails now and then although the page is fine.
+  local page
+  page=$(curl -sS -m 10 --cacert "$S/tls/ca.crt" --resolve "$HOST:$HTTPS_PORT:127.0.0.1" \
+    "https://$HOST:$HTTPS_PORT/horde/login.php" 2>/dev/null) || return 1
+  [[ $page == *'name="horde_user"'* ]]
 }
 
 # name|check|log
