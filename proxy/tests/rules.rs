@@ -154,12 +154,7 @@ fn invalid_rules_name_file_line_and_reason() {
         (&sogo, "/folder{folder}/{uid}/view\"", "/folder{folder}/{folder}/view\"", "appears twice"),
         (&sogo, "compose_id = \"{draft}\"", "compose_id = \"{drafts}\"", "captured by no [[requests]] path"),
         (&sogo, "content_type = \"multipart/form-data\"", "content_type = \"multipart\"", "expected a media type"),
-        (
-            &sogo,
-            "with = '{\"type\":\"UIxMailPartLinkViewer\",\"content\":\"{frame}\"}'",
-            "with = '{\"type\":'",
-            "JSON holding",
-        ),
+        (&sogo, "</style>{frame}\"}'''", "</style>\"}'''", "JSON with {frame} in a string"),
         (&sogo, "delivery = \"smtp\"", "delivery = \"carrier-pigeon\"", "unknown variant `carrier-pigeon`"),
         (
             &sogo,

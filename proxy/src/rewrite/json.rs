@@ -66,12 +66,22 @@ impl JsonAnswer {
     }
 }
 
-/// The value that stands for `html`: the string itself, or `with` around it.
+/// The value that stands for `html`: the string itself, or `with` with `{frame}` in its
+/// strings replaced by it.
 fn replacement(view: &JsonView, html: &str) -> Value {
-    let string = Value::String(html.to_owned());
-    let Some(with) = &view.with else { return string };
-    let filled = with.replace("\"{frame}\"", &string.to_string());
-    serde_json::from_str(&filled).unwrap_or(string)
+    fn fill(value: &mut Value, html: &str) {
+        match value {
+            Value::String(s) => *s = s.replace("{frame}", html),
+            Value::Array(list) => list.iter_mut().for_each(|v| fill(v, html)),
+            Value::Object(map) => map.values_mut().for_each(|v| fill(v, html)),
+            Value::Null | Value::Bool(_) | Value::Number(_) => {}
+        }
+    }
+    let Some(mut value) = view.with.as_deref().and_then(|w| serde_json::from_str::<Value>(w).ok()) else {
+        return Value::String(html.to_owned());
+    };
+    fill(&mut value, html);
+    value
 }
 
 #[cfg(test)]
@@ -107,13 +117,13 @@ mod tests {
 
     #[test]
     fn sogo_parts_become_one_part_holding_the_frame() {
-        let mut v = view("$", "$.parts", Some(r#"{"type":"UIxMailPartHTMLViewer","content":"{frame}"}"#));
+        let mut v = view("$", "$.parts", Some(r#"{"type":"UIxMailPartHTMLViewer","content":"<b>{frame}</b>"}"#));
         v.envelope = None;
         let mut answer = JsonAnswer::parse(br#"{"subject":"s","parts":{"type":"x","content":[]}}"#, None).unwrap();
         assert!(answer.replace(&v, 0, "<iframe src=\"a\"></iframe>", false));
         assert_eq!(
             String::from_utf8(answer.to_bytes()).unwrap(),
-            r#"{"subject":"s","parts":{"type":"UIxMailPartHTMLViewer","content":"<iframe src=\"a\"></iframe>"}}"#
+            r#"{"subject":"s","parts":{"type":"UIxMailPartHTMLViewer","content":"<b><iframe src=\"a\"></iframe></b>"}}"#
         );
     }
 

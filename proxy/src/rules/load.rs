@@ -329,8 +329,8 @@ fn view_page(view: RawViewPage) -> Result<ViewPage, SpanError> {
             };
             if let Some(with) = &json.with {
                 let parsed: Result<serde_json::Value, _> = serde_json::from_str(with.get_ref());
-                if parsed.is_err() || !with.get_ref().contains("\"{frame}\"") {
-                    return Err((with.span(), "with: JSON holding the string \"{frame}\"".into()));
+                if parsed.is_err() || !with.get_ref().contains("{frame}") {
+                    return Err((with.span(), "with: JSON with {frame} in a string".into()));
                 }
             }
             ViewBody::Json(JsonView {

@@ -135,8 +135,8 @@ pub struct JsonView {
     pub values: BTreeMap<String, JsonPath>,
     /// The value (within the message) replaced by the read view.
     pub replace: JsonPath,
-    /// The JSON that replaces it, with `"{frame}"` standing for the frame's markup as a
-    /// JSON string; `None`: the markup string itself.
+    /// The JSON that replaces it, `{frame}` in its strings standing for the frame's
+    /// markup; `None`: the markup string itself.
     pub with: Option<String>,
 }
 

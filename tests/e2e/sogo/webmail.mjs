@@ -151,6 +151,17 @@ export async function fill(page, { to, cc, bcc, subject, body } = {}) {
         if (i) await page.keyboard.press('Enter');
         if (lines[i]) await page.keyboard.insertText(lines[i]);
       }
+      // CKEditor hands its text to Angular's model (editor.message.editable.text, what SOGo
+      // posts) a few hundred ms later: a send right after typing would post the old text.
+      const last = lines.filter((l) => l.trim()).pop();
+      if (last) {
+        const html = last.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+        await page.waitForFunction((t) => {
+          const d = document.querySelector('md-dialog#mailEditor');
+          const text = d && window.angular?.element(d).controller()?.message?.editable?.text;
+          return typeof text === 'string' && text.replace(/&nbsp;|\u00a0/g, ' ').includes(t);
+        }, html, { timeout: ACTION_TIMEOUT });
+      }
     }
   }
   return editableMessage(page);
@@ -301,11 +312,26 @@ export async function clickSmimeControl(page, kind) {
   const dlg = editor(page);
   let control = page.locator('.md-open-menu-container.md-active').locator(sel).first();
   if (!(await dlg.locator(sel).first().isVisible())) {
-    await dlg.locator('[aria-label="More mail options"]').first().click();
+    await openMoreMailOptions(page);
     await control.waitFor({ state: 'visible', timeout: ACTION_TIMEOUT });
   } else {
     control = dlg.locator(sel).first();
   }
   await control.click();
   if (await page.locator('.md-open-menu-container.md-active').count()) await page.keyboard.press('Escape');
+}
+
+// Opens the compose dialog's "More mail options" menu and waits until it takes clicks. A click
+// on the trigger while the dialog is still animating in (or a previous menu still closing) can
+// be lost: it is retried.
+export async function openMoreMailOptions(page) {
+  const open = page.locator('.md-open-menu-container.md-active.md-clickable');
+  const deadline = Date.now() + ACTION_TIMEOUT;
+  for (;;) {
+    await page.locator('.md-open-menu-container.md-active:not(.md-clickable)').first()
+      .waitFor({ state: 'detached', timeout: 2000 }).catch(() => {});
+    if (!(await open.count())) await editor(page).locator('[aria-label="More mail options"]').first().click();
+    if (await open.first().waitFor({ state: 'visible', timeout: 2000 }).then(() => true, () => false)) return open.first();
+    assert.ok(Date.now() < deadline, 'the "More mail options" menu did not open');
+  }
 }

@@ -152,6 +152,17 @@ impl ComposeFlow {
         let page = webmail_request(&forward, request.csrf_token.clone());
         let refuse = |message: &str| Verdict::Respond(adapter.refused(&page, request.kind, message));
         match request.kind {
+            // Attachments the webmail keeps (and names in no request) cannot go into a
+            // message the proxy builds: refuse rather than send without them.
+            ComposeKind::Send
+                if smime && rule.fields.attachments.is_none() && self.sessions.uploaded(site, &id) > 0 =>
+            {
+                refuse(
+                    "Not sent: attachments added while Sign and Encrypt were off are on the webmail's server, not \
+                     on this device, and would be missing from the S/MIME message. Remove them and attach them \
+                     again with Sign or Encrypt on, or send without S/MIME.",
+                )
+            }
             ComposeKind::Send if smime => {
                 let route = match (rule.delivery, submission) {
                     (DeliveryRoute::Smtp, Some((host, port))) => {
@@ -184,8 +195,13 @@ impl ComposeFlow {
                 if self.sessions.remove(site, &id, file) {
                     Verdict::Respond(adapter.removed(&page, file))
                 } else {
+                    self.sessions.note_uploaded(site, &id, false);
                     Verdict::Forward(forward)
                 }
+            }
+            ComposeKind::Upload => {
+                self.sessions.note_uploaded(site, &id, true);
+                Verdict::Forward(forward)
             }
             ComposeKind::Spellcheck if encrypting => {
                 refuse("Spell checking is off while Encrypt is on: it would send the text to the webmail.")
@@ -194,11 +210,9 @@ impl ComposeFlow {
                 "Switching the editor is off while Encrypt is on: the webmail converts the text on its server. \
                  Choose the editor before turning Encrypt on.",
             ),
-            ComposeKind::Send
-            | ComposeKind::Draft
-            | ComposeKind::Upload
-            | ComposeKind::Spellcheck
-            | ComposeKind::Convert => Verdict::Forward(forward),
+            ComposeKind::Send | ComposeKind::Draft | ComposeKind::Spellcheck | ComposeKind::Convert => {
+                Verdict::Forward(forward)
+            }
         }
     }
 

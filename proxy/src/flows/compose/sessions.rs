@@ -51,6 +51,8 @@ struct Session {
     choice: Option<SmimeChoice>,
     senders: Vec<SenderOption>,
     held: Vec<Arc<HeldFile>>,
+    /// Uploads that went to the webmail (less removals that went there too).
+    uploaded: usize,
     touched: Option<Instant>,
 }
 
@@ -147,6 +149,16 @@ impl Sessions {
         map.get(&(site.to_owned(), id.to_owned()))
             .map(|s| s.held.iter().map(|f| f.id.clone()).collect())
             .unwrap_or_default()
+    }
+
+    /// Counts an upload that went to the webmail (`true`) or a removal that did (`false`).
+    pub(crate) fn note_uploaded(&self, site: &str, id: &str, added: bool) {
+        self.with(site, id, |s| s.uploaded = if added { s.uploaded + 1 } else { s.uploaded.saturating_sub(1) });
+    }
+
+    /// How many attachments of the compose are on the webmail's server.
+    pub(crate) fn uploaded(&self, site: &str, id: &str) -> usize {
+        self.lock().get(&(site.to_owned(), id.to_owned())).map_or(0, |s| s.uploaded)
     }
 
     /// Whether any of `ids` is held for the compose.
