@@ -41,3 +41,25 @@ for f in signed.eml opaque.eml enveloped.eml signed-enveloped.eml; do
 done
 cp stream.der "$here/corpus/ber_to_der/stream.der"
 ls "$here/corpus/"* | wc -l
+
+# The proxy's parsers: captured webmail requests and answers, rule files, SMTP replies.
+rules="$here/../rewrite-rules"
+mkdir -p "$here/corpus/form_body" "$here/corpus/compose_request" "$here/corpus/json_answer" \
+  "$here/corpus/smtp_reply" "$here/corpus/rule_file"
+for f in "$rules"/fixtures/*/*-request-raw.txt; do
+  name="$(basename "$(dirname "$f")")-$(basename "$f")"
+  case "$(grep -im1 '^content-type:' "$f" || true)" in
+    *multipart*) pick=01 ;; *json*) pick=02 ;; *) pick=00 ;;
+  esac
+  body=$(mktemp)
+  python3 -c 'import sys; d=open(sys.argv[1],"rb").read(); i=d.find(b"\r\n\r\n"); j=d.find(b"\n\n"); k=min(x for x in (i+4 if i>=0 else len(d), j+2 if j>=0 else len(d)))
+sys.stdout.buffer.write(d[k:])' "$f" > "$body"
+  { printf "\\x$pick"; cat "$body"; } > "$here/corpus/form_body/$name"
+  { printf "\\x$pick"; head -1 "$f" | cut -d' ' -f1,2; cat "$body"; } > "$here/corpus/compose_request/$name"
+  rm -f "$body"
+done
+cp "$rules"/fixtures/*/*.json "$here/corpus/json_answer/" 2>/dev/null || true
+for f in "$rules"/*.toml; do cp "$f" "$here/corpus/rule_file/"; done
+printf '220 mail.example.test ESMTP\r\n' > "$here/corpus/smtp_reply/greeting"
+printf '250-mail.example.test\r\n250-STARTTLS\r\n250 AUTH PLAIN LOGIN\r\n' > "$here/corpus/smtp_reply/ehlo"
+printf '550 5.1.1 <dave@example.test>: Recipient address rejected\r\n' > "$here/corpus/smtp_reply/refused"

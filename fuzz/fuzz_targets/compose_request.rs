@@ -3,14 +3,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-
-const TYPES: &[&str] = &[
-    "application/x-www-form-urlencoded",
-    "multipart/form-data; boundary=XY",
-    "application/json;charset=UTF-8",
-];
+use smime_proxy::fuzzing::CONTENT_TYPES;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&pick, rest)) = data.split_first() else { return };
-    smime_proxy::fuzzing::compose_request(TYPES[usize::from(pick) % TYPES.len()], rest);
+    smime_proxy::fuzzing::compose_request(CONTENT_TYPES[usize::from(pick) % CONTENT_TYPES.len()], rest);
 });

@@ -4,14 +4,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-
-const TYPES: &[&str] = &[
-    "application/x-www-form-urlencoded",
-    "multipart/form-data; boundary=XY",
-    "application/json;charset=UTF-8",
-];
+use smime_proxy::fuzzing::CONTENT_TYPES;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&pick, body)) = data.split_first() else { return };
-    smime_proxy::fuzzing::form_body(TYPES[usize::from(pick) % TYPES.len()], body);
+    smime_proxy::fuzzing::form_body(CONTENT_TYPES[usize::from(pick) % CONTENT_TYPES.len()], body);
 });

@@ -2,11 +2,23 @@
 //! untrusted input the way the proxy does, so that a fuzzer can drive the private modules.
 //! Each must return without panicking, whatever the input.
 
+use std::sync::OnceLock;
+
 use bytes::Bytes;
 
 use crate::form::Form;
 use crate::rewrite::JsonAnswer;
 use crate::rules::{Head, Match, Query, RuleSet, ViewBody, classify, match_request};
+
+/// Request body types the targets pick from with their first byte.
+pub const CONTENT_TYPES: &[&str] =
+    &["application/x-www-form-urlencoded", "multipart/form-data; boundary=XY", "application/json;charset=UTF-8"];
+
+/// The bundled rules, parsed once.
+fn rules() -> Option<&'static RuleSet> {
+    static RULES: OnceLock<Option<RuleSet>> = OnceLock::new();
+    RULES.get_or_init(|| RuleSet::bundled().ok()).as_ref()
+}
 
 /// A browser's request body of `content_type` (urlencoded, multipart, JSON): parsed, the
 /// toggles read, the control fields stripped; what is left parses again.
@@ -25,7 +37,7 @@ pub fn form_body(content_type: &str, body: &[u8]) {
 /// A compose request to each bundled rule: `METHOD PATH?QUERY`, the first line of `data`,
 /// with the rest as a body of `content_type`.
 pub fn compose_request(content_type: &str, data: &[u8]) {
-    let Ok(rules) = RuleSet::bundled() else { return };
+    let Some(rules) = rules() else { return };
     let (line, body) = match data.iter().position(|b| *b == b'\n') {
         Some(at) => (&data[..at], &data[at + 1..]),
         None => (data, &b""[..]),
@@ -45,7 +57,7 @@ pub fn compose_request(content_type: &str, data: &[u8]) {
 /// A webmail's answer to each bundled JSON view: parsed, every message replaced, written
 /// and parsed again.
 pub fn json_answer(data: &[u8]) {
-    let Ok(rules) = RuleSet::bundled() else { return };
+    let Some(rules) = rules() else { return };
     for rule in rules.iter() {
         for view in &rule.views {
             let ViewBody::Json(json) = &view.body else { continue };

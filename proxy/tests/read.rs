@@ -85,6 +85,11 @@ fn view_page(uid: &str) -> String {
     )
 }
 
+/// An upstream answer of `content_type`.
+fn reply(content_type: &str, body: Vec<u8>) -> Response<Full<Bytes>> {
+    Response::builder().header("content-type", content_type).body(Full::new(Bytes::from(body))).unwrap()
+}
+
 struct Setup {
     _dir: tempfile::TempDir,
     upstream: Upstream,
@@ -103,16 +108,13 @@ async fn setup() -> Setup {
     let routes: Routes = Arc::new(move |parts: &hyper::http::request::Parts| {
         let query = smime_proxy::rules::Query::parse(parts.uri.query().unwrap_or_default());
         let uid = query.get("_uid")?;
-        let respond = |content_type: &str, body: Vec<u8>| {
-            Response::builder().header("content-type", content_type).body(Full::new(Bytes::from(body))).unwrap()
-        };
         match query.get("_action")? {
-            "show" | "preview" => Some(respond("text/html; charset=utf-8", view_page(uid).into_bytes())),
+            "show" | "preview" => Some(reply("text/html; charset=utf-8", view_page(uid).into_bytes())),
             "viewsource" => {
                 let cookie = parts.headers.get("cookie").and_then(|v| v.to_str().ok()).unwrap_or_default();
                 seen.lock().unwrap().push(cookie.to_owned());
                 let message = raw.iter().find(|(u, _)| *u == uid)?.1.clone();
-                Some(respond("text/plain; charset=utf-8", message))
+                Some(reply("text/plain; charset=utf-8", message))
             }
             _ => None,
         }
@@ -299,33 +301,28 @@ async fn a_json_preview_gets_a_frame_per_smime_message_and_stays_json() {
     let raw = Arc::new(messages());
     let fetches = Arc::new(Mutex::new(Vec::new()));
     let seen = Arc::clone(&fetches);
-    let routes: Routes = Arc::new(move |parts: &hyper::http::request::Parts| {
-        let respond = |content_type: &str, body: Vec<u8>| {
-            Response::builder().header("content-type", content_type).body(Full::new(Bytes::from(body))).unwrap()
-        };
-        match parts.uri.path() {
-            "/horde/services/ajax.php/imp/showMessage" => {
-                let entry = |buid: &str, text: &str| {
-                    format!(r#"{{"buid":{buid},"mbox":"SU5CT1g","data":{{"subject":"s","msgtext":"{text}"}}}}"#)
-                };
-                let body = format!(
-                    r#"/*-secure-{{"response":{{"buid":1}},"tasks":{{"imp:message":[{},{}]}}}}*/"#,
-                    entry("1", "<div>The data in this part has been encrypted via S/MIME: smime.p7m</div>"),
-                    entry("5", &format!("<div>{MARKER}</div>")),
-                );
-                Some(respond("application/json", body.into_bytes()))
-            }
-            "/horde/imp/view.php" => {
-                let query = smime_proxy::rules::Query::parse(parts.uri.query().unwrap_or_default());
-                assert_eq!(query.get("actionID"), Some("view_source"));
-                assert_eq!(query.get("mailbox"), Some("SU5CT1g"));
-                let buid = query.get("buid")?;
-                seen.lock().unwrap().push(buid.to_owned());
-                let message = raw.iter().find(|(u, _)| *u == buid)?.1.clone();
-                Some(respond("text/plain; charset=UTF-8", message))
-            }
-            _ => None,
+    let routes: Routes = Arc::new(move |parts: &hyper::http::request::Parts| match parts.uri.path() {
+        "/horde/services/ajax.php/imp/showMessage" => {
+            let entry = |buid: &str, text: &str| {
+                format!(r#"{{"buid":{buid},"mbox":"SU5CT1g","data":{{"subject":"s","msgtext":"{text}"}}}}"#)
+            };
+            let body = format!(
+                r#"/*-secure-{{"response":{{"buid":1}},"tasks":{{"imp:message":[{},{}]}}}}*/"#,
+                entry("1", "<div>The data in this part has been encrypted via S/MIME: smime.p7m</div>"),
+                entry("5", &format!("<div>{MARKER}</div>")),
+            );
+            Some(reply("application/json", body.into_bytes()))
         }
+        "/horde/imp/view.php" => {
+            let query = smime_proxy::rules::Query::parse(parts.uri.query().unwrap_or_default());
+            assert_eq!(query.get("actionID"), Some("view_source"));
+            assert_eq!(query.get("mailbox"), Some("SU5CT1g"));
+            let buid = query.get("buid")?;
+            seen.lock().unwrap().push(buid.to_owned());
+            let message = raw.iter().find(|(u, _)| *u == buid)?.1.clone();
+            Some(reply("text/plain; charset=UTF-8", message))
+        }
+        _ => None,
     });
     let s = setup_with("horde", routes, fetches).await;
     let req = Request::post("/horde/services/ajax.php/imp/showMessage")
@@ -358,13 +355,10 @@ async fn a_json_view_with_an_lf_export_is_read() {
     let fetches = Arc::new(Mutex::new(Vec::new()));
     let seen = Arc::clone(&fetches);
     let routes: Routes = Arc::new(move |parts: &hyper::http::request::Parts| {
-        let respond = |content_type: &str, body: Vec<u8>| {
-            Response::builder().header("content-type", content_type).body(Full::new(Bytes::from(body))).unwrap()
-        };
         let rest = parts.uri.path().strip_prefix("/SOGo/so/bob@example.test/Mail/0/folderINBOX/")?;
         let (uid, action) = rest.split_once('/')?;
         match action {
-            "view" => Some(respond(
+            "view" => Some(reply(
                 "application/json",
                 br#"{"subject":"s","parts":{"type":"UIxMailPartLinkViewer","contentType":"application/pkcs7-mime","filename":"smime.p7m"}}"#.to_vec(),
             )),
@@ -373,7 +367,7 @@ async fn a_json_view_with_an_lf_export_is_read() {
                 seen.lock().unwrap().push(format!("{uid} {token}"));
                 let message = raw.iter().find(|(u, _)| *u == uid)?.1.clone();
                 let lf = String::from_utf8(message).unwrap().replace("\r\n", "\n");
-                Some(respond("message/rfc822", lf.into_bytes()))
+                Some(reply("message/rfc822", lf.into_bytes()))
             }
             _ => None,
         }

@@ -306,6 +306,26 @@ export async function shutdown() {
   if (ctx.configDir && !process.env.E2E_PROXY_CONFIG_DIR) rmSync(ctx.configDir, { recursive: true, force: true });
 }
 
+// ---- the proxy's frames ------------------------------------------------------------------
+
+// The proxy's own origin, where the read flow's frames are served.
+export const ORIGIN_HOST = 'smime-proxy.invalid';
+
+// The webmail's own documents (the page and its frames, not the proxy's) hold no `needle`,
+// and a script of the page cannot read the proxy frame.
+export async function assertWebmailDomClean(page, needle) {
+  for (const frame of page.frames()) {
+    if (frame.url().startsWith(`https://${ORIGIN_HOST}/`)) continue;
+    const html = await frame.evaluate(() => document.documentElement.outerHTML).catch(() => '');
+    assert.ok(!html.includes(needle), `the webmail document ${frame.url()} contains the plaintext marker`);
+  }
+  const reach = await page.evaluate(() => {
+    const f = document.querySelector('iframe.smime-proxy-view');
+    try { return f?.contentDocument?.documentElement?.outerHTML ?? null; } catch { return 'threw'; }
+  });
+  assert.ok(reach === null || reach === 'threw', 'a script of the webmail page cannot read the proxy frame');
+}
+
 // ---- mailboxes on disk -----------------------------------------------------------------------
 
 // The messages of `user`'s maildir folder ('' = INBOX, 'Sent', 'Drafts'), newest first.

@@ -9,10 +9,11 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { ctx, step, shot, runId, login, openssl, proxyLog, run, ACTION_TIMEOUT } from './harness.mjs';
+import {
+  ctx, step, shot, runId, login, openssl, proxyLog, run, ACTION_TIMEOUT, ORIGIN_HOST, assertWebmailDomClean,
+} from './harness.mjs';
 import { secret } from './compose.mjs';
 
-const ORIGIN_HOST = 'smime-proxy.invalid';
 const marker = (what) => `READMARK-${what}-${runId}`;
 
 // A local HTTP server that must never be asked for anything (remote content of a message).
@@ -105,20 +106,6 @@ async function openView(key) {
   const text = await frame.locator('body').innerText();
   console.log(`e2e: read ${key}: view page loaded in ${ms} ms (domcontentloaded), frame text ${text.length} chars`);
   return { page, frame, text, uid, ms };
-}
-
-// The webmail's own documents (top page and Roundcube's frames, not the proxy's) hold no `needle`.
-async function assertWebmailDomClean(page, needle) {
-  for (const frame of page.frames()) {
-    if (frame.url().startsWith(`https://${ORIGIN_HOST}/`)) continue;
-    const html = await frame.evaluate(() => document.documentElement.outerHTML).catch(() => '');
-    assert.ok(!html.includes(needle), `the webmail document ${frame.url()} contains the plaintext marker`);
-  }
-  const reach = await page.evaluate(() => {
-    const f = document.querySelector('iframe.smime-proxy-view');
-    try { return f?.contentDocument?.documentElement?.outerHTML ?? null; } catch { return 'threw'; }
-  });
-  assert.ok(reach === null || reach === 'threw', 'a script of the webmail page cannot read the frame');
 }
 
 export function readSteps() {

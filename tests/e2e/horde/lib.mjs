@@ -11,11 +11,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { ctx, run, shot, withTimeout, maildirMessages, openssl, proxyLog, ACTION_TIMEOUT } from '../harness.mjs';
+import {
+  ctx, run, shot, withTimeout, maildirMessages, openssl, proxyLog, ACTION_TIMEOUT, ORIGIN_HOST,
+} from '../harness.mjs';
 import * as horde from './webmail.mjs';
 
 export const HERE = path.dirname(fileURLToPath(import.meta.url));
-export const ORIGIN_HOST = 'smime-proxy.invalid';
+export { ORIGIN_HOST, assertWebmailDomClean } from '../harness.mjs';
 
 // ---- steps -------------------------------------------------------------------------------
 
@@ -262,21 +264,6 @@ export async function proxyFrame(page, scope) {
   assert.ok(frame, 'the proxy frame has a document');
   await frame.locator('.smime-banner').first().waitFor({ timeout: ACTION_TIMEOUT });
   return { frame, text: await frame.locator('body').innerText(), src };
-}
-
-// The webmail's own documents (the page and its frames, not the proxy's) hold no `needle`,
-// and a script of the page cannot read the proxy frame.
-export async function assertWebmailDomClean(page, needle) {
-  for (const frame of page.frames()) {
-    if (frame.url().startsWith(`https://${ORIGIN_HOST}/`)) continue;
-    const html = await frame.evaluate(() => document.documentElement.outerHTML).catch(() => '');
-    assert.ok(!html.includes(needle), `the webmail document ${frame.url()} contains the plaintext marker`);
-  }
-  const reach = await page.evaluate(() => {
-    const f = document.querySelector('iframe.smime-proxy-view');
-    try { return f?.contentDocument?.documentElement?.outerHTML ?? null; } catch { return 'threw'; }
-  });
-  assert.ok(reach === null || reach === 'threw', 'a script of the webmail page cannot read the proxy frame');
 }
 
 // Waits until the proxy's log matches `pattern` (new lines after `from` characters).
