@@ -164,3 +164,33 @@ async fn websockets_pass_through_an_intercepted_site() {
     let echoed = ws.next().await.unwrap().unwrap();
     assert_eq!(echoed, Message::text("ping é"));
 }
+
+/// A host a configured site's rule blocks (SOGo's cloud spell checker) is answered by the
+/// proxy itself with a refusal: intercepted with the local CA, never contacted.
+#[tokio::test]
+async fn hosts_a_site_rule_blocks_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = UpstreamPki::new("Upstream Test CA");
+    let upstream = Upstream::start(&pki).await;
+    let overrides = smime_proxy::Overrides {
+        listen: Some("127.0.0.1:0".into()),
+        sites: vec![format!("{}=sogo,submission=localhost:2525", upstream.by_name())],
+        upstream_ca: vec![pki.write_ca(dir.path())],
+        log: None,
+    };
+    let config = smime_proxy::Config::from_overrides(&overrides).unwrap();
+    let ca = std::sync::Arc::new(smime_ca::LocalCa::generate("test").unwrap());
+    let proxy = smime_proxy::start(&config, std::sync::Arc::clone(&ca)).await.unwrap();
+    let roots = vec![ca.cert_der().clone()];
+    let res = https_via_proxy(
+        proxy.local_addr(),
+        "svc.webspellchecker.net:443",
+        &roots,
+        get("/spellcheck31/wscbundle/wscbundle.js"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status, 403);
+    assert!(res.text().contains("smime-proxy blocks svc.webspellchecker.net"), "{}", res.text());
+    assert_eq!(issuer_cn(&res.chain[0]), "smime-proxy local CA (test)");
+}
