@@ -6,7 +6,7 @@
 //      through it; the Horde login page comes with a certificate of the proxy's CA
 //   2  alice logs in; the compose page shows the Sign/Encrypt checkboxes
 //   3  a plain send (controls off) with an attachment reaches bob unchanged
-//   4  sign+encrypt with an attachment to bob, Cc carol: both copies open with openssl
+//   4  sign+encrypt with an attachment to bob, Bcc carol: both copies open with openssl; bob's names no carol
 //   5  alice's Sent copy is the same S/MIME message
 //   6  nothing of the plaintext in Horde's state, its logs, /tmp, alice's Drafts
 //   7  sign only: a clear-signed message openssl verifies
@@ -278,13 +278,13 @@ describe('Horde IMP through smime-proxy', () => {
 
   // ---- 4 ---------------------------------------------------------------------------------
 
-  step('smime', '4 sign+encrypt with an attachment to bob, Cc carol: both copies open with openssl (alice signed; body, attachment; subject protected)', async () => {
+  step('smime', '4 sign+encrypt with an attachment to bob, Bcc carol: both copies open with openssl (alice signed; body, attachment; subject protected); bob\'s copy names carol nowhere', async () => {
     const page = ctx.page;
     const since = Date.now();
     const logFrom = proxyLog().length;
     await compose();
     await setSmime(page, { sign: true, encrypt: true });
-    await horde.fill(page, { to: creds('bob').user, cc: creds('carol').user, subject: secret.subject, body: secret.body });
+    await horde.fill(page, { to: creds('bob').user, bcc: creds('carol').user, subject: secret.subject, body: secret.body });
     // The attachment checks are soft: when IMP cannot list the kept attachment the user can
     // still send, and the rest of the step (and steps 5, 6, 11) still says what reached whom.
     const soft = softChecks();
@@ -330,6 +330,13 @@ describe('Horde IMP through smime-proxy', () => {
         + `${[...content.matchAll(/^Content-Type:[ \t]*([^;\r\n]+)/gmi)].map((m) => m[1]).join(', ')})`);
       soft.ok(content.replace(/\r?\n/g, '').includes(attachmentB64), `${user}: the attachment's bytes are inside`);
     }
+    // Bcc: one redirect each, so bob's copy (its headers, and the signed headers inside)
+    // never names carol; hers names only herself in Resent-To.
+    const carolAddress = creds('carol').user;
+    assert.ok(!sent.bob.raw.toString('latin1').includes(carolAddress), 'bob\'s copy names the Bcc recipient nowhere');
+    const { content: bobInner } = await verify(sent.bob.entity);
+    assert.ok(!bobInner.includes(carolAddress), 'nor do the protected headers inside it');
+    assert.equal(header(sent.carol.raw.toString('latin1'), 'Resent-To'), carolAddress, 'carol\'s redirect is hers alone');
     sent.messageId = header(sent.bob.raw, 'Message-ID')?.replace(/^<|>$/g, '');
     assert.ok(sent.messageId, 'the message has a Message-ID');
     markPassed('smimeDelivered'); // steps 5, 6 and 11 need the delivered message, not the attachment
