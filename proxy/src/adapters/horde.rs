@@ -67,7 +67,7 @@ impl Webmail for Horde {
         }
     }
 
-    fn held(&self, _req: &WebmailRequest, files: &[HeldAttachment<'_>]) -> Response<Body> {
+    fn held(&self, _req: &WebmailRequest, _compose_id: &str, files: &[HeldAttachment<'_>]) -> Response<Body> {
         let atc: Vec<Value> = files
             .iter()
             .map(|f| {
@@ -292,7 +292,7 @@ mod tests {
             token: None,
         };
         let files = [HeldAttachment { id: "smp1", name: "a.bin", content_type: "application/octet-stream", size: 38 }];
-        let res = Horde.held(&req, &files);
+        let res = Horde.held(&req, "c", &files);
         let body = futures_body(res);
         let value = parse_answer(body.as_bytes(), "upload").unwrap();
         let entry = &value["tasks"]["imp:compose-atc"][0];

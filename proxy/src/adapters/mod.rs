@@ -35,6 +35,9 @@ pub(crate) fn by_name(name: &str) -> Option<&'static dyn Webmail> {
 /// A delivery in progress.
 pub(crate) type Pending<'a> = Pin<Box<dyn Future<Output = Result<(), DeliveryError>> + Send + 'a>>;
 
+/// A request to the webmail that may return the id of what it stored.
+pub(crate) type PendingId<'a> = Pin<Box<dyn Future<Output = Result<Option<String>, DeliveryError>> + Send + 'a>>;
+
 /// What a flow needs of a webmail beyond its rule.
 pub(crate) trait Webmail: Sync {
     /// The name rules use.
@@ -47,14 +50,22 @@ pub(crate) trait Webmail: Sync {
     /// the compose stays as it was.
     fn refused(&self, req: &WebmailRequest, kind: ComposeKind, message: &str) -> Response<Body>;
 
-    /// Whether the proxy can keep uploads on the device for this webmail (and answer for
-    /// them); without, an upload with S/MIME on is refused.
-    fn holds_uploads(&self) -> bool {
-        true
+    /// What the webmail needs before the proxy keeps an upload of compose `compose_id`
+    /// on the device. Most need nothing (`None`). A webmail whose page moves to the
+    /// server's stored draft once a file is attached (SOGo) gets an empty draft stored
+    /// (nothing of the message is in it); its id, returned, goes into the answer.
+    fn prepare_hold<'a>(
+        &'a self,
+        _upstream: &'a UpstreamClient,
+        _req: &'a WebmailRequest,
+        _compose_id: &'a str,
+    ) -> PendingId<'a> {
+        Box::pin(async { Ok(None) })
     }
 
-    /// The page's answer to an upload the proxy kept.
-    fn held(&self, req: &WebmailRequest, files: &[HeldAttachment<'_>]) -> Response<Body>;
+    /// The page's answer to an upload the proxy kept; `stored` is the id
+    /// [`Webmail::prepare_hold`] returned (else the compose id).
+    fn held(&self, req: &WebmailRequest, stored: &str, files: &[HeldAttachment<'_>]) -> Response<Body>;
 
     /// The page's answer to removing a held attachment.
     fn removed(&self, req: &WebmailRequest, id: &str) -> Response<Body>;

@@ -100,7 +100,7 @@ impl Webmail for Roundcube {
         }
     }
 
-    fn held(&self, req: &WebmailRequest, files: &[HeldAttachment<'_>]) -> Response<Body> {
+    fn held(&self, req: &WebmailRequest, _compose_id: &str, files: &[HeldAttachment<'_>]) -> Response<Body> {
         let upload = req.query.get("_uploadid").unwrap_or_default();
         let calls: Vec<String> = files
             .iter()

@@ -2,9 +2,9 @@
 //! HTTP error with `{"message": …}` shown in the dialog otherwise. SOGo cannot send a
 //! finished message unchanged, so its rule has `delivery = "smtp"`: the proxy submits the
 //! message itself and this adapter stores the sender's copy with SOGo's raw `PUT` into
-//! the sent folder (an IMAP APPEND, byte for byte). Uploads are not held: SOGo stores a
-//! draft with the file in IMAP the moment it is attached and re-reads it, which the proxy
-//! cannot stand in for; with S/MIME on they are refused.
+//! the sent folder (an IMAP APPEND, byte for byte). With S/MIME on, an attached file is
+//! kept on the device; since SOGo's page then moves to the stored draft, the proxy first
+//! stores the compose as an empty draft and answers with its uid.
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -14,7 +14,7 @@ use hudsucker::hyper::{Method, Response, StatusCode};
 use serde_json::json;
 
 use super::exchange::{self, with_session};
-use super::{Delivery, DeliveryError, HeldAttachment, Pending, Webmail, WebmailRequest};
+use super::{Delivery, DeliveryError, HeldAttachment, Pending, PendingId, Webmail, WebmailRequest};
 use crate::http::UpstreamClient;
 use crate::rules::ComposeKind;
 
@@ -38,12 +38,44 @@ impl Webmail for Sogo {
         json_answer(status, &json!({"status": "failure", "message": message}))
     }
 
-    fn holds_uploads(&self) -> bool {
-        false
+    /// SOGo's page moves to the stored draft once a file is attached (the upload's answer
+    /// names its uid, which the page then reloads): store the compose as an empty draft,
+    /// so that there is one.
+    fn prepare_hold<'a>(
+        &'a self,
+        upstream: &'a UpstreamClient,
+        req: &'a WebmailRequest,
+        compose_id: &'a str,
+    ) -> PendingId<'a> {
+        Box::pin(async move {
+            let _ = compose_id; // the draft id is in the request's path
+            let mut built = with_session(req, Method::POST, &req.base)
+                .header(header::CONTENT_TYPE, "application/json;charset=UTF-8")
+                .header(header::ACCEPT, "application/json");
+            if let Some(token) = &req.token {
+                built = built.header("X-XSRF-TOKEN", token);
+            }
+            let empty = json!({"to": [], "cc": [], "bcc": [], "subject": "", "text": ""});
+            let built = built.body(Full::new(Bytes::from(empty.to_string())));
+            let fetched = exchange::send(upstream, "SOGo", "draft for the attachment", built).await?;
+            let answer: serde_json::Value = serde_json::from_slice(&fetched.body)
+                .map_err(|_| DeliveryError::Refused("SOGo's answer to the draft save is not JSON".into()))?;
+            let uid = match &answer["uid"] {
+                serde_json::Value::String(s) if s.bytes().all(|b| b.is_ascii_digit()) && !s.is_empty() => s.clone(),
+                serde_json::Value::Number(n) => n.to_string(),
+                _ => return Err(DeliveryError::Refused("SOGo stored no draft for the attachment".into())),
+            };
+            Ok(Some(uid))
+        })
     }
 
-    fn held(&self, req: &WebmailRequest, _files: &[HeldAttachment<'_>]) -> Response<Body> {
-        self.refused(req, ComposeKind::Upload, "attachments cannot be kept on this device in SOGo")
+    /// As SOGo answers an upload: the draft's uid and the file (kept here, not there).
+    fn held(&self, _req: &WebmailRequest, stored: &str, files: &[HeldAttachment<'_>]) -> Response<Body> {
+        let attrs: Vec<serde_json::Value> = files
+            .iter()
+            .map(|f| json!({"filename": f.name, "size": f.size.to_string(), "mimetype": f.content_type, "path": f.id, "url": "", "urlAsAttachment": ""}))
+            .collect();
+        json_answer(StatusCode::OK, &json!({"uid": stored, "lastAttachmentAttrs": attrs}))
     }
 
     fn removed(&self, _req: &WebmailRequest, _id: &str) -> Response<Body> {
@@ -113,6 +145,27 @@ mod tests {
             Some("https://s.example/SOGo/so/alice@example.test/Mail/0/folderSent")
         );
         assert_eq!(sent_folder_url("https://s.example/SOGo/connect", "Sent"), None);
+    }
+
+    #[test]
+    fn a_held_upload_is_answered_as_sogo_answers_one() {
+        let req = WebmailRequest {
+            base: String::new(),
+            query: crate::rules::Query::parse(""),
+            session: Default::default(),
+            token: None,
+        };
+        let files = [HeldAttachment { id: "smp1", name: "a.txt", content_type: "text/plain", size: 3 }];
+        let res = Sogo.held(&req, "12", &files);
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let body = rt.block_on(http_body_util::BodyExt::collect(res.into_body())).unwrap().to_bytes();
+        let answer: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        // SOGo's uploader reads `uid` (then reloads that draft) and the first attachment's
+        // `url` and `filename`.
+        assert_eq!(answer["uid"], "12");
+        assert_eq!(answer["lastAttachmentAttrs"][0]["filename"], "a.txt");
+        assert_eq!(answer["lastAttachmentAttrs"][0]["path"], "smp1");
+        assert!(answer["lastAttachmentAttrs"][0].get("url").is_some());
     }
 
     #[test]

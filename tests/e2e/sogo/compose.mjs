@@ -30,13 +30,12 @@ const plain = {
 export const secret = {
   subject: `e2e sogo secret subject ${runId}`,
   marker: `e2e-sogo-body-marker-${runId}`,
+  attachment: { name: `secret-${runId}.bin`, mimeType: 'application/octet-stream', buffer: Buffer.from(`secret attachment ${runId}\n`) },
   // filled by the send's checks, for the Sent copy and the read flow
   messageId: null,
   bob: null, // { file, raw }
 };
 
-// IMAP UIDs of the drafts SOGo saved when Sign was turned on (the control's ng-change saves),
-// for S/MIME messages the proxy then sent: { label: uid }.
 let flowDone = false; // the compose flow got to its end (and unlocked the key store again)
 
 // The proxy's log from `mark` on (mark = its length before the action).
@@ -127,7 +126,7 @@ export function composeSteps() {
   });
 
   let sentAt = 0;
-  step('alice sends a signed and encrypted message to bob, Cc carol: the proxy signs, encrypts and submits it', async () => {
+  step('alice sends a signed and encrypted message with an attachment to bob, Cc carol: the proxy keeps the file, signs, encrypts and submits it', async () => {
     const page = ctx.page;
     const [bob] = creds('E2E_SOGO_BOB');
     const [carol] = creds('E2E_SOGO_CAROL');
@@ -142,6 +141,9 @@ export function composeSteps() {
     await dismissToasts(page);
     const body = `Dear Bob, ${secret.marker}`;
     await sogo.fill(page, { to: bob, cc: carol, subject: secret.subject, body });
+    // Attached with Encrypt on: the proxy keeps the file and answers with an empty draft's uid.
+    const upload = await sogo.attach(page, secret.attachment);
+    assert.match(String(upload.lastAttachmentAttrs?.[0]?.path), /^smp/, `the proxy kept it (${JSON.stringify(upload)})`);
     await shot('alice composes signed and encrypted');
     const mark = logMark();
     sentAt = Date.now();
@@ -161,7 +163,7 @@ export function composeSteps() {
     await shot('alice sent signed and encrypted');
   });
 
-  step('bob\'s and carol\'s copies are S/MIME enveloped; openssl decrypts and verifies them: alice signed, body inside', async () => {
+  step('bob\'s and carol\'s copies are S/MIME enveloped; openssl decrypts and verifies them: alice signed, body and attachment inside', async () => {
     const [alice] = creds('E2E_SOGO_ALICE');
     for (const user of ['bob', 'carol']) {
       const got = await waitForEnveloped(user, '', secret.marker, sentAt);
@@ -181,6 +183,8 @@ export function composeSteps() {
       assert.ok(signers.length >= 1 && signerIs(signers[0], alice), `alice is the signer (${signers[0]?.subjectAltName})`);
       assert.ok(content.includes(secret.marker), `${user}: the body text is inside`);
       assert.ok(content.includes(secret.subject), `${user}: the real subject is inside (header protection)`);
+      assert.ok(content.includes(secret.attachment.name), `${user}: the attachment is inside`);
+      assert.ok(content.replace(/\r?\n/g, '').includes(secret.attachment.buffer.toString('base64')), `${user}: its bytes too`);
       if (user === 'bob') {
         secret.bob = got;
         secret.messageId = h('message-id');
@@ -233,7 +237,7 @@ export function composeSteps() {
     assert.ok(signerIs(signers[0], alice), 'alice is the signer');
   });
 
-  step('attaching a file while Encrypt is on is refused in the dialog; nothing reaches IMAP Drafts', async () => {
+  step('a file attached while Encrypt is on is kept on the device: listed in the dialog, in no maildir nor SOGo state', async () => {
     const page = ctx.page;
     const file = { name: `secret-${runId}.txt`, mimeType: 'text/plain', buffer: Buffer.from(`attachment-marker-${runId}\n`) };
     await sogo.openCompose(page);
@@ -241,20 +245,11 @@ export function composeSteps() {
     assert.deepEqual(saves.map((s) => [s.kind, s.status]), [['encrypt', 400]], 'the draft save with Encrypt on is refused');
     await dismissToasts(page);
     const mark = logMark();
-    const uploaded = page.waitForResponse((r) => r.request().method() === 'POST'
-      && /\/folderDrafts\/[^/]+\/save$/.test(new URL(r.url()).pathname)
-      && /^multipart\/form-data/.test(r.request().headers()['content-type'] || ''), { timeout: ACTION_TIMEOUT });
-    await page.locator('md-dialog#mailEditor input#fileInput[type=file]').setInputFiles(file);
-    const res = await uploaded;
-    const text = await res.text();
-    assert.equal(res.status(), 403, `the upload is refused (answer: ${text.slice(0, 300)})`);
-    assert.match(text, /Attachments cannot be added while Sign or Encrypt is on/);
-    const shown = await toast(page, /Attachments cannot be added/);
-    assert.ok(shown.includes(file.name), `the toast names the file (${shown})`);
-    await shot('refused: attachment while encrypting');
-    assert.equal(await page.locator('md-dialog#mailEditor md-chips[ng-model="editor.uploader.queue"] md-chip', { hasText: file.name }).count(), 0,
-      'the file is not listed as attached');
-    assert.match(logSince(mark), /compose request rule="?sogo"? kind="?upload"? sign=false encrypt=true/);
+    const answer = await sogo.attach(page, file);
+    assert.match(String(answer.lastAttachmentAttrs?.[0]?.path), /^smp/, `kept by the proxy (${JSON.stringify(answer)})`);
+    assert.match(String(answer.uid), /^\d+$/, 'the compose goes on as a stored (empty) draft');
+    await shot('kept: attachment while encrypting');
+    assert.match(logSince(mark), /attachment kept on the device/);
     await sleep(1000);
     assert.deepEqual(filesContaining([maildir('alice'), ...sogoStateDirs()], [`attachment-marker-${runId}`]), [],
       'the file is in no maildir of alice (Drafts included) nor in SOGo\'s state (spool, tmp, PostgreSQL, logs)');

@@ -185,11 +185,7 @@ impl ComposeFlow {
                 "Drafts of an encrypted message are not saved to the webmail (it would store them readable). \
                  The message stays in this window; send it, or turn Encrypt off to save a draft.",
             ),
-            ComposeKind::Upload if smime && !adapter.holds_uploads() => refuse(
-                "Attachments cannot be added while Sign or Encrypt is on: this webmail would store them on its \
-                 server unprotected at once. Turn Sign and Encrypt off to attach files without S/MIME.",
-            ),
-            ComposeKind::Upload if smime => self.hold(adapter, site, &id, &request, &page),
+            ComposeKind::Upload if smime => self.hold(adapter, site, &id, &request, &page).await,
             ComposeKind::Remove => {
                 let file = adapter.attachment_id(&request.fields.attachment_id);
                 if self.sessions.remove(site, &id, file) {
@@ -217,7 +213,7 @@ impl ComposeFlow {
     }
 
     /// Keeps an upload's files on the device and answers as the webmail would.
-    fn hold(
+    async fn hold(
         &self,
         adapter: &dyn Webmail,
         site: &str,
@@ -231,6 +227,12 @@ impl ComposeFlow {
                 "smime-proxy could not tell which message this attachment belongs to; nothing was uploaded.",
             );
         }
+        let stored = match adapter.prepare_hold(&self.services.upstream, page, id).await {
+            Ok(stored) => stored.unwrap_or_else(|| id.to_owned()),
+            Err(error) => {
+                return refuse(&format!("smime-proxy could not keep this attachment ({error}); nothing was uploaded."));
+            }
+        };
         let mut held = Vec::new();
         for upload in &request.fields.uploads {
             let Ok(file_id) = crate::random::random_hex(8).map(|hex| format!("smp{hex}")) else {
@@ -261,7 +263,7 @@ impl ComposeFlow {
             .iter()
             .map(|(id, name, content_type, size)| HeldAttachment { id, name, content_type, size: *size })
             .collect();
-        Verdict::Respond(adapter.held(page, &listed))
+        Verdict::Respond(adapter.held(page, &stored, &listed))
     }
 
     /// Signs and/or encrypts the message and delivers it through the webmail.

@@ -166,13 +166,18 @@ impl Sessions {
         self.lock().get(&(site.to_owned(), id.to_owned())).is_some_and(|s| s.held.iter().any(|f| ids.contains(&f.id)))
     }
 
-    /// Drops one held attachment. Returns whether it was held.
-    pub(crate) fn remove(&self, site: &str, id: &str, file_id: &str) -> bool {
+    /// Drops one held attachment, named by its id (or, for a webmail that names files by
+    /// name, by its name). Returns whether it was held.
+    pub(crate) fn remove(&self, site: &str, id: &str, file: &str) -> bool {
         let mut map = self.lock();
         let Some(session) = map.get_mut(&(site.to_owned(), id.to_owned())) else { return false };
-        let before = session.held.len();
-        session.held.retain(|f| f.id != file_id);
-        session.held.len() != before
+        let Some(at) =
+            session.held.iter().position(|f| f.id == file).or_else(|| session.held.iter().position(|f| f.name == file))
+        else {
+            return false;
+        };
+        session.held.remove(at);
+        true
     }
 
     /// Forgets a compose (after its message was sent).
