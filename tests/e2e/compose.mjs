@@ -255,12 +255,21 @@ export function composeSteps() {
       assert.match(content, /Content-Type: text\/html/i, 'an HTML body');
       assert.ok(content.includes(secret.subject), 'the real subject is inside');
       assert.ok(content.includes(secret.attachment.name) && content.includes(attachmentB64), `${user}: the attachment is inside`);
+      if (user === 'bob') secret.messageId = /^Message-ID:[ \t]*(<[^>\r\n]+>)/mi.exec(raw)?.[1];
     }
   });
 
-  step('alice\'s Sent copy is the same S/MIME message, readable with her key', async () => {
-    const file = await waitForMessage('alice', 'Sent', /application\/(x-)?pkcs7-mime/i);
-    assert.ok(file, 'an S/MIME message in alice\'s Sent folder');
+  step('alice\'s Sent copy is the same S/MIME message, exactly one, readable with her key', async () => {
+    const id = secret.messageId;
+    assert.ok(id, 'bob\'s copy has a Message-ID');
+    const line = new RegExp(`^Message-ID:[ \\t]*${id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'mi');
+    const headerBlock = (f) => readFileSync(f, 'latin1').split(/\r?\n\r?\n/)[0];
+    const file = await waitForMessage('alice', 'Sent', line);
+    assert.ok(file, `${id} in alice's Sent folder`);
+    await new Promise((r) => setTimeout(r, 1000));
+    const copies = maildirMessages('alice', 'Sent').filter((f) => line.test(headerBlock(f)));
+    assert.equal(copies.length, 1, `exactly one copy of ${id} in alice's Sent (${copies.join(', ')})`);
+    assert.doesNotMatch(headerBlock(file), /^Resent-/mi, 'the imported copy, not one the redirect saved');
     const content = await verifyEntity(await decryptFor(file, 'alice'));
     assert.ok(content.includes(secret.marker));
   });

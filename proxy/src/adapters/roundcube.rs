@@ -258,8 +258,10 @@ async fn bounce(
     d: &Delivery<'_>,
     uid: &str,
 ) -> Result<(), DeliveryError> {
+    // An empty _store_target: the redirect saves no second copy (the imported one is the
+    // sender's copy).
     let form = format!(
-        "_token={}&_task=mail&_action=bounce&_uid={}&_mbox={}&_from={}&_to={}&_cc={}&_bcc={}",
+        "_token={}&_task=mail&_action=bounce&_uid={}&_mbox={}&_from={}&_to={}&_cc={}&_bcc={}&_store_target=",
         q(token),
         q(uid),
         q(d.sent_folder),
