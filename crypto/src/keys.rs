@@ -151,10 +151,18 @@ impl Identity {
 
 /// Reads every certificate from PEM (`CERTIFICATE` blocks) or a single DER certificate.
 pub fn load_certificates(data: &[u8]) -> Result<Vec<Certificate>> {
+    let is_certificate = |label: &str| label == "CERTIFICATE" || label == "X509 CERTIFICATE";
     let certs: Vec<Certificate> = if is_pem(data) {
-        pem_blocks(data)
+        let (blocks, bad) = pem_blocks_checked(data);
+        if let Some(label) = bad.iter().find(|l| is_certificate(l)) {
+            return Err(Error::Key {
+                what: "certificate",
+                reason: format!("a {label} block cannot be read (not base64)"),
+            });
+        }
+        blocks
             .into_iter()
-            .filter(|(label, _)| label == "CERTIFICATE" || label == "X509 CERTIFICATE")
+            .filter(|(label, _)| is_certificate(label))
             .map(|(_, der)| Certificate::from_der(&der))
             .collect::<std::result::Result<_, _>>()
     } else {
@@ -174,20 +182,59 @@ pub(crate) fn is_pem(data: &[u8]) -> bool {
 
 /// Every PEM block in `data` as (label, DER bytes); blocks that do not decode are skipped.
 pub(crate) fn pem_blocks(data: &[u8]) -> Vec<(String, Vec<u8>)> {
+    pem_blocks_checked(data).0
+}
+
+/// Every PEM block in `data`: those that decode as (label, DER bytes), and the labels of
+/// those that do not. Strict RFC 7468 first, then its "lax" reading (any line length,
+/// whitespace anywhere in the base64), as OpenSSL reads PEM.
+pub(crate) fn pem_blocks_checked(data: &[u8]) -> (Vec<(String, Vec<u8>)>, Vec<String>) {
     let text = String::from_utf8_lossy(data);
     let mut blocks = Vec::new();
+    let mut bad = Vec::new();
     let mut rest: &str = &text;
     while let Some(start) = rest.find("-----BEGIN ") {
         let after = &rest[start..];
         let Some(end_rel) = after.find("-----END ") else { break };
         let end_line = after[end_rel..].find('\n').map_or(after.len(), |i| end_rel + i + 1);
         let block = &after[..end_line];
-        if let Ok((label, der)) = pem_rfc7468::decode_vec(block.trim_end().as_bytes()) {
-            blocks.push((label.to_string(), der));
+        match pem_rfc7468::decode_vec(block.trim_end().as_bytes()) {
+            Ok((label, der)) => blocks.push((label.to_string(), der)),
+            Err(_) => match lax_block(block) {
+                Ok((label, der)) => blocks.push((label, der)),
+                Err(label) => bad.push(label),
+            },
         }
         rest = &after[end_line..];
     }
-    blocks
+    (blocks, bad)
+}
+
+/// One PEM block read laxly (RFC 7468 section 3): its label and bytes, or its label when
+/// even that fails (RFC 1421 headers, bad base64, mismatched END label).
+fn lax_block(block: &str) -> std::result::Result<(String, Vec<u8>), String> {
+    use base64::Engine as _;
+    let mut lines = block.lines();
+    let first = lines.next().unwrap_or_default().trim();
+    let label = first.strip_prefix("-----BEGIN ").and_then(|l| l.strip_suffix("-----")).unwrap_or_default().to_owned();
+    let mut body = String::new();
+    for line in lines {
+        let line = line.trim();
+        if let Some(end) = line.strip_prefix("-----END ") {
+            if end.strip_suffix("-----") != Some(label.as_str()) {
+                return Err(label);
+            }
+            return base64::engine::general_purpose::STANDARD
+                .decode(body.as_bytes())
+                .map(|der| (label.clone(), der))
+                .map_err(|_| label);
+        }
+        if line.contains(':') {
+            return Err(label);
+        }
+        body.extend(line.chars().filter(|c| !c.is_whitespace()));
+    }
+    Err(label)
 }
 
 fn key_error(reason: impl Into<String>) -> Error {

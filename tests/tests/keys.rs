@@ -63,3 +63,33 @@ fn keys_round_trip_through_unencrypted_pkcs8_der() {
         }
     }
 }
+
+/// PEM with 76-column base64 lines (as some tools write it; OpenSSL and NSS read it), or
+/// with no line breaks at all, reads like the 64-column form; a CERTIFICATE block that
+/// cannot be read is an error, never skipped (issue 14, item 6).
+#[test]
+fn lax_pem_layouts_read_and_unreadable_certificate_blocks_are_errors() {
+    let text = String::from_utf8(pki_bytes("alice.pem")).expect("PEM is text");
+    let begin = "-----BEGIN CERTIFICATE-----";
+    let end = "-----END CERTIFICATE-----";
+    let start = text.find(begin).expect("BEGIN line") + begin.len();
+    let stop = text.find(end).expect("END line");
+    let b64: String = text[start..stop].chars().filter(|c| !c.is_whitespace()).collect();
+    let wrap = |width: usize| {
+        let lines: Vec<String> =
+            b64.as_bytes().chunks(width).map(|c| String::from_utf8(c.to_vec()).expect("base64 is ASCII")).collect();
+        format!("{begin}\n{}\n{end}\n", lines.join("\n"))
+    };
+    let want = cert("alice.pem");
+    for width in [76, 80, 1000] {
+        let got = load_certificates(wrap(width).as_bytes()).unwrap_or_else(|e| panic!("{width} columns: {e}"));
+        assert_eq!(got[0], want, "{width} columns");
+    }
+    let broken = format!("{}{begin}\nnot base64 at all!\n{end}\n", wrap(64));
+    let err = load_certificates(broken.as_bytes()).expect_err("a broken block").to_string();
+    assert!(err.contains("cannot be read"), "{err}");
+    let none = load_certificates(b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
+        .expect_err("no certificate")
+        .to_string();
+    assert!(none.contains("no CERTIFICATE block"), "{none}");
+}
