@@ -88,16 +88,19 @@ export async function shot(name) {
 
 // ---- helpers -------------------------------------------------------------------------------
 
-export async function stackEnv() {
-  const { stdout } = await run('bash', [path.join(HERE, 'stack.sh'), 'env'], { timeout: 10_000 });
+// `KEY=VALUE` lines of `STACK env` (default: the mail stack's stack.sh).
+export async function stackEnv(stack = path.join(HERE, 'stack.sh')) {
+  const { stdout } = await run('bash', [stack, 'env'], { timeout: 10_000 });
   return Object.fromEntries(
-    stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    stdout.trim().split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
   );
 }
 
-export async function stackStatus() {
+// null when every service of STACK is up (default: the mail stack), else what its
+// `status` said.
+export async function stackStatus(stack = path.join(HERE, 'stack.sh')) {
   try {
-    await run('bash', [path.join(HERE, 'stack.sh'), 'status'], { timeout: 30_000 });
+    await run('bash', [stack, 'status'], { timeout: 30_000 });
     return null;
   } catch (err) {
     return (err.stdout || '') + (err.stderr || '') || String(err);

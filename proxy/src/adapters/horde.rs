@@ -285,12 +285,7 @@ mod tests {
 
     #[test]
     fn held_attachments_are_listed_as_imp_lists_its_own() {
-        let req = WebmailRequest {
-            base: String::new(),
-            query: crate::rules::Query::parse(""),
-            session: Default::default(),
-            token: None,
-        };
+        let req = crate::adapters::test_request("");
         let files = [HeldAttachment { id: "smp1", name: "a.bin", content_type: "application/octet-stream", size: 38 }];
         let res = Horde.held(&req, "c", &files);
         let body = futures_body(res);
@@ -319,12 +314,7 @@ mod tests {
 
     #[test]
     fn the_page_gets_imp_answers() {
-        let req = WebmailRequest {
-            base: "https://h.example/horde/services/ajax.php/imp/sendMessage".into(),
-            query: crate::rules::Query::parse(""),
-            session: Default::default(),
-            token: None,
-        };
+        let req = crate::adapters::test_request("https://h.example/horde/services/ajax.php/imp/sendMessage");
         let res = Horde.refused(&req, ComposeKind::Upload, "no");
         assert_eq!(res.headers()[header::CONTENT_TYPE], "text/html; charset=UTF-8");
         let imp = Imp::at(&req).unwrap();

@@ -148,3 +148,9 @@ pub(crate) enum DeliveryError {
     #[error("{0}")]
     Refused(String),
 }
+
+/// A request as a page of `base` would make it, without a session (adapter tests).
+#[cfg(test)]
+pub(super) fn test_request(base: &str) -> WebmailRequest {
+    WebmailRequest { base: base.to_owned(), query: Query::parse(""), session: HeaderMap::new(), token: None }
+}

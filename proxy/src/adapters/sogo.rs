@@ -149,12 +149,7 @@ mod tests {
 
     #[test]
     fn a_held_upload_is_answered_as_sogo_answers_one() {
-        let req = WebmailRequest {
-            base: String::new(),
-            query: crate::rules::Query::parse(""),
-            session: Default::default(),
-            token: None,
-        };
+        let req = crate::adapters::test_request("");
         let files = [HeldAttachment { id: "smp1", name: "a.txt", content_type: "text/plain", size: 3 }];
         let res = Sogo.held(&req, "12", &files);
         let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
@@ -170,12 +165,7 @@ mod tests {
 
     #[test]
     fn refusals_are_json_errors_the_dialog_shows() {
-        let req = WebmailRequest {
-            base: String::new(),
-            query: crate::rules::Query::parse(""),
-            session: Default::default(),
-            token: None,
-        };
+        let req = crate::adapters::test_request("");
         let res = Sogo.refused(&req, ComposeKind::Send, "Not sent: no certificate for dave@example.test.");
         assert_eq!(res.status(), StatusCode::BAD_REQUEST);
         assert_eq!(res.headers()[header::CONTENT_TYPE], "application/json");

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import {
-  ctx, run, shot, withTimeout, maildirMessages, openssl, proxyLog, ACTION_TIMEOUT, ORIGIN_HOST,
+  ctx, run, shot, stackEnv, stackStatus, withTimeout, maildirMessages, openssl, proxyLog, ACTION_TIMEOUT, ORIGIN_HOST,
 } from '../harness.mjs';
 import * as horde from './webmail.mjs';
 
@@ -76,22 +76,10 @@ export function printTimings() {
 
 // ---- environment ---------------------------------------------------------------------------
 
-export async function hordeEnv() {
-  const { stdout } = await run('bash', [path.join(HERE, 'stack.sh'), 'env'], { timeout: 10_000 });
-  return Object.fromEntries(
-    stdout.trim().split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
-  );
-}
+export const hordeEnv = () => stackEnv(path.join(HERE, 'stack.sh'));
 
-// null when the Horde stack is up, else what `stack.sh status` said.
-export async function hordeStatus() {
-  try {
-    await run('bash', [path.join(HERE, 'stack.sh'), 'status'], { timeout: 30_000 });
-    return null;
-  } catch (err) {
-    return (err.stdout || '') + (err.stderr || '') || String(err);
-  }
-}
+// null when the Horde stack is up, else what its `status` said.
+export const hordeStatus = () => stackStatus(path.join(HERE, 'stack.sh'));
 
 export function creds(who) {
   const [user, pass] = ctx.stack[`E2E_${who.toUpperCase()}`].split(':');

@@ -13,7 +13,9 @@ import { fileURLToPath } from 'node:url';
 
 import { test } from 'node:test';
 
-import { ctx, shot, step as harnessStep, run, openssl, maildirMessages, ACTION_TIMEOUT } from '../harness.mjs';
+import {
+  ctx, shot, step as harnessStep, run, openssl, maildirMessages, stackEnv, stackStatus, ACTION_TIMEOUT,
+} from '../harness.mjs';
 import * as sogo from './webmail.mjs';
 
 export const SOGO_HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -21,20 +23,10 @@ export const SOGO_HERE = path.dirname(fileURLToPath(import.meta.url));
 // ---- environment -----------------------------------------------------------------------------
 
 // `sogo/stack.sh env` (E2E_SOGO_* keys).
-export async function sogoEnv() {
-  const { stdout } = await run('bash', [path.join(SOGO_HERE, 'stack.sh'), 'env'], { timeout: 10_000 });
-  return Object.fromEntries(stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
-}
+export const sogoEnv = () => stackEnv(path.join(SOGO_HERE, 'stack.sh'));
 
-// null when every SOGo service is up, else what `stack.sh status` said.
-export async function sogoStatus() {
-  try {
-    await run('bash', [path.join(SOGO_HERE, 'stack.sh'), 'status'], { timeout: 30_000 });
-    return null;
-  } catch (err) {
-    return (err.stdout || '') + (err.stderr || '') || String(err);
-  }
-}
+// null when every SOGo service is up, else what its `status` said.
+export const sogoStatus = () => stackStatus(path.join(SOGO_HERE, 'stack.sh'));
 
 export const creds = (key) => ctx.stack[key].split(':'); // E2E_SOGO_ALICE → [user, password]
 
