@@ -63,9 +63,11 @@ pub struct RunArgs {
     /// Loopback address to listen on [default: 127.0.0.1:8080] (key `listen`).
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<String>,
-    /// Intercept this webmail with this bundled rule, e.g. `mail.example.org=roundcube`
-    /// (repeatable; replaces the `[sites]` table).
-    #[arg(long = "site", value_name = "HOST[:PORT]=RULE")]
+    /// Intercept this webmail with this rule, e.g. `mail.example.org=roundcube`; a rule
+    /// that sends over SMTP (sogo) also names the site's submission server:
+    /// `sogo.example.org=sogo,submission=smtp.example.org:587` (repeatable; replaces the
+    /// `[sites]` table).
+    #[arg(long = "site", value_name = "HOST[:PORT]=RULE[,submission=HOST:PORT]")]
     pub sites: Vec<String>,
     /// Extra trust anchor for upstream TLS, PEM (repeatable; replaces `upstream_ca`).
     #[arg(long = "upstream-ca", value_name = "PEM")]
