@@ -145,6 +145,13 @@ pub fn dot_stuffed(message: &[u8]) -> Vec<u8> {
 
 /// Submits `envelope` to `server`, TLS verified with `tls`.
 pub async fn submit(server: &Submission, tls: Arc<ClientConfig>, envelope: &Envelope<'_>) -> Result<(), SmtpError> {
+    // Checked before connecting: nothing goes out, not even the login, for an envelope
+    // that could inject commands.
+    for address in std::iter::once(envelope.from).chain(envelope.recipients.iter().map(String::as_str)) {
+        if address.contains(['<', '>', '\r', '\n']) || !address.contains('@') {
+            return Err(SmtpError::Protocol(format!("`{address}` is not an address to send to")));
+        }
+    }
     let name = format!("{}:{}", server.host, server.port);
     let connect_error = |reason: String| SmtpError::Connect { server: name.clone(), reason };
     let sni = ServerName::try_from(server.host.clone()).map_err(|e| connect_error(e.to_string()))?;
@@ -263,11 +270,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         let line =
             Zeroizing::new(format!("AUTH PLAIN {}\r\n", base64::engine::general_purpose::STANDARD.encode(&*secret)));
         self.command("the login", line.as_bytes(), 235).await?;
-        for address in std::iter::once(e.from).chain(e.recipients.iter().map(String::as_str)) {
-            if address.contains(['<', '>', '\r', '\n']) || !address.contains('@') {
-                return Err(SmtpError::Protocol(format!("`{address}` is not an address to send to")));
-            }
-        }
         self.command("the sender", format!("MAIL FROM:<{}>\r\n", e.from).as_bytes(), 250).await?;
         for rcpt in e.recipients {
             self.write(format!("RCPT TO:<{rcpt}>\r\n").as_bytes(), STEP).await?;
@@ -451,6 +453,18 @@ mod tests {
                 .unwrap_err();
         assert!(matches!(err, SmtpError::Connect { .. }), "{err}");
         assert!(err.to_string().contains("certificate"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn an_address_that_could_inject_commands_stops_before_connecting() {
+        let (_, client_tls) = tls_pair();
+        // Nothing listens on port 9: an attempt to connect would be a Connect error.
+        let recipients = vec!["bob@example.test>\r\nRCPT TO:<eve@example.test".to_owned()];
+        let err =
+            submit(&Submission { host: "localhost".into(), port: 9 }, client_tls, &envelope(&recipients, b"x\r\n"))
+                .await
+                .unwrap_err();
+        assert!(matches!(err, SmtpError::Protocol(_)), "{err}");
     }
 
     #[tokio::test]

@@ -45,10 +45,10 @@ impl Webmail for Sogo {
         &'a self,
         upstream: &'a UpstreamClient,
         req: &'a WebmailRequest,
-        compose_id: &'a str,
+        _compose_id: &'a str,
     ) -> PendingId<'a> {
+        // The draft id is in the request's path: the empty draft is saved at the same URL.
         Box::pin(async move {
-            let _ = compose_id; // the draft id is in the request's path
             let mut built = with_session(req, Method::POST, &req.base)
                 .header(header::CONTENT_TYPE, "application/json;charset=UTF-8")
                 .header(header::ACCEPT, "application/json");

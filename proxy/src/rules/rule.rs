@@ -112,6 +112,19 @@ pub struct ViewPage {
     pub body: ViewBody,
 }
 
+impl ViewPage {
+    /// The raw message's path and query for this view loaded at `path` with `query`;
+    /// `values` are those of one message of a JSON answer. `None` when a placeholder has no
+    /// value.
+    pub fn raw_message_target(&self, path: &str, query: &super::Query, values: &[(String, String)]) -> Option<String> {
+        let captures = self.page.path.captures(path).unwrap_or_default();
+        self.raw_message.fill(path, |name| {
+            let found = values.iter().chain(&captures).find(|(n, _)| n == name).map(|(_, v)| v.clone());
+            found.or_else(|| query.get(name).map(str::to_owned))
+        })
+    }
+}
+
 /// The body of a view answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ViewBody {
@@ -290,7 +303,7 @@ impl UrlTemplate {
     /// from `lookup` (percent-encoded). A template starting with `?` is relative to `path`
     /// itself, one starting with `/` is absolute, any other is relative to `path`'s
     /// directory (with `../` going up). `None` when a value is missing.
-    pub fn fill<'v>(&self, path: &str, lookup: impl Fn(&str) -> Option<std::borrow::Cow<'v, str>>) -> Option<String> {
+    pub fn fill(&self, path: &str, lookup: impl Fn(&str) -> Option<String>) -> Option<String> {
         let mut out = String::new();
         let mut rest = self.text.as_str();
         while let Some(open) = rest.find('{') {

@@ -5,7 +5,6 @@
 //! an iframe to it on the own origin instead of the webmail's body. The webmail's page
 //! never holds the plaintext.
 
-use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
@@ -78,12 +77,7 @@ impl ViewRequest {
 
     /// The raw message's URL, with `values` of a message in a JSON answer.
     fn raw_message_url(&self, values: &[(String, String)]) -> Option<String> {
-        let query = Query::parse(&self.query);
-        let captures = self.view.page.path.captures(&self.path).unwrap_or_default();
-        let target = self.view.raw_message.fill(&self.path, |name| {
-            let found = values.iter().chain(&captures).find(|(n, _)| n == name).map(|(_, v)| v.clone());
-            found.or_else(|| query.get(name).map(str::to_owned)).map(Cow::Owned)
-        })?;
+        let target = self.view.raw_message_target(&self.path, &Query::parse(&self.query), values)?;
         Some(format!("{}{target}", self.origin))
     }
 }
