@@ -149,7 +149,9 @@ impl Identity {
     }
 }
 
-/// Reads every certificate from PEM (`CERTIFICATE` blocks) or a single DER certificate.
+/// Reads every certificate from PEM (`CERTIFICATE` blocks), a single DER certificate, or
+/// a DER certs-only PKCS#7 / CMS SignedData (a `.p7c`, as directories' userSMIMECertificate
+/// and AIA caIssuers serve them).
 pub fn load_certificates(data: &[u8]) -> Result<Vec<Certificate>> {
     let is_certificate = |label: &str| label == "CERTIFICATE" || label == "X509 CERTIFICATE";
     let certs: Vec<Certificate> = if is_pem(data) {
@@ -166,13 +168,32 @@ pub fn load_certificates(data: &[u8]) -> Result<Vec<Certificate>> {
             .map(|(_, der)| Certificate::from_der(&der))
             .collect::<std::result::Result<_, _>>()
     } else {
-        Certificate::from_der(data).map(|c| vec![c])
+        Certificate::from_der(data).map(|c| vec![c]).or_else(|error| certs_only(data).ok_or(error))
     }
     .map_err(|e| Error::Key { what: "certificate", reason: e.to_string() })?;
     if certs.is_empty() {
         return Err(Error::Key { what: "certificate", reason: "no CERTIFICATE block found".into() });
     }
     Ok(certs)
+}
+
+/// The certificates of a DER ContentInfo holding SignedData, or `None` when it is not one.
+fn certs_only(data: &[u8]) -> Option<Vec<Certificate>> {
+    let content_info = cms::content_info::ContentInfo::from_der(data).ok()?;
+    if content_info.content_type != crate::algorithms::ID_SIGNED_DATA {
+        return None;
+    }
+    let signed_data: cms::signed_data::SignedData = content_info.content.decode_as().ok()?;
+    let certificates: Vec<Certificate> = signed_data
+        .certificates?
+        .0
+        .iter()
+        .filter_map(|choice| match choice {
+            cms::cert::CertificateChoices::Certificate(certificate) => Some(certificate.clone()),
+            _ => None,
+        })
+        .collect();
+    (!certificates.is_empty()).then_some(certificates)
 }
 
 /// True when `data` looks like PEM text rather than DER.

@@ -17,6 +17,8 @@
 //! pkcs12.rs     PKCS#12 files (OpenSSL 3 default and -legacy)
 //! seal.rs       secrets at rest: Argon2id + AES-256-GCM
 //! validate.rs   certificate policy: chain, EKU, key usage, validity, address, CRL
+//! revocation.rs where a certificate's status can be asked; a CRL's verdict
+//! ocsp.rs       OCSP requests and verified responses (RFC 6960)
 //! ```
 #![warn(missing_docs)]
 
@@ -30,7 +32,9 @@ mod error;
 mod keys;
 mod message;
 pub mod mime;
+mod ocsp;
 pub mod pkcs12;
+mod revocation;
 pub mod seal;
 mod sign;
 mod validate;
@@ -44,6 +48,8 @@ pub use message::{
     Layer, OpenOptions, Opened, Protection, SignatureSummary, encrypt_message, open_message, protect_entity,
     sign_and_encrypt_message, sign_message,
 };
+pub use ocsp::{OcspAnswer, OcspError, OcspQuery, check_response as check_ocsp_response, ocsp_request};
+pub use revocation::{CrlAnswer, CrlError, Revocation, RevocationPointers, check_crl};
 pub use sign::{DigestAlgorithm, RsaSignaturePadding, SignOptions, sign_data};
 pub use validate::{CertificateProblem, Purpose, TrustOptions, ValidatedChain, email_addresses, validate_certificate};
 pub use verify::{SignatureStatus, SignerReport, Verified, VerifyOptions, verify_signed_data};

@@ -51,6 +51,9 @@ pub struct ValidatedChain {
     pub anchor: String,
     /// True when a CRL covered the certificate (and it was not revoked).
     pub revocation_checked: bool,
+    /// The certificate's issuer in the validated path (an intermediate, or the anchor):
+    /// what OCSP and CRL checks need.
+    pub issuer: Certificate,
 }
 
 /// Why a certificate cannot be used.
@@ -142,13 +145,20 @@ pub fn validate_certificate(
         .map_err(|e| map_webpki_error(e, certificate))?;
 
     let anchor_subject = path.anchor().subject.as_ref().to_vec();
-    let anchor = trust
+    let anchor_certificate = trust
         .anchors
         .iter()
         .zip(&anchor_ders)
         .find(|(_, der)| webpki::anchor_from_trusted_cert(der).is_ok_and(|a| a.subject.as_ref() == anchor_subject))
-        .map(|(cert, _)| cert.tbs_certificate().subject().to_string())
-        .unwrap_or_default();
+        .map(|(cert, _)| cert);
+    let anchor = anchor_certificate.map(|cert| cert.tbs_certificate().subject().to_string()).unwrap_or_default();
+    let issuer_certificate = match path.intermediate_certificates().next() {
+        Some(intermediate) => Certificate::from_der(intermediate.der().as_ref())
+            .map_err(|e| CertificateProblem::Malformed(format!("issuer: {e}")))?,
+        None => anchor_certificate
+            .cloned()
+            .ok_or_else(|| CertificateProblem::Malformed("the trust anchor of the path is not configured".into()))?,
+    };
 
     check_key_usage(certificate, purpose)?;
     if purpose == Purpose::Encryption && email_addresses(certificate).is_empty() {
@@ -161,7 +171,7 @@ pub fn validate_certificate(
     let issuer = certificate.tbs_certificate().issuer().to_der().unwrap_or_default();
     let revocation_checked = crls.iter().any(|crl| name_value(&issuer) == Some(crl.issuer()));
 
-    Ok(ValidatedChain { anchor, revocation_checked })
+    Ok(ValidatedChain { anchor, revocation_checked, issuer: issuer_certificate })
 }
 
 /// The certificate's e-mail addresses: rfc822Name SANs, SmtpUTF8Mailbox otherNames and

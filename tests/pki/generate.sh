@@ -15,7 +15,13 @@
 #   trent.pem trent.key           RSA, serverAuth/clientAuth only (wrong EKU)
 #   rita.pem rita.key             RSA, revoked in crl.pem
 #   kuenc.pem kuenc.key           RSA, keyUsage keyEncipherment only (cannot sign)
-#   crl.pem                       CRL of the test CA revoking rita
+#   crl.pem                       CRL of the test CA revoking rita (keyCompromise)
+#   crl-1h.pem                    the same, valid for one hour only
+#   ca-db/index.txt               the test CA's `openssl ca` database: alice, bob, carol valid,
+#                                 rita revoked; what `openssl ocsp -index` answers from
+#   ocsp.pem ocsp.key             delegated OCSP responder of the test CA (OCSPSigning, nocheck)
+#   pat.pem pat.key               RSA, names an OCSP responder, a CRL and caIssuers (http://127.0.0.1:9/)
+#   alice.p7c                     alice's certificate as a certs-only PKCS#7 (DER)
 #   alice.p12 alice-legacy.p12    alice as PKCS#12 (OpenSSL 3 default / -legacy), password "test"
 #   bob.p12 carol.p12             bob and carol as PKCS#12, password "test"
 #   alice-enc.key                 alice's key as encrypted PKCS#8, passphrase "test"
@@ -60,6 +66,22 @@ keyUsage = critical, digitalSignature, keyEncipherment
 extendedKeyUsage = serverAuth, clientAuth
 subjectKeyIdentifier = hash
 subjectAltName = email:copy
+[ocsp]
+basicConstraints = CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = OCSPSigning
+noCheck = ignored
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+[pointers]
+basicConstraints = CA:FALSE
+keyUsage = critical, digitalSignature, nonRepudiation, keyEncipherment
+extendedKeyUsage = emailProtection
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+subjectAltName = email:copy
+authorityInfoAccess = OCSP;URI:http://127.0.0.1:9/ocsp, caIssuers;URI:http://127.0.0.1:9/ca.der, caIssuers;URI:ldap://127.0.0.1:9/cn=ca
+crlDistributionPoints = URI:http://127.0.0.1:9/ca.crl
 [enc_only]
 basicConstraints = CA:FALSE
 keyUsage = critical, keyEncipherment
@@ -101,22 +123,29 @@ make_user mallory rsa email other-ca
 make_user trent rsa server ca
 make_user rita rsa email ca
 make_user kuenc rsa enc_only ca
+make_user ocsp rsa ocsp ca
+make_user pat rsa pointers ca
 
-# A CRL revoking rita.
-mkdir -p crldb
-: > crldb/index.txt
-echo 1000 > crldb/crlnumber
+# The CA database (OCSP answers from it) and a CRL revoking rita.
+mkdir -p ca-db
+: > ca-db/index.txt
+echo 1000 > ca-db/crlnumber
 cat > crl.cnf <<CNF
 [ca]
 default_ca = test
 [test]
-database = crldb/index.txt
-crlnumber = crldb/crlnumber
+database = ca-db/index.txt
+crlnumber = ca-db/crlnumber
 default_md = sha256
 default_crl_days = $days
 CNF
-openssl ca -config crl.cnf -revoke rita.pem -keyfile ca.key -cert ca.pem 2>/dev/null
+for user in alice bob carol; do
+  openssl ca -config crl.cnf -valid "$user.pem" -keyfile ca.key -cert ca.pem 2>/dev/null
+done
+openssl ca -config crl.cnf -revoke rita.pem -crl_reason keyCompromise -keyfile ca.key -cert ca.pem 2>/dev/null
 openssl ca -config crl.cnf -gencrl -keyfile ca.key -cert ca.pem -out crl.pem 2>/dev/null
+openssl ca -config crl.cnf -gencrl -crlhours 1 -keyfile ca.key -cert ca.pem -out crl-1h.pem 2>/dev/null
+openssl crl2pkcs7 -nocrl -certfile alice.pem -outform DER -out alice.p7c
 
 echo -n test > passphrase.txt
 openssl pkcs12 -export -in alice.pem -inkey alice.key -certfile ca.pem -name alice \
@@ -131,4 +160,4 @@ openssl pkcs8 -topk8 -in alice.key -passout file:passphrase.txt -out alice-enc.k
 openssl pkey -in alice.key -traditional -out alice-pkcs1.key 2>/dev/null \
   || openssl rsa -in alice.key -traditional -out alice-pkcs1.key 2>/dev/null
 openssl ec -in carol.key -out carol-sec1.key 2>/dev/null
-rm -rf crldb crl.cnf ext.cnf ./*.srl
+rm -rf crl.cnf ext.cnf ./*.srl ca-db/*.old

@@ -75,7 +75,8 @@ fn crl_revokes_rita_and_covers_the_others() {
             validate_certificate(&cert("mallory"), &[], Purpose::Signing, &other, SystemTime::now()),
             Ok(smime_crypto::ValidatedChain {
                 anchor: cert("other-ca").tbs_certificate().subject().to_string(),
-                revocation_checked: false
+                revocation_checked: false,
+                issuer: cert("other-ca"),
             })
         );
     }
