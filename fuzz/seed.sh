@@ -63,3 +63,24 @@ for f in "$rules"/*.toml; do cp "$f" "$here/corpus/rule_file/"; done
 printf '220 mail.example.test ESMTP\r\n' > "$here/corpus/smtp_reply/greeting"
 printf '250-mail.example.test\r\n250-STARTTLS\r\n250 AUTH PLAIN LOGIN\r\n' > "$here/corpus/smtp_reply/ehlo"
 printf '550 5.1.1 <dave@example.test>: Recipient address rejected\r\n' > "$here/corpus/smtp_reply/refused"
+
+# What CAs' servers answer (pki_answer): OpenSSL's OCSP responses for alice and revoked
+# rita (to requests with and without a nonce, signed by the CA and by its delegated
+# responder), the test CA's CRL and certificate bundles; judged against corpus-pki/.
+mkdir -p "$here/corpus/pki_answer" "$here/corpus-pki"
+openssl x509 -in "$pki/ca.pem" -outform DER -out "$here/corpus-pki/ca.der"
+openssl x509 -in "$pki/alice.pem" -outform DER -out "$here/corpus-pki/alice.der"
+for who in alice rita; do
+  openssl ocsp -issuer "$pki/ca.pem" -cert "$pki/$who.pem" -no_nonce -reqout "$pki/$who-plain.req" 2>/dev/null
+  openssl ocsp -issuer "$pki/ca.pem" -cert "$pki/$who.pem" -nonce -reqout "$pki/$who-nonce.req" 2>/dev/null
+  for req in plain nonce; do
+    for signer in ca ocsp; do
+      (cd "$pki" && openssl ocsp -index ca-db/index.txt -CA ca.pem -rsigner "$signer.pem" -rkey "$signer.key" \
+        -reqin "$who-$req.req" -respout "$who-$req-$signer.resp" -nmin 60 2>/dev/null)
+      { printf '\x01'; cat "$pki/$who-$req-$signer.resp"; } > "$here/corpus/pki_answer/ocsp-$who-$req-$signer"
+    done
+  done
+done
+{ printf '\x02'; openssl crl -in "$pki/crl.pem" -outform DER; } > "$here/corpus/pki_answer/crl"
+{ printf '\x03'; cat "$pki/alice.p7c"; } > "$here/corpus/pki_answer/p7c"
+{ printf '\x03'; openssl x509 -in "$pki/ca.pem" -outform DER; } > "$here/corpus/pki_answer/ca-der"

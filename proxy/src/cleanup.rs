@@ -12,6 +12,10 @@
 //! | decrypted message bodies, plaintext to encrypt | `Zeroizing<Vec<u8>>` (`message` command; the crypto crate's buffers) | after the output is written |
 //! | read views: a decrypted message rendered for its frame, and its attachments | `Zeroizing<Vec<u8>>` in the `flows::read::ViewStore` (the rendered HTML `String`s are zeroized too) | when the frame is served (attachments 2 minutes later) or 2 minutes after an unserved view was made; the copy handed to hyper for sending is not wiped |
 //!
+//! Not secret but telling: `<config-dir>/cache/pki/` (the `pki` module's cache of CRLs,
+//! OCSP answers and issuers' certificates fetched for correspondents) is owner-only and
+//! capped in size; deleting the directory forgets it.
+//!
 //! And: core dumps are off and the process is not dumpable (no `/proc/PID/mem` or
 //! ptrace for other processes of the same user); nothing secret is logged (logs carry
 //! counts, fingerprints and paths, never passphrases, keys, bodies or headers); nothing

@@ -75,6 +75,10 @@ pub struct RunArgs {
     /// Log filter, e.g. `info` or `debug` (RUST_LOG syntax; key `log`) [default: info].
     #[arg(long, value_name = "LEVEL")]
     pub log: Option<String>,
+    /// Revocation checking of recipients and signers (key `revocation`): soft (revoked
+    /// refuses, unreachable is shown), hard (unreachable refuses too), off [default: soft].
+    #[arg(long, value_name = "MODE")]
+    pub revocation: Option<String>,
     /// Unlock the key store at start with the passphrase in this file (key
     /// `store_passphrase_file`); otherwise asked on a terminal, or unlock on the own page.
     #[arg(long, value_name = "FILE")]
@@ -130,12 +134,44 @@ pub enum CertsCommand {
         #[arg(long, value_name = "RFC3339-TIME", value_parser = parse_time)]
         at: Option<std::time::SystemTime>,
     },
+    /// Fetch a recipient's certificate from the `[[directories]]` of config.toml (LDAP),
+    /// validate it and check its revocation as a send would, and remember it. Exit 0 only
+    /// when a usable one was stored.
+    Fetch {
+        /// The recipient's address.
+        #[arg(value_name = "EMAIL")]
+        email: String,
+    },
+    /// Trust anchors for recipients' and signers' certificates (`trust_anchors`).
+    #[command(subcommand)]
+    Trust(TrustCommand),
     /// Remove a certificate by fingerprint (or its first 8+ hex digits), or every
     /// certificate of an address.
     Remove {
         /// Fingerprint or e-mail address.
         #[arg(value_name = "FINGERPRINT|EMAIL")]
         cert: String,
+    },
+}
+
+/// `smime-proxy certs trust ...`
+#[derive(Debug, Subcommand)]
+pub enum TrustCommand {
+    /// Trust the CA certificates of these files (PEM or DER) for S/MIME: each is copied
+    /// into `<config-dir>/trust/` and used with the `trust_anchors` of config.toml.
+    Add {
+        /// CA certificate files.
+        #[arg(value_name = "FILE.pem|der", required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// List every trust anchor (config.toml's and `trust/`'s) with its fingerprint.
+    List,
+    /// Stop trusting the anchor in `trust/` with this fingerprint (or its first 8+ hex
+    /// digits). Anchors named in config.toml are removed by editing the file.
+    Remove {
+        /// Fingerprint.
+        #[arg(value_name = "FINGERPRINT")]
+        fingerprint: String,
     },
 }
 

@@ -56,7 +56,63 @@ pub struct Config {
     pub store_passphrase_file: Option<PathBuf>,
     /// How outgoing S/MIME messages are built.
     pub compose: ComposeOptions,
+    /// Revocation checking of recipients' and signers' certificates.
+    pub revocation: RevocationMode,
+    /// Size cap of the on-disk cache of CRLs, OCSP responses and issuers' certificates.
+    pub pki_cache_bytes: u64,
+    /// Time limit of each CRL, OCSP, caIssuers fetch and directory search.
+    pub pki_timeout: std::time::Duration,
+    /// LDAP directories asked for a recipient's certificate, in order.
+    pub directories: Vec<DirectoryConfig>,
 }
+
+/// What revocation checking allows (`revocation` in config.toml, flag `--revocation`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RevocationMode {
+    /// Revoked and unknown refuse; an unreachable source allows, with the reason shown
+    /// (Thunderbird's default).
+    #[default]
+    Soft,
+    /// As soft, and an unreachable source refuses too.
+    Hard,
+    /// Nothing is asked (no CA learns who you write to or read from).
+    Off,
+}
+
+impl std::str::FromStr for RevocationMode {
+    type Err = String;
+    fn from_str(value: &str) -> Result<Self, String> {
+        match value {
+            "soft" => Ok(Self::Soft),
+            "hard" => Ok(Self::Hard),
+            "off" => Ok(Self::Off),
+            other => Err(format!("`{other}` is not a revocation mode: \"soft\", \"hard\" or \"off\"")),
+        }
+    }
+}
+
+/// Default size cap of the PKI cache.
+pub const DEFAULT_PKI_CACHE_MB: u64 = 64;
+/// Default time limit of one PKI fetch or directory search.
+pub const DEFAULT_PKI_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// One `[[directories]]` entry: an LDAP server holding recipients' certificates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectoryConfig {
+    /// `ldap://HOST[:PORT]` or `ldaps://HOST[:PORT]`.
+    pub url: String,
+    /// Upgrade an `ldap://` connection with StartTLS (verified like every TLS).
+    pub starttls: bool,
+    /// Search base DN.
+    pub base: String,
+    /// Search filter with `{address}` where the (RFC 4515-escaped) address goes.
+    pub filter: String,
+    /// Simple bind: the DN and the file holding its password; anonymous when `None`.
+    pub bind: Option<(String, PathBuf)>,
+}
+
+/// Default directory search filter.
+pub const DEFAULT_DIRECTORY_FILTER: &str = "(mail={address})";
 
 /// Options of the compose flow (config.toml).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,15 +130,36 @@ impl Default for ComposeOptions {
 
 impl Config {
     /// The trust anchors for recipients' and signers' certificates, read from
-    /// `trust_anchors`. Errors name the file.
+    /// `trust_anchors` and the files `certs trust add` put in `<config-dir>/trust/`.
+    /// Errors name the file.
     pub fn trust(&self) -> Result<smime_crypto::TrustOptions, Error> {
         let mut trust = smime_crypto::TrustOptions::default();
-        for path in &self.trust_anchors {
+        for path in self.trust_anchors.iter().chain(&self.trust_dir_files()) {
             let bad = |reason: String| Error::TrustAnchor { path: path.clone(), reason };
             let data = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
             trust.anchors.extend(smime_crypto::load_certificates(&data).map_err(|e| bad(e.to_string()))?);
         }
         Ok(trust)
+    }
+}
+
+impl Config {
+    /// Where `certs trust add` keeps anchors.
+    pub fn trust_dir(&self) -> PathBuf {
+        self.dir.join("trust")
+    }
+
+    /// The `.pem` files of [`Self::trust_dir`], sorted.
+    pub fn trust_dir_files(&self) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(self.trust_dir())
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "pem"))
+            .collect();
+        files.sort();
+        files
     }
 }
 
@@ -97,6 +174,8 @@ pub struct Overrides {
     pub upstream_ca: Vec<PathBuf>,
     /// `--log LEVEL`.
     pub log: Option<String>,
+    /// `--revocation soft|hard|off`.
+    pub revocation: Option<String>,
 }
 
 /// The file as written: every key optional, unknown keys rejected.
@@ -114,6 +193,21 @@ struct FileConfig {
     header_protection: Option<bool>,
     sites: Option<BTreeMap<String, Spanned<SiteEntry>>>,
     rules_dir: Option<Spanned<String>>,
+    revocation: Option<Spanned<String>>,
+    pki_cache_mb: Option<Spanned<u64>>,
+    pki_timeout: Option<Spanned<String>>,
+    directories: Option<Vec<Spanned<DirectoryEntry>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DirectoryEntry {
+    url: String,
+    base: String,
+    filter: Option<String>,
+    starttls: Option<bool>,
+    bind_dn: Option<String>,
+    password_file: Option<String>,
 }
 
 /// A `[sites]` value: the rule's name, or a table with the rule and the site's SMTP
@@ -245,6 +339,27 @@ impl Config {
         };
         let store_passphrase_file = raw.store_passphrase_file.as_ref().map(|p| base_dir.join(p.get_ref()));
 
+        let revocation = match (&overrides.revocation, &raw.revocation) {
+            (Some(value), _) => {
+                value.parse().map_err(|message| Error::Flag { flag: "--revocation", value: value.clone(), message })?
+            }
+            (None, Some(value)) => value.get_ref().parse().map_err(|m| at(value.span(), m))?,
+            (None, None) => RevocationMode::default(),
+        };
+        let pki_cache_bytes = match &raw.pki_cache_mb {
+            Some(mb) if *mb.get_ref() == 0 => return Err(at(mb.span(), "must be at least 1".into())),
+            Some(mb) => mb.get_ref().saturating_mul(1 << 20),
+            None => DEFAULT_PKI_CACHE_MB << 20,
+        };
+        let pki_timeout = match &raw.pki_timeout {
+            Some(value) => parse_duration(value.get_ref()).map_err(|m| at(value.span(), m))?,
+            None => DEFAULT_PKI_TIMEOUT,
+        };
+        let mut directories = Vec::new();
+        for entry in raw.directories.iter().flatten() {
+            directories.push(parse_directory(entry.get_ref(), base_dir).map_err(|m| at(entry.span(), m))?);
+        }
+
         Ok(Self {
             dir: base_dir.to_path_buf(),
             listen,
@@ -260,8 +375,40 @@ impl Config {
                 header_protection: raw.header_protection.unwrap_or(ComposeOptions::default().header_protection),
             },
             rules,
+            revocation,
+            pki_cache_bytes,
+            pki_timeout,
+            directories,
         })
     }
+}
+
+fn parse_directory(entry: &DirectoryEntry, base_dir: &Path) -> Result<DirectoryConfig, String> {
+    let url = entry.url.trim().to_owned();
+    let secure = url.starts_with("ldaps://");
+    if !secure && !url.starts_with("ldap://") {
+        return Err(format!("directory url `{url}` must start with ldap:// or ldaps://"));
+    }
+    let starttls = entry.starttls.unwrap_or(false);
+    if starttls && secure {
+        return Err("starttls is for ldap:// URLs; an ldaps:// connection is TLS already".into());
+    }
+    let filter = entry.filter.clone().unwrap_or_else(|| DEFAULT_DIRECTORY_FILTER.to_owned());
+    if !filter.contains("{address}") {
+        return Err(format!("directory filter `{filter}` has no {{address}}"));
+    }
+    let bind = match (&entry.bind_dn, &entry.password_file) {
+        (Some(dn), Some(file)) => Some((dn.clone(), base_dir.join(file))),
+        (None, None) => None,
+        (Some(_), None) => return Err("bind_dn needs password_file (a file holding the password)".into()),
+        (None, Some(_)) => return Err("password_file needs bind_dn".into()),
+    };
+    if bind.is_some() && !secure && !starttls {
+        return Err(format!(
+            "a password would travel in clear to {url}: use ldaps:// or starttls = true, or bind anonymously"
+        ));
+    }
+    Ok(DirectoryConfig { url, starttls, base: entry.base.clone(), filter, bind })
 }
 
 /// A human-readable duration: one or more `NUMBER UNIT` with unit `ms`, `s`, `m`, `h`
@@ -421,9 +568,11 @@ mod tests {
             sites: vec!["b.example:8443=roundcube".into()],
             upstream_ca: vec!["/x.pem".into()],
             log: Some("debug".into()),
+            revocation: Some("hard".into()),
         };
         let both = Config::parse(text, Path::new("c.toml"), Path::new("/conf"), &overrides).unwrap();
         assert_eq!(both.listen.to_string(), "[::1]:9001");
+        assert_eq!((file_only.revocation, both.revocation), (RevocationMode::Soft, RevocationMode::Hard));
         assert!(both.sites.lookup("a.example", 443).is_none());
         assert!(both.sites.lookup("b.example", 8443).is_some());
         assert_eq!(both.upstream_ca, vec![PathBuf::from("/x.pem")]);
@@ -490,6 +639,37 @@ mod tests {
             let overrides = Overrides { listen: Some(addr.into()), ..Overrides::default() };
             let err = Config::from_overrides(&overrides).unwrap_err();
             assert!(err.to_string().contains("not a loopback address"), "{err}");
+        }
+    }
+
+    #[test]
+    fn directories_and_revocation_are_checked() {
+        let ok = parse(
+            "revocation = \"off\"\npki_timeout = \"2s\"\npki_cache_mb = 8\n[[directories]]\nurl = \"ldaps://ldap.example\"\n\
+             base = \"ou=people,dc=example\"\nbind_dn = \"cn=reader\"\npassword_file = \"pw\"\n\
+             [[directories]]\nurl = \"ldap://other.example\"\nbase = \"dc=other\"\nstarttls = true\nfilter = \"(&(mail={address})(objectClass=person))\"\n",
+        )
+        .unwrap();
+        assert_eq!(ok.revocation, RevocationMode::Off);
+        assert_eq!((ok.pki_timeout.as_secs(), ok.pki_cache_bytes), (2, 8 << 20));
+        assert_eq!(ok.directories.len(), 2);
+        assert_eq!(ok.directories[0].bind, Some(("cn=reader".into(), PathBuf::from("/conf/pw"))));
+        assert_eq!(ok.directories[0].filter, DEFAULT_DIRECTORY_FILTER);
+        assert!(ok.directories[1].starttls);
+        for (text, wanted) in [
+            ("revocation = \"maybe\"", "not a revocation mode"),
+            ("[[directories]]\nurl = \"http://x\"\nbase = \"b\"", "must start with ldap://"),
+            (
+                "[[directories]]\nurl = \"ldap://x\"\nbase = \"b\"\nbind_dn = \"cn=a\"\npassword_file = \"p\"",
+                "in clear",
+            ),
+            ("[[directories]]\nurl = \"ldaps://x\"\nbase = \"b\"\nbind_dn = \"cn=a\"", "needs password_file"),
+            ("[[directories]]\nurl = \"ldaps://x\"\nbase = \"b\"\nstarttls = true", "TLS already"),
+            ("[[directories]]\nurl = \"ldap://x\"\nbase = \"b\"\nfilter = \"(mail=*)\"", "has no {address}"),
+            ("pki_cache_mb = 0", "at least 1"),
+        ] {
+            let error = parse(text).unwrap_err().to_string();
+            assert!(error.contains(wanted), "{text}: {error}");
         }
     }
 }

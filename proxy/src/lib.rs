@@ -34,6 +34,7 @@
 pub mod adapters;
 pub mod cleanup;
 pub mod config;
+mod directory;
 mod error;
 pub mod fixtures;
 pub mod flows;
@@ -41,17 +42,21 @@ mod form;
 #[doc(hidden)]
 pub mod fuzzing;
 mod http;
+mod lookup;
 mod markup;
 mod mitm;
 mod origin;
+mod pki;
 pub mod private_file;
 mod random;
 pub mod rewrite;
 pub mod rules;
 mod smtp;
 pub mod store;
+mod timestamp;
 
 pub use config::{Config, Overrides};
 pub use error::Error;
 pub use http::client_config;
+pub use lookup::{Fetched, fetch_certificate};
 pub use mitm::{RunningProxy, start, start_with_keys};

@@ -177,6 +177,7 @@ async fn hosts_a_site_rule_blocks_are_refused() {
         sites: vec![format!("{}=sogo,submission=localhost:2525", upstream.by_name())],
         upstream_ca: vec![pki.write_ca(dir.path())],
         log: None,
+        revocation: None,
     };
     let config = smime_proxy::Config::from_overrides(&overrides).unwrap();
     let ca = std::sync::Arc::new(smime_ca::LocalCa::generate("test").unwrap());

@@ -140,6 +140,7 @@ async fn setup_with(rule: &str, routes: Routes, fetches: Arc<Mutex<Vec<String>>>
         sites: vec![format!("{}={rule}", upstream.by_name())],
         upstream_ca: vec![pki.write_ca(dir.path())],
         log: None,
+        revocation: None,
     };
     let mut config = Config::from_overrides(&overrides).unwrap();
     config.dir = dir.path().join("config");

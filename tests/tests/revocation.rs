@@ -26,26 +26,10 @@ fn respond(request: &[u8], signer: &str, minutes: u32, extra: &[&str]) -> Vec<u8
     let req = dir.path().join("req.der");
     let resp = dir.path().join("resp.der");
     std::fs::write(&req, request).expect("write request");
-    let minutes = minutes.to_string();
-    let mut args = vec![
-        "ocsp",
-        "-index",
-        "ca-db/index.txt",
-        "-CA",
-        "ca.pem",
-        "-rsigner",
-        signer,
-        "-rkey",
-        "",
-        "-reqin",
-        req.to_str().unwrap(),
-        "-respout",
-        resp.to_str().unwrap(),
-        "-nmin",
-        &minutes,
-    ];
-    let key = signer.replace(".pem", ".key");
-    args[8] = &key;
+    let (req, resp) = (req.to_string_lossy().into_owned(), resp.to_string_lossy().into_owned());
+    let (key, minutes) = (signer.replace(".pem", ".key"), minutes.to_string());
+    let mut args = vec!["ocsp", "-index", "ca-db/index.txt", "-CA", "ca.pem", "-rsigner", signer, "-rkey", &key];
+    args.extend_from_slice(&["-reqin", &req, "-respout", &resp, "-nmin", &minutes]);
     args.extend_from_slice(extra);
     let out = smime_proxy_tests::run(
         std::process::Command::new("openssl").args(&args).current_dir(smime_proxy_tests::pki()),

@@ -33,11 +33,11 @@ impl Webmail for Horde {
         "horde"
     }
 
-    fn sent(&self, _req: &WebmailRequest, _compose_id: &str, _sent_folder: &str) -> Response<Body> {
+    fn sent(&self, _req: &WebmailRequest, _compose_id: &str, _sent_folder: &str, confirmation: &str) -> Response<Body> {
         answer(
             &json!({
                 "response": {"action": "sendMessage", "success": 1},
-                "msgs": [{"message": "Message sent (S/MIME, by smime-proxy).", "type": "horde.success"}],
+                "msgs": [{"message": confirmation, "type": "horde.success"}],
             }),
             "application/json",
         )

@@ -44,7 +44,7 @@ pub(crate) trait Webmail: Sync {
     fn name(&self) -> &'static str;
 
     /// The page's answer to a send that the proxy delivered.
-    fn sent(&self, req: &WebmailRequest, compose_id: &str, sent_folder: &str) -> Response<Body>;
+    fn sent(&self, req: &WebmailRequest, compose_id: &str, sent_folder: &str, confirmation: &str) -> Response<Body>;
 
     /// The page's answer when the proxy stopped a request of `kind`: `message` is shown,
     /// the compose stays as it was.

@@ -65,12 +65,12 @@ impl Webmail for Roundcube {
         "roundcube"
     }
 
-    fn sent(&self, req: &WebmailRequest, compose_id: &str, sent_folder: &str) -> Response<Body> {
+    fn sent(&self, req: &WebmailRequest, compose_id: &str, sent_folder: &str, confirmation: &str) -> Response<Body> {
         let mut calls: Vec<String> = unlock(req).into_iter().collect();
         calls.push(format!("remove_compose_data({})", js_string(compose_id)));
         calls.push(format!(
             "sent_successfully(\"confirmation\",{},[{}],false)",
-            js_string("Message sent successfully (S/MIME, by smime-proxy)."),
+            js_string(confirmation),
             js_string(sent_folder)
         ));
         frame_script(&calls)

@@ -26,7 +26,14 @@ impl Webmail for Sogo {
         "sogo"
     }
 
-    fn sent(&self, _req: &WebmailRequest, _compose_id: &str, _sent_folder: &str) -> Response<Body> {
+    /// SOGo's page shows its own toast on success and no text of the answer.
+    fn sent(
+        &self,
+        _req: &WebmailRequest,
+        _compose_id: &str,
+        _sent_folder: &str,
+        _confirmation: &str,
+    ) -> Response<Body> {
         json_answer(StatusCode::OK, &json!({"status": "success"}))
     }
 

@@ -19,7 +19,13 @@ use crate::cli::RunArgs;
 /// Runs the proxy with configuration from `dir`.
 pub fn run(dir: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
     let store_passphrase_file = args.store_passphrase_file;
-    let overrides = Overrides { listen: args.listen, sites: args.sites, upstream_ca: args.upstream_ca, log: args.log };
+    let overrides = Overrides {
+        listen: args.listen,
+        sites: args.sites,
+        upstream_ca: args.upstream_ca,
+        log: args.log,
+        revocation: args.revocation,
+    };
     let config = Config::load(dir, &overrides)?;
     init_logging(config.log.as_deref())?;
 

@@ -13,12 +13,15 @@ use hudsucker::hyper::{Request, Response, StatusCode};
 
 use smime_crypto::TrustOptions;
 
+use crate::directory::Directories;
 use crate::http::UpstreamClient;
+use crate::pki::Pki;
 use crate::store::{CertStore, KeyRing};
 
 /// What the flows use of the running proxy: the unlocked keys, the recipients'
-/// certificates with the trust anchors they are checked against, and a client for the
-/// requests the proxy makes to the webmail itself (with the browser's session).
+/// certificates with the trust anchors they are checked against (and the online checks:
+/// directories, revocation), and a client for the requests the proxy makes to the
+/// webmail itself (with the browser's session).
 #[derive(Debug)]
 pub(crate) struct Services {
     /// The user's keys (locked → every flow that needs one fails closed).
@@ -31,6 +34,10 @@ pub(crate) struct Services {
     pub(crate) upstream: UpstreamClient,
     /// The TLS client configuration of `upstream`, for SMTP submission too.
     pub(crate) tls: Arc<rustls::ClientConfig>,
+    /// Chain completion and revocation checks (OCSP, CRL), cached.
+    pub(crate) pki: Pki,
+    /// LDAP directories for recipients' certificates.
+    pub(crate) directories: Directories,
 }
 
 /// What a flow decided about a request.

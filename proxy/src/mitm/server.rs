@@ -13,11 +13,13 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::handler::{Handler, Shared};
+use crate::directory::Directories;
 use crate::flows::Services;
 use crate::flows::compose::ComposeFlow;
 use crate::flows::read::{ReadFlow, ViewStore};
 use crate::http::{UpstreamClient, client_config};
 use crate::origin::{OwnOrigin, RuntimeSettings};
+use crate::pki::Pki;
 use crate::store::{CertStore, KeyRing};
 use crate::{Config, Error};
 
@@ -104,6 +106,8 @@ pub async fn start_with_keys(config: &Config, ca: Arc<LocalCa>, keys: Arc<KeyRin
         certs: CertStore::new(&config.dir),
         trust: config.trust()?,
         upstream: UpstreamClient::new(&tls),
+        pki: Pki::from_config(config),
+        directories: Directories::from_config(config, Arc::clone(&tls)),
         tls: Arc::clone(&tls),
     });
     let settings = Arc::new(RuntimeSettings::new());

@@ -130,6 +130,17 @@ impl CertStore {
     /// whether it was new. The certificate is stored whether or not it validates today:
     /// validation happens at each use.
     pub fn add(&self, certificate: &Certificate, when: SystemTime) -> Result<(CertEntry, bool), StoreError> {
+        self.add_from(certificate, "user", when)
+    }
+
+    /// [`Self::add`] with the certificate's `source` recorded (e.g. `directory
+    /// ldaps://ldap.example.com`), shown by `certs list`.
+    pub fn add_from(
+        &self,
+        certificate: &Certificate,
+        source: &str,
+        when: SystemTime,
+    ) -> Result<(CertEntry, bool), StoreError> {
         let summary = self.summary(certificate)?;
         if is_ca(certificate) {
             return Err(StoreError::CaCertificate { subject: summary.subject });
@@ -144,7 +155,7 @@ impl CertStore {
         let record = CertRecord {
             format: CERT_FORMAT,
             added_at: rfc3339(when),
-            source: "user".into(),
+            source: source.to_owned(),
             first_seen: None,
             last_seen: None,
         };

@@ -68,9 +68,4 @@ pub(super) fn stems(dir: &Path, suffix: &str) -> Result<Vec<String>, StoreError>
     Ok(stems)
 }
 
-/// Now as an RFC 3339 UTC time (metadata files).
-pub(super) fn rfc3339(when: std::time::SystemTime) -> String {
-    time::OffsetDateTime::from(when)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| "unknown".to_owned())
-}
+pub(super) use crate::timestamp::rfc3339;

@@ -25,4 +25,4 @@ pub use error::StoreError;
 pub use fingerprint::Fingerprint;
 pub use keys::{Imported, KEY_FORMAT, KeyEntry, KeyStore};
 pub use ring::{KeyRing, KeyUnavailable, Login, RingStatus};
-pub use summary::CertSummary;
+pub use summary::{CertSummary, is_ca};

@@ -51,6 +51,6 @@ impl CertSummary {
 }
 
 /// True when `certificate` says it is a CA (basicConstraints cA = TRUE).
-pub(super) fn is_ca(certificate: &Certificate) -> bool {
+pub fn is_ca(certificate: &Certificate) -> bool {
     matches!(certificate.tbs_certificate().get_extension::<BasicConstraints>(), Ok(Some((_, bc))) if bc.ca)
 }

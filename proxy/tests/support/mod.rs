@@ -193,6 +193,7 @@ impl TestProxy {
             sites: sites.iter().map(|s| format!("{s}=roundcube")).collect(),
             upstream_ca,
             log: None,
+            revocation: None,
         };
         let config = Config::from_overrides(&overrides).unwrap();
         let proxy = smime_proxy::start(&config, Arc::clone(&ca)).await.unwrap();

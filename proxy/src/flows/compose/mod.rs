@@ -17,7 +17,7 @@
 //! Fail closed everywhere: a request asking for S/MIME is never forwarded as it is.
 
 mod build;
-mod recipients;
+pub(crate) mod recipients;
 mod sessions;
 
 use std::sync::Arc;
@@ -41,6 +41,7 @@ use crate::http::session_headers;
 use crate::rewrite::ControlsState;
 use crate::rules::{ComposeKind, ComposeRequest, DeliveryRoute, ENCRYPT_FIELD, Query, Rule, SIGN_FIELD, SmimeChoice};
 use crate::smtp::{self, Envelope, Submission};
+use crate::store::StoreError;
 
 /// How a finished message leaves (the rule's `delivery`, with the site's server).
 #[derive(Debug)]
@@ -280,7 +281,7 @@ impl ComposeFlow {
         let started = std::time::Instant::now();
         let folder = if f.sent_folder.is_empty() { "Sent" } else { f.sent_folder.as_str() };
         match self.protect_and_deliver(adapter, route, site, choice, request, page, folder).await {
-            Ok(bytes) => {
+            Ok((bytes, notices)) => {
                 self.sessions.finish(site, &f.compose_id);
                 tracing::info!(
                     sign = choice.sign,
@@ -289,7 +290,12 @@ impl ComposeFlow {
                     ms = started.elapsed().as_millis() as u64,
                     "sent an S/MIME message"
                 );
-                Verdict::Respond(adapter.sent(page, &f.compose_id, folder))
+                let mut confirmation = String::from("Message sent successfully (S/MIME, by smime-proxy).");
+                for notice in &notices {
+                    confirmation.push_str(" Note: ");
+                    confirmation.push_str(notice);
+                }
+                Verdict::Respond(adapter.sent(page, &f.compose_id, folder, &confirmation))
             }
             Err(message) => {
                 tracing::warn!(sign = choice.sign, encrypt = choice.encrypt, "S/MIME send stopped, nothing sent");
@@ -299,7 +305,7 @@ impl ComposeFlow {
     }
 
     /// Everything a send needs, each failure as the sentence the user sees. Returns the
-    /// size of the delivered message.
+    /// size of the delivered message and what the user should know about it.
     #[allow(clippy::too_many_arguments, reason = "one send's context, each part used once")]
     async fn protect_and_deliver(
         &self,
@@ -310,7 +316,7 @@ impl ComposeFlow {
         request: &ComposeRequest,
         page: &WebmailRequest,
         folder: &str,
-    ) -> Result<usize, String> {
+    ) -> Result<(usize, Vec<String>), String> {
         let f = &request.fields;
         let from = self.sender(site, &f.compose_id, &f.from)?;
         let list =
@@ -336,8 +342,12 @@ impl ComposeFlow {
         } else {
             None
         };
-        let recipients =
-            if choice.encrypt { Some(self.recipients(&from, identity.as_deref(), [&to, &cc, &bcc])?) } else { None };
+        let (recipients, notices) = if choice.encrypt {
+            let (certificates, notices) = self.recipients(&from, identity.as_deref(), [&to, &cc, &bcc]).await?;
+            (Some(certificates), notices)
+        } else {
+            (None, Vec::new())
+        };
 
         let date = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
         let domain = from.address.rsplit_once('@').map_or("smime-proxy.invalid", |(_, d)| d);
@@ -415,7 +425,7 @@ impl ComposeFlow {
                 }
             }
         }
-        Ok(message.len())
+        Ok((message.len(), notices))
     }
 
     /// The sender's mailbox: the posted value when it is an address, else the compose
@@ -434,26 +444,31 @@ impl ComposeFlow {
     }
 
     /// The certificates to encrypt to: every recipient and the sender (whose copy in the
-    /// sent folder must stay readable).
-    fn recipients(
+    /// sent folder must stay readable); and the notices of revocation checks that could
+    /// not be made (soft mode).
+    async fn recipients(
         &self,
         from: &Mailbox,
         identity: Option<&Identity>,
         lists: [&[Mailbox]; 3],
-    ) -> Result<Vec<Certificate>, String> {
+    ) -> Result<(Vec<Certificate>, Vec<String>), String> {
         let mut addresses: Vec<&str> = lists.iter().flat_map(|l| l.iter()).map(|m| m.address.as_str()).collect();
         addresses.sort_unstable_by_key(|a| a.to_ascii_lowercase());
         addresses.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
-        let mut certificates = certificates_for(&self.services.certs, &self.services.trust, &addresses)
-            .map_err(|e| format!("the certificate store could not be read ({e})."))?
-            .map_err(|missing| no_certificate_message(&missing))?;
+        let unreadable = |e: StoreError| format!("the certificate store could not be read ({e}).");
+        let resolved = certificates_for((&*self.services).into(), &addresses).await.map_err(unreadable)?;
+        if !resolved.missing.is_empty() {
+            return Err(no_certificate_message(&resolved.missing));
+        }
+        let mut certificates = resolved.certificates;
         let own = match identity {
             Some(identity) => identity.certificate.clone(),
             None => match self.services.keys.identity_for(&from.address) {
                 Ok(identity) => identity.certificate.clone(),
-                Err(_) => certificates_for(&self.services.certs, &self.services.trust, &[from.address.as_str()])
+                Err(_) => certificates_for((&*self.services).into(), &[from.address.as_str()])
+                    .await
                     .ok()
-                    .and_then(Result::ok)
+                    .and_then(|r| r.missing.is_empty().then_some(r.certificates))
                     .and_then(|mut c| c.pop())
                     .ok_or_else(|| {
                         format!(
@@ -467,7 +482,7 @@ impl ComposeFlow {
         if !addresses.iter().any(|a| a.eq_ignore_ascii_case(&from.address)) {
             certificates.push(own);
         }
-        Ok(certificates)
+        Ok((certificates, resolved.notices))
     }
 }
 

@@ -3,9 +3,12 @@
 
 use std::time::SystemTime;
 
-use smime_crypto::{Certificate, TrustOptions};
+use smime_crypto::{Certificate, CertificateProblem, Purpose, TrustOptions, ValidatedChain};
 
-use crate::store::{CertStore, StoreError};
+use crate::directory::Directories;
+use crate::flows::Services;
+use crate::pki::{Checked, Pki};
+use crate::store::{self, CertStore, StoreError, Unusable};
 
 /// One mailbox: display name and address.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,34 +59,134 @@ fn is_address(a: &str) -> bool {
 pub(crate) struct NoCertificate {
     /// The address.
     pub(crate) address: String,
-    /// Why: no certificate, or each stored one's reason.
+    /// Why: no certificate, or each candidate's reason.
     pub(crate) reason: String,
 }
 
-/// The certificate of each address, validated for encryption now; or every address that
-/// has none usable.
-pub(crate) fn certificates_for(
-    store: &CertStore,
-    trust: &TrustOptions,
-    addresses: &[&str],
-) -> Result<Result<Vec<Certificate>, Vec<NoCertificate>>, StoreError> {
-    let now = SystemTime::now();
-    let mut found = Vec::new();
-    let mut missing = Vec::new();
+/// The certificates to encrypt to, with what the user should know about them.
+#[derive(Debug, Default)]
+pub(crate) struct Resolved {
+    /// One usable certificate per address.
+    pub(crate) certificates: Vec<Certificate>,
+    /// Addresses without one (nothing may be sent when this is not empty).
+    pub(crate) missing: Vec<NoCertificate>,
+    /// Revocation sources that could not be asked (soft mode went on without them).
+    pub(crate) notices: Vec<String>,
+}
+
+/// What finding recipients' certificates uses: the store, the anchors, the online checks.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Resolver<'a> {
+    /// Stored certificates.
+    pub(crate) certs: &'a CertStore,
+    /// Trust anchors.
+    pub(crate) trust: &'a TrustOptions,
+    /// Chain completion and revocation.
+    pub(crate) pki: &'a Pki,
+    /// LDAP directories.
+    pub(crate) directories: &'a Directories,
+}
+
+impl<'a> From<&'a Services> for Resolver<'a> {
+    fn from(services: &'a Services) -> Self {
+        Self { certs: &services.certs, trust: &services.trust, pki: &services.pki, directories: &services.directories }
+    }
+}
+
+/// A usable certificate, with a notice when its revocation could not be checked.
+type Usable = (Certificate, Option<String>);
+
+/// The certificate of each address, validated for encryption now (chain completed from
+/// caIssuers when an intermediate is missing) and checked for revocation: from the store
+/// first, then from the configured directories (a usable one found there is remembered).
+pub(crate) async fn certificates_for(resolver: Resolver<'_>, addresses: &[&str]) -> Result<Resolved, StoreError> {
+    let mut resolved = Resolved::default();
     for address in addresses {
-        match store.usable_for(address, trust, now)? {
-            Ok(certificate) => found.push(certificate),
-            Err(candidates) if candidates.is_empty() => {
-                missing.push(NoCertificate { address: (*address).to_owned(), reason: "no certificate is known".into() })
+        let mut reasons = Vec::new();
+        let mut chosen = None;
+        for candidate in resolver.certs.lookup(address, resolver.trust, SystemTime::now())? {
+            match usable(resolver, &candidate.entry.certificate, &[], address, candidate.verdict).await {
+                Ok(ok) => {
+                    chosen = Some(ok);
+                    break;
+                }
+                Err(reason) => reasons.push(reason),
             }
-            Err(candidates) => {
-                let reasons: Vec<String> =
-                    candidates.iter().filter_map(|c| c.verdict.as_ref().err()).map(ToString::to_string).collect();
-                missing.push(NoCertificate { address: (*address).to_owned(), reason: reasons.join("; ") });
+        }
+        if chosen.is_none() && !resolver.directories.is_empty() {
+            match from_directories(resolver, address).await {
+                Ok(ok) => chosen = Some(ok),
+                Err(more) => reasons.extend(more),
+            }
+        }
+        match chosen {
+            Some((certificate, notice)) => {
+                resolved.certificates.push(certificate);
+                resolved.notices.extend(notice.map(|n| format!("{address}: {n}")));
+            }
+            None => {
+                let reason = if reasons.is_empty() { "no certificate is known".to_owned() } else { reasons.join("; ") };
+                resolved.missing.push(NoCertificate { address: (*address).to_owned(), reason });
             }
         }
     }
-    Ok(if missing.is_empty() { Ok(found) } else { Err(missing) })
+    Ok(resolved)
+}
+
+/// The first usable certificate the directories hold for `address`, remembered in the
+/// store with its source; or every reason there is none.
+pub(crate) async fn from_directories(resolver: Resolver<'_>, address: &str) -> Result<Usable, Vec<String>> {
+    let lookup = resolver.directories.lookup(address).await;
+    let mut reasons = Vec::new();
+    for found in lookup.found {
+        let verdict = store::check(&found.certificate, address, resolver.trust, SystemTime::now());
+        match usable(resolver, &found.certificate, &found.bundle, address, verdict).await {
+            Ok(ok) => {
+                let source = format!("directory {}", found.directory);
+                match resolver.certs.add_from(&found.certificate, &source, SystemTime::now()) {
+                    Ok((entry, _)) => tracing::info!(fingerprint = %entry.summary.fingerprint, %source,
+                        "remembered a recipient's certificate from a directory"),
+                    Err(error) => tracing::warn!(%error, "cannot store a directory's certificate"),
+                }
+                return Ok(ok);
+            }
+            Err(reason) => reasons.push(format!("{reason} (from {})", found.directory)),
+        }
+    }
+    reasons.extend(lookup.failures);
+    if reasons.is_empty() {
+        reasons.push("no directory knows a certificate for it".into());
+    }
+    Err(reasons)
+}
+
+/// A candidate whose offline verdict is `verdict`: usable (with a notice when its
+/// revocation could not be checked), or why not. An untrusted chain is retried with its
+/// missing issuers fetched.
+async fn usable(
+    resolver: Resolver<'_>,
+    certificate: &Certificate,
+    presented: &[Certificate],
+    address: &str,
+    verdict: Result<ValidatedChain, Unusable>,
+) -> Result<(Certificate, Option<String>), String> {
+    let now = SystemTime::now();
+    let chain = match verdict {
+        Ok(chain) => chain,
+        Err(Unusable::Certificate(CertificateProblem::Untrusted(_))) => resolver
+            .pki
+            .validate(certificate, presented, Purpose::Encryption, resolver.trust, now)
+            .await
+            .map_err(|e| e.to_string())?,
+        Err(other) => return Err(other.to_string()),
+    };
+    let checked = resolver.pki.check(certificate, &chain.issuer).await;
+    if let Some(refusal) = resolver.pki.refusal(&checked) {
+        tracing::info!(address, "recipient certificate refused after its revocation check");
+        return Err(refusal);
+    }
+    let notice = matches!(checked, Checked::Unavailable(_)).then(|| checked.describe());
+    Ok((certificate.clone(), notice))
 }
 
 #[cfg(test)]

@@ -3,8 +3,6 @@
 //! the view frame. Every line comes from the engine's verified facts, never from the
 //! message's own text.
 
-use std::time::SystemTime;
-
 use smime_crypto::{Layer, SignatureStatus, SignatureSummary};
 
 use crate::markup::escape;
@@ -30,8 +28,9 @@ impl Tone {
     }
 }
 
-/// The banner of an opened message.
-pub fn opened(layers: &[Layer], signature: Option<&SignatureSummary>) -> String {
+/// The banner of an opened message; `revocation` is what the signer's revocation check
+/// found, in one sentence.
+pub fn opened(layers: &[Layer], signature: Option<&SignatureSummary>, revocation: Option<&str>) -> String {
     let mut lines = Vec::new();
     lines.push(encryption_line(layers));
     let tone = match signature {
@@ -41,6 +40,7 @@ pub fn opened(layers: &[Layer], signature: Option<&SignatureSummary>) -> String 
         }
         Some(summary) => {
             lines.extend(signature_lines(summary));
+            lines.extend(revocation.map(str::to_owned));
             if summary.status == SignatureStatus::Valid { Tone::Good } else { Tone::Bad }
         }
     };
@@ -99,7 +99,7 @@ fn signature_lines(summary: &SignatureSummary) -> Vec<String> {
                 lines.push(format!("Certificate chains to {}.", chain.anchor));
             }
             if let Some(at) = signer.signing_time {
-                lines.push(format!("Signed at {}.", timestamp(at)));
+                lines.push(format!("Signed at {}.", crate::timestamp::rfc3339(at)));
             }
         }
         None => lines.push("Signed by several signers: not shown as one sender.".to_owned()),
@@ -108,13 +108,6 @@ fn signature_lines(summary: &SignatureSummary) -> Vec<String> {
         lines.push(format!("Invalid: {reason}"));
     }
     lines
-}
-
-/// RFC 3339 in UTC, or `unknown`.
-fn timestamp(at: SystemTime) -> String {
-    time::OffsetDateTime::from(at)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| "an unknown time".into())
 }
 
 fn render(tone: Tone, headline: &str, lines: &[String]) -> String {
@@ -143,7 +136,7 @@ mod tests {
             certificate: None,
             subject: "CN=Alice <x>".into(),
             addresses: vec!["alice@example.test".into()],
-            signing_time: Some(SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000)),
+            signing_time: Some(std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000)),
             digest: "SHA-256".into(),
             algorithm: "RSA PKCS#1 v1.5".into(),
             chain: None,
@@ -157,7 +150,11 @@ mod tests {
     #[test]
     fn valid_signed_and_encrypted() {
         let layers = [Layer::Encrypted { cipher: "AES-256-GCM", authenticated: true, legacy: false }];
-        let html = opened(&layers, Some(&summary(SignatureStatus::Valid, true)));
+        let html = opened(
+            &layers,
+            Some(&summary(SignatureStatus::Valid, true)),
+            Some("Not revoked (OCSP, as of 2026-12-04T10:00:00Z)."),
+        );
         assert!(html.contains("class=\"smime-banner good\""));
         assert!(html.contains("Signature valid"));
         assert!(html.contains("Encrypted to you (AES-256-GCM, authenticated)."));
@@ -170,7 +167,7 @@ mod tests {
     fn invalid_with_reason_and_cbc_warning() {
         let layers = [Layer::Encrypted { cipher: "AES-128-CBC", authenticated: false, legacy: false }];
         let bad = SignatureStatus::Invalid("the message digest does not match".into());
-        let html = opened(&layers, Some(&summary(bad, false)));
+        let html = opened(&layers, Some(&summary(bad, false)), None);
         assert!(html.contains("smime-banner bad") && html.contains("Signature INVALID"));
         assert!(html.contains("not integrity-protected: remote content is blocked"));
         assert!(html.contains("does NOT match the From"));
@@ -180,7 +177,7 @@ mod tests {
     #[test]
     fn unsigned_and_failures() {
         let layers = [Layer::Encrypted { cipher: "DES-EDE3-CBC", authenticated: false, legacy: true }];
-        let html = opened(&layers, None);
+        let html = opened(&layers, None, None);
         assert!(html.contains("smime-banner neutral") && html.contains("Not signed") && html.contains("legacy"));
         let html = failed("Not for your key", &["<b>".into()]);
         assert!(html.contains("smime-banner bad") && html.contains("&lt;b&gt;"));

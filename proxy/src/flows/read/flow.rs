@@ -210,16 +210,26 @@ impl ReadFlow {
         }
     }
 
-    /// Opens `raw`, learns a verified signer, stores the rendered view; returns the
-    /// iframe markup pointing at it.
+    /// Opens `raw`, checks a valid signer for revocation, learns it, stores the rendered
+    /// view; returns the iframe markup pointing at it.
     async fn open_into_view(&self, services: &Arc<Services>, request: &ViewRequest, raw: Bytes) -> Option<String> {
         let services = Arc::clone(services);
         let id = ViewId::random().ok()?;
         let frame_id = id.as_str().to_owned();
+        let opening = Arc::clone(&services);
+        let raw_headers = raw.clone();
+        let opened = tokio::task::spawn_blocking(move || {
+            let verify = VerifyOptions { trust: opening.trust.clone(), ..VerifyOptions::default() };
+            open::open(&raw, &opening.keys, &verify)
+        })
+        .await;
+        let Ok(mut reading) = opened else {
+            tracing::error!("view: opening the message panicked");
+            return None;
+        };
+        check_signer_revocation(&services, &mut reading).await;
         let result = tokio::task::spawn_blocking(move || {
-            let verify = VerifyOptions { trust: services.trust.clone(), ..VerifyOptions::default() };
-            let mut reading = open::open(&raw, &services.keys, &verify);
-            learn(&services, &raw, &reading);
+            learn(&services, &raw_headers, &reading);
             let document = render::document(&reading, &frame_id);
             let attachments = match &mut reading {
                 Reading::Opened { content, .. } => {
@@ -231,7 +241,7 @@ impl ReadFlow {
         })
         .await;
         let Ok((kind, document, attachments)) = result else {
-            tracing::error!("view: opening the message panicked");
+            tracing::error!("view: rendering the message panicked");
             return None;
         };
         tracing::info!(kind, doc_len = document.len(), attachments = attachments.len(), "view: opened");
@@ -288,6 +298,24 @@ fn crlf(raw: &Bytes) -> Bytes {
 
 fn mentions_smime(page: &[u8]) -> bool {
     SMIME_HINTS.iter().any(|hint| page.windows(hint.len()).any(|w| w.eq_ignore_ascii_case(hint)))
+}
+
+/// Asks whether the signer of a valid signature is revoked: a revoked or unknown signer
+/// (or, in hard mode, one whose status cannot be learned) makes the signature INVALID;
+/// the banner says what was checked, how and as of when.
+async fn check_signer_revocation(services: &Services, reading: &mut Reading) {
+    let Reading::Opened { signature: Some(summary), revocation, .. } = reading else { return };
+    if summary.status != SignatureStatus::Valid {
+        return;
+    }
+    let Some(signer) = summary.signer.as_mut() else { return };
+    let (Some(certificate), Some(chain)) = (&signer.certificate, &signer.chain) else { return };
+    let checked = services.pki.check(certificate, &chain.issuer).await;
+    if let Some(refusal) = services.pki.refusal(&checked) {
+        signer.status = SignatureStatus::Invalid(refusal.clone());
+        summary.status = SignatureStatus::Invalid(refusal);
+    }
+    *revocation = Some(checked.describe());
 }
 
 /// Remembers the signer's certificate of a valid signature (for encrypted replies).

@@ -28,6 +28,8 @@ pub enum Reading {
         layers: Vec<Layer>,
         /// The signature verdict, when signed (boxed: it is large).
         signature: Option<Box<SignatureSummary>>,
+        /// What the signer's revocation check found, for the banner.
+        revocation: Option<String>,
         /// The innermost entity, rendered.
         content: Content,
     },
@@ -98,7 +100,12 @@ pub fn open(raw: &[u8], keys: &KeyRing, verify: &VerifyOptions) -> Reading {
     match result {
         Ok(opened) => {
             let content = content::render(opened.content());
-            Reading::Opened { layers: opened.layers, signature: opened.signature.map(Box::new), content }
+            Reading::Opened {
+                layers: opened.layers,
+                signature: opened.signature.map(Box::new),
+                revocation: None,
+                content,
+            }
         }
         Err(CryptoError::NoMatchingRecipient) => Reading::Failed(Failure::NotForYou),
         Err(CryptoError::DecryptionFailed) => Reading::Failed(Failure::DecryptionFailed),

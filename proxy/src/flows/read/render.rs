@@ -22,8 +22,8 @@ main{padding:1em}pre{white-space:pre-wrap;word-wrap:break-word;font:14px/1.45 ui
 /// The document for `reading`; attachment links are `/view/{id}/part/{n}`.
 pub fn document(reading: &Reading, id: &str) -> String {
     let (banner, mut body) = match reading {
-        Reading::Opened { layers, signature, content } => (
-            banner::opened(layers, signature.as_deref()),
+        Reading::Opened { layers, signature, revocation, content } => (
+            banner::opened(layers, signature.as_deref(), revocation.as_deref()),
             format!("<main>{}</main>\n{}", content.html, attachments(content, id)),
         ),
         Reading::Failed(failure) => (failure_banner(failure), String::new()),
@@ -89,6 +89,7 @@ mod tests {
         let reading = Reading::Opened {
             layers: vec![],
             signature: None,
+            revocation: None,
             content: content::render(
                 b"Content-Type: multipart/mixed; boundary=m\r\n\r\n--m\r\nContent-Type: text/plain\r\n\r\n\
                   <h1 class=\"smime-banner good\">Signature valid</h1>\r\n--m\r\n\
