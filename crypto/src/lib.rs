@@ -52,7 +52,7 @@ pub use ocsp::{OcspAnswer, OcspError, OcspQuery, check_response as check_ocsp_re
 pub use revocation::{CrlAnswer, CrlError, Revocation, RevocationPointers, check_crl};
 pub use sign::{DigestAlgorithm, RsaSignaturePadding, SignOptions, sign_data};
 pub use validate::{CertificateProblem, Purpose, TrustOptions, ValidatedChain, email_addresses, validate_certificate};
-pub use verify::{SignatureStatus, SignerReport, Verified, VerifyOptions, verify_signed_data};
+pub use verify::{EmbeddedRevocation, SignatureStatus, SignerReport, Verified, VerifyOptions, verify_signed_data};
 
 /// An X.509 certificate (RFC 5280), as parsed by `x509-cert`.
 pub type Certificate = x509_cert::Certificate;

@@ -430,6 +430,7 @@ mod tests {
             digest: String::new(),
             algorithm: String::new(),
             chain: None,
+            embedded_revocation: Default::default(),
         };
         Layer::Signed { detached: false, signers: vec![report] }
     }

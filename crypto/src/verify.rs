@@ -78,6 +78,19 @@ pub struct SignerReport {
     pub algorithm: String,
     /// The validated chain, when validation succeeded.
     pub chain: Option<ValidatedChain>,
+    /// Revocation data the sender put into the SignedData, for the caller to judge.
+    pub embedded_revocation: EmbeddedRevocation,
+}
+
+/// Revocation data carried in a SignedData's `crls` field (RFC 5652 §10.2.1): CRLs and
+/// RFC 5940 OCSP responses, as DER, unjudged (the caller checks them with
+/// `check_crl` / `check_ocsp_response`, as it would fetched ones).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EmbeddedRevocation {
+    /// CertificateLists.
+    pub crls: Vec<Vec<u8>>,
+    /// OCSPResponses (otherRevInfoFormat id-ri-ocsp-response).
+    pub ocsp_responses: Vec<Vec<u8>>,
 }
 
 /// A verified SignedData.
@@ -135,8 +148,17 @@ pub fn verify_signed_data(cms: &[u8], detached_content: Option<&[u8]>, options: 
         options,
         at: options.at.unwrap_or_else(SystemTime::now),
     };
-    let signers =
-        parsed.signers.iter().map(|(info, raw_attrs)| check_signer(info, raw_attrs.as_deref(), &context)).collect();
+    let embedded = embedded_revocation(cms)
+        .or_else(|| crate::ber::to_der(cms).ok().and_then(|der| embedded_revocation(&der)))
+        .unwrap_or_default();
+    let signers = parsed
+        .signers
+        .iter()
+        .map(|(info, raw_attrs)| SignerReport {
+            embedded_revocation: embedded.clone(),
+            ..check_signer(info, raw_attrs.as_deref(), &context)
+        })
+        .collect();
     Ok(Verified { content, signers, certificates: parsed.certificates.clone() })
 }
 
@@ -228,6 +250,32 @@ fn without_revocation_info(der: &[u8]) -> Option<Vec<u8>> {
     let mut content_info = content_type.raw.to_vec();
     content_info.extend(encode_tlv(0xA0, &encode_tlv(0x30, &kept)));
     Some(encode_tlv(0x30, &content_info))
+}
+
+/// The `crls [1] IMPLICIT RevocationInfoChoices` of a DER ContentInfo holding SignedData:
+/// `CertificateList`s, and `[1] OtherRevocationInfoFormat` entries of RFC 5940's
+/// id-ri-ocsp-response; other formats are skipped. `None` when the DER cannot be walked.
+fn embedded_revocation(der: &[u8]) -> Option<EmbeddedRevocation> {
+    const ID_RI_OCSP_RESPONSE: [u8; 10] = [0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x10, 0x02];
+    let fields = children(single(der).ok()?.value).ok()?;
+    let explicit = fields.get(1).filter(|f| f.tag == 0xA0)?;
+    let parts = children(single(explicit.value).ok()?.value).ok()?;
+    let mut found = EmbeddedRevocation::default();
+    let Some(crls) = parts.iter().find(|part| part.tag == 0xA1) else { return Some(found) };
+    for choice in children(crls.value).ok()? {
+        match choice.tag {
+            0x30 => found.crls.push(choice.raw.to_vec()),
+            0xA1 => {
+                if let Ok([format, info]) = <[Tlv<'_>; 2]>::try_from(children(choice.value).ok()?)
+                    && format.raw == ID_RI_OCSP_RESPONSE
+                {
+                    found.ocsp_responses.push(info.raw.to_vec());
+                }
+            }
+            _ => {}
+        }
+    }
+    Some(found)
 }
 
 /// A DER TLV with a single-byte tag.
@@ -348,6 +396,7 @@ fn check_signer(info: &SignerInfo, raw_attrs: Option<&[u8]>, context: &Context<'
         digest: info.digest_alg.oid.to_string(),
         algorithm: info.signature_algorithm.oid.to_string(),
         chain: None,
+        embedded_revocation: EmbeddedRevocation::default(),
     };
     if let Err(reason) = evaluate(info, raw_attrs, context, &mut report) {
         report.status = SignatureStatus::Invalid(reason);

@@ -204,3 +204,90 @@ fn pointers_and_certs_only_bundles() {
     let not_one = openssl(&["rand", "64"], b"").stdout;
     assert!(load_certificates(&not_one).is_err());
 }
+
+/// A DER TLV (short or long form length).
+fn tlv(tag: u8, value: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let len = value.len();
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes: Vec<u8> = len.to_be_bytes().into_iter().skip_while(|b| *b == 0).collect();
+        out.push(0x80 | bytes.len() as u8);
+        out.extend(bytes);
+    }
+    out.extend(value);
+    out
+}
+
+/// The TLVs inside `value`.
+fn tlvs(mut value: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    while !value.is_empty() {
+        let first = value[1] as usize;
+        let (header, len) = if first < 0x80 {
+            (2, first)
+        } else {
+            let n = first & 0x7f;
+            (2 + n, value[2..2 + n].iter().fold(0usize, |a, b| a << 8 | *b as usize))
+        };
+        out.push(&value[..header + len]);
+        value = &value[header + len..];
+    }
+    out
+}
+
+fn contents(tlv: &[u8]) -> &[u8] {
+    let first = tlv[1] as usize;
+    if first < 0x80 { &tlv[2..] } else { &tlv[2 + (first & 0x7f)..] }
+}
+
+#[test]
+fn revocation_data_embedded_by_the_sender_is_read_not_fatal() {
+    let (ca, alice) = (cert("ca"), cert("alice"));
+    let signed = openssl_ok(
+        &[
+            "cms",
+            "-sign",
+            "-nodetach",
+            "-binary",
+            "-outform",
+            "DER",
+            "-signer",
+            &path("alice.pem"),
+            "-inkey",
+            &path("alice.key"),
+        ],
+        b"hello",
+    );
+    let ocsp = respond(&ocsp_request(&alice, &ca, None).expect("request"), "ca.pem", 60, &[]);
+    let crl = crl_der();
+    // crls [1] IMPLICIT { CertificateList, [1] { id-ri-ocsp-response, OCSPResponse } }
+    let id_ri_ocsp_response = [0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x10, 0x02];
+    let other = tlv(0xa1, &[&id_ri_ocsp_response[..], &ocsp].concat());
+    let revocation_info = tlv(0xa1, &[&crl[..], &other].concat());
+    let content_info = tlvs(&signed)[0];
+    let [oid, explicit] = tlvs(contents(content_info))[..] else { panic!("ContentInfo") };
+    let mut fields = tlvs(contents(tlvs(contents(explicit))[0]));
+    let signer_infos = fields.pop().expect("signerInfos");
+    let mut signed_data: Vec<u8> = fields.concat();
+    signed_data.extend(&revocation_info);
+    signed_data.extend(signer_infos);
+    let with_revocation = tlv(0x30, &[oid, &tlv(0xa0, &tlv(0x30, &signed_data))].concat());
+
+    let options = smime_crypto::VerifyOptions {
+        trust: smime_crypto::TrustOptions { anchors: vec![ca.clone()], ..Default::default() },
+        ..Default::default()
+    };
+    let verified = smime_crypto::verify_signed_data(&with_revocation, None, &options).expect("still readable");
+    assert_eq!(verified.content, b"hello");
+    let report = &verified.signers[0];
+    assert_eq!(report.status, smime_crypto::SignatureStatus::Valid, "the signature still verifies");
+    assert_eq!(report.embedded_revocation.crls, vec![crl]);
+    assert_eq!(report.embedded_revocation.ocsp_responses, vec![ocsp.clone()]);
+    let answer = check_ocsp_response(&ocsp, &query(&alice, &ca, None), SystemTime::now()).expect("fresh");
+    assert_eq!(answer.status, Revocation::Good);
+    // openssl reads the same message (the peer agrees that it is well-formed).
+    let out = openssl(&["cms", "-verify", "-inform", "DER", "-CAfile", &path("ca.pem")], &with_revocation);
+    assert!(out.success, "openssl cms -verify: {}", out.stderr);
+}

@@ -13,8 +13,9 @@ mod cache;
 use std::time::{Duration, SystemTime};
 
 use smime_crypto::{
-    Certificate, CertificateProblem, OcspQuery, Purpose, Revocation, RevocationPointers, TrustOptions, ValidatedChain,
-    check_crl, check_ocsp_response, load_certificates, ocsp_request, validate_certificate,
+    Certificate, CertificateProblem, EmbeddedRevocation, OcspQuery, Purpose, Revocation, RevocationPointers,
+    TrustOptions, ValidatedChain, check_crl, check_ocsp_response, load_certificates, ocsp_request,
+    validate_certificate,
 };
 
 pub(crate) use self::cache::PkiCache;
@@ -35,6 +36,10 @@ pub(crate) enum Source {
     Ocsp,
     /// A CRL (fetched or cached).
     Crl,
+    /// An OCSP response the sender put into the signed message (RFC 5940).
+    EmbeddedOcsp,
+    /// A CRL the sender put into the signed message.
+    EmbeddedCrl,
 }
 
 impl std::fmt::Display for Source {
@@ -42,6 +47,8 @@ impl std::fmt::Display for Source {
         f.write_str(match self {
             Self::Ocsp => "OCSP",
             Self::Crl => "CRL",
+            Self::EmbeddedOcsp => "OCSP response in the message",
+            Self::EmbeddedCrl => "CRL in the message",
         })
     }
 }
@@ -188,6 +195,28 @@ impl Pki {
         }
         tracing::warn!(sources = reasons.len(), "revocation could not be checked");
         Checked::Unavailable(reasons)
+    }
+
+    /// What the revocation data the sender embedded in a signed message says about
+    /// `certificate`, when some of it verifies, covers it and is fresh now (then nothing
+    /// needs to be fetched); `None` otherwise, or when checking is off.
+    pub(crate) fn embedded(
+        &self,
+        certificate: &Certificate,
+        issuer: &Certificate,
+        embedded: &EmbeddedRevocation,
+    ) -> Option<Checked> {
+        if self.mode == RevocationMode::Off {
+            return None;
+        }
+        let now = SystemTime::now();
+        let query = OcspQuery { certificate, issuer, nonce: None };
+        let ocsp = embedded.ocsp_responses.iter().find_map(|response| check_ocsp_response(response, &query, now).ok());
+        if let Some(answer) = ocsp {
+            return Some(from_status(Source::EmbeddedOcsp, answer.status, answer.this_update));
+        }
+        let crl = embedded.crls.iter().find_map(|crl| check_crl(certificate, issuer, crl, now).ok())?;
+        Some(from_status(Source::EmbeddedCrl, crl.status, crl.this_update))
     }
 
     /// Why `checked` means the certificate must not be used now, or `None`.

@@ -140,6 +140,7 @@ mod tests {
             digest: "SHA-256".into(),
             algorithm: "RSA PKCS#1 v1.5".into(),
             chain: None,
+            embedded_revocation: Default::default(),
         }
     }
 

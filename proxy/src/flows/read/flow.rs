@@ -310,7 +310,10 @@ async fn check_signer_revocation(services: &Services, reading: &mut Reading) {
     }
     let Some(signer) = summary.signer.as_mut() else { return };
     let (Some(certificate), Some(chain)) = (&signer.certificate, &signer.chain) else { return };
-    let checked = services.pki.check(certificate, &chain.issuer).await;
+    let checked = match services.pki.embedded(certificate, &chain.issuer, &signer.embedded_revocation) {
+        Some(checked) => checked,
+        None => services.pki.check(certificate, &chain.issuer).await,
+    };
     if let Some(refusal) = services.pki.refusal(&checked) {
         signer.status = SignatureStatus::Invalid(refusal.clone());
         summary.status = SignatureStatus::Invalid(refusal);
