@@ -91,3 +91,19 @@ pub fn sample_message(from: &str, to: &str, body: &str) -> Vec<u8> {
     )
     .into_bytes()
 }
+
+/// A DER TLV with a single-byte `tag` around `content` (short or long length form), for
+/// tests that build or rearrange ASN.1 by hand.
+pub fn der_tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let len = content.len();
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes: Vec<u8> = len.to_be_bytes().into_iter().skip_while(|b| *b == 0).collect();
+        out.push(0x80 | bytes.len() as u8);
+        out.extend(bytes);
+    }
+    out.extend_from_slice(content);
+    out
+}

@@ -9,6 +9,7 @@ use smime_crypto::{
     Certificate, CrlError, OcspError, OcspQuery, Revocation, RevocationPointers, check_crl, check_ocsp_response,
     load_certificates, ocsp_request,
 };
+use smime_proxy_tests::der_tlv as tlv;
 use smime_proxy_tests::{openssl, openssl_ok, pki_bytes, pki_file};
 
 fn cert(name: &str) -> Certificate {
@@ -203,21 +204,6 @@ fn pointers_and_certs_only_bundles() {
     assert_eq!(bundle, vec![cert("alice")]);
     let not_one = openssl(&["rand", "64"], b"").stdout;
     assert!(load_certificates(&not_one).is_err());
-}
-
-/// A DER TLV (short or long form length).
-fn tlv(tag: u8, value: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let len = value.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes: Vec<u8> = len.to_be_bytes().into_iter().skip_while(|b| *b == 0).collect();
-        out.push(0x80 | bytes.len() as u8);
-        out.extend(bytes);
-    }
-    out.extend(value);
-    out
 }
 
 /// The TLVs inside `value`.
