@@ -124,8 +124,8 @@ pub enum CertsCommand {
     /// List the stored certificates and where each came from.
     List,
     /// Show the certificates for an address and whether each can be encrypted to, or
-    /// why not (trust anchors, EKU, validity, key usage, address). Exit 0 only when one
-    /// is usable.
+    /// why not (trust anchors, EKU, validity, key usage, address); without a usable one,
+    /// what the `[[directories]]` hold (nothing is stored). Exit 0 only when one is usable.
     Lookup {
         /// The recipient's address.
         #[arg(value_name = "EMAIL")]

@@ -58,5 +58,5 @@ mod timestamp;
 pub use config::{Config, Overrides};
 pub use error::Error;
 pub use http::client_config;
-pub use lookup::{Fetched, fetch_certificate};
+pub use lookup::{Fetched, check_stored, fetch_certificate};
 pub use mitm::{RunningProxy, start, start_with_keys};

@@ -225,3 +225,28 @@ fn signers_of_verified_messages_are_learned_with_when_and_which_message() {
     let (code, text) = lookup(home.path(), "alice@example.test", &[]);
     assert_eq!(code, Some(0), "{text}");
 }
+
+#[test]
+fn trust_anchors_are_added_listed_and_removed_from_the_command_line() {
+    let home = tempfile::tempdir().unwrap();
+    assert!(smime_proxy(home.path(), &["certs", "add", &p(&pki_file("bob.pem"))]).success);
+    assert_eq!(lookup(home.path(), "bob@example.test", &[]).0, Some(1), "no anchor yet");
+
+    let refused = smime_proxy(home.path(), &["certs", "trust", "add", &p(&pki_file("bob.pem"))]);
+    assert!(!refused.success && refused.stderr.contains("is not a CA certificate"), "{}", refused.stderr);
+    let added = smime_proxy(home.path(), &["certs", "trust", "add", &p(&pki_file("ca.pem"))]);
+    assert!(added.success, "{}", added.stderr);
+    assert!(added.stderr.contains("trusting O=smime-proxy tests,CN=smime-proxy Test CA"), "{}", added.stderr);
+    let (code, text) = lookup(home.path(), "bob@example.test", &[]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("usable:      yes, trusted via O=smime-proxy tests,CN=smime-proxy Test CA"), "{text}");
+    assert!(text.contains("Revocation not checked: the certificate names no OCSP responder or CRL"), "{text}");
+
+    let listed = String::from_utf8(smime_proxy(home.path(), &["certs", "trust", "list"]).stdout).unwrap();
+    assert!(listed.contains("(certs trust add)"), "{listed}");
+    let fingerprint = listed.lines().find_map(|l| l.trim().strip_prefix("fingerprint: ")).unwrap().replace(':', "");
+    let short = smime_proxy(home.path(), &["certs", "trust", "remove", "abc"]);
+    assert!(!short.success && short.stderr.contains("at least 8 hex digits"), "{}", short.stderr);
+    assert!(smime_proxy(home.path(), &["certs", "trust", "remove", &fingerprint[..12]]).success);
+    assert_eq!(lookup(home.path(), "bob@example.test", &[]).0, Some(1), "the anchor is gone");
+}

@@ -44,8 +44,28 @@ pub fn run(dir: &Path, command: CertsCommand) -> Result<ExitCode> {
             }
         }
         CertsCommand::Lookup { email, at } => {
-            let trust = trust(dir)?;
-            let candidates = store.lookup(&email, &trust, at.unwrap_or_else(SystemTime::now))?;
+            let config = Config::load(dir, &Overrides::default())?;
+            let trust = config.trust()?;
+            let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+            // With --at: the offline verdict at that time; without: what a send would find
+            // now (chains completed, revocation checked).
+            let candidates: Vec<(CertEntry, Result<String, String>)> = match at {
+                Some(at) => store
+                    .lookup(&email, &trust, at)?
+                    .into_iter()
+                    .map(|c| {
+                        let verdict = c.verdict.map(|chain| format!("yes, trusted via {}", chain.anchor));
+                        (c.entry, verdict.map_err(|reason| format!("{reason}{}", anchors_hint(&trust))))
+                    })
+                    .collect(),
+                None => runtime
+                    .block_on(smime_proxy::check_stored(&config, &email))?
+                    .into_iter()
+                    .map(|(entry, verdict)| {
+                        (entry, verdict.map_err(|reason| format!("{reason}{}", anchors_hint(&trust))))
+                    })
+                    .collect(),
+            };
             if candidates.is_empty() {
                 put(
                     out,
@@ -53,17 +73,38 @@ pub fn run(dir: &Path, command: CertsCommand) -> Result<ExitCode> {
                         "no certificate for {email} in the store (add one with `smime-proxy certs add FILE.pem`)"
                     ),
                 );
-                super::emit(out)?;
-                return Ok(ExitCode::FAILURE);
             }
-            for candidate in &candidates {
-                print_entry(out, &candidate.entry);
-                match &candidate.verdict {
-                    Ok(chain) => put(out, format_args!("  usable:      yes, trusted via {}", chain.anchor)),
-                    Err(reason) => put(out, format_args!("  usable:      NO: {reason}{}", anchors_hint(&trust))),
+            for (entry, verdict) in &candidates {
+                print_entry(out, entry);
+                match verdict {
+                    Ok(yes) => put(out, format_args!("  usable:      {yes}")),
+                    Err(reason) => put(out, format_args!("  usable:      NO: {reason}")),
                 }
             }
-            if candidates.iter().all(|c| c.verdict.is_err()) {
+            let mut usable = candidates.iter().any(|(_, verdict)| verdict.is_ok());
+            // What a send would find next: the directories (asked, nothing stored).
+            if !usable && !config.directories.is_empty() && at.is_none() {
+                match runtime.block_on(smime_proxy::fetch_certificate(&config, &email, false))? {
+                    Fetched::Usable { fingerprint, notice } => {
+                        usable = true;
+                        put(out, format_args!("a directory holds a usable certificate for {email} ({fingerprint})"));
+                        put(
+                            out,
+                            format_args!("  (a send would use and remember it; `certs fetch {email}` stores it now)"),
+                        );
+                        if let Some(notice) = notice {
+                            put(out, format_args!("  note: {notice}"));
+                        }
+                    }
+                    Fetched::NotFound(reasons) => {
+                        put(out, format_args!("the directories hold no usable certificate for {email}:"));
+                        for reason in reasons {
+                            put(out, format_args!("  {reason}"));
+                        }
+                    }
+                }
+            }
+            if !usable {
                 super::emit(out)?;
                 return Ok(ExitCode::FAILURE);
             }
@@ -71,8 +112,8 @@ pub fn run(dir: &Path, command: CertsCommand) -> Result<ExitCode> {
         CertsCommand::Fetch { email } => {
             let config = Config::load(dir, &Overrides::default())?;
             let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-            match runtime.block_on(smime_proxy::fetch_certificate(&config, &email))? {
-                Fetched::Stored { fingerprint, notice } => {
+            match runtime.block_on(smime_proxy::fetch_certificate(&config, &email, true))? {
+                Fetched::Usable { fingerprint, notice } => {
                     put(out, format_args!("stored a usable certificate for {email} ({fingerprint})"));
                     if let Some(notice) = notice {
                         put(out, format_args!("  note: {notice}"));

@@ -93,8 +93,23 @@ impl<'a> From<&'a Services> for Resolver<'a> {
     }
 }
 
-/// A usable certificate, with a notice when its revocation could not be checked.
-type Usable = (Certificate, Option<String>);
+/// A certificate that may be encrypted to now, with how that was established.
+#[derive(Debug, Clone)]
+pub(crate) struct Accepted {
+    /// The certificate.
+    pub(crate) certificate: Certificate,
+    /// The chain it validated through.
+    pub(crate) chain: ValidatedChain,
+    /// What its revocation check found (good, no sources, off, or unavailable in soft mode).
+    pub(crate) checked: Checked,
+}
+
+impl Accepted {
+    /// What the user should be told: the reason its revocation could not be checked.
+    pub(crate) fn notice(&self) -> Option<String> {
+        matches!(self.checked, Checked::Unavailable(_)).then(|| self.checked.describe())
+    }
+}
 
 /// The certificate of each address, validated for encryption now (chain completed from
 /// caIssuers when an intermediate is missing) and checked for revocation: from the store
@@ -114,15 +129,15 @@ pub(crate) async fn certificates_for(resolver: Resolver<'_>, addresses: &[&str])
             }
         }
         if chosen.is_none() && !resolver.directories.is_empty() {
-            match from_directories(resolver, address).await {
+            match from_directories(resolver, address, true).await {
                 Ok(ok) => chosen = Some(ok),
                 Err(more) => reasons.extend(more),
             }
         }
         match chosen {
-            Some((certificate, notice)) => {
-                resolved.certificates.push(certificate);
-                resolved.notices.extend(notice.map(|n| format!("{address}: {n}")));
+            Some(accepted) => {
+                resolved.notices.extend(accepted.notice().map(|n| format!("{address}: {n}")));
+                resolved.certificates.push(accepted.certificate);
             }
             None => {
                 let reason = if reasons.is_empty() { "no certificate is known".to_owned() } else { reasons.join("; ") };
@@ -134,13 +149,18 @@ pub(crate) async fn certificates_for(resolver: Resolver<'_>, addresses: &[&str])
 }
 
 /// The first usable certificate the directories hold for `address`, remembered in the
-/// store with its source; or every reason there is none.
-pub(crate) async fn from_directories(resolver: Resolver<'_>, address: &str) -> Result<Usable, Vec<String>> {
+/// store with its source when `remember`; or every reason there is none.
+pub(crate) async fn from_directories(
+    resolver: Resolver<'_>,
+    address: &str,
+    remember: bool,
+) -> Result<Accepted, Vec<String>> {
     let lookup = resolver.directories.lookup(address).await;
     let mut reasons = Vec::new();
     for found in lookup.found {
         let verdict = store::check(&found.certificate, address, resolver.trust, SystemTime::now());
         match usable(resolver, &found.certificate, &found.bundle, address, verdict).await {
+            Ok(ok) if !remember => return Ok(ok),
             Ok(ok) => {
                 let source = format!("directory {}", found.directory);
                 match resolver.certs.add_from(&found.certificate, &source, SystemTime::now()) {
@@ -160,16 +180,15 @@ pub(crate) async fn from_directories(resolver: Resolver<'_>, address: &str) -> R
     Err(reasons)
 }
 
-/// A candidate whose offline verdict is `verdict`: usable (with a notice when its
-/// revocation could not be checked), or why not. An untrusted chain is retried with its
-/// missing issuers fetched.
-async fn usable(
+/// A candidate whose offline verdict is `verdict`: accepted (revocation checked), or why
+/// not. An untrusted chain is retried with its missing issuers fetched.
+pub(crate) async fn usable(
     resolver: Resolver<'_>,
     certificate: &Certificate,
     presented: &[Certificate],
     address: &str,
     verdict: Result<ValidatedChain, Unusable>,
-) -> Result<(Certificate, Option<String>), String> {
+) -> Result<Accepted, String> {
     let now = SystemTime::now();
     let chain = match verdict {
         Ok(chain) => chain,
@@ -185,8 +204,7 @@ async fn usable(
         tracing::info!(address, "recipient certificate refused after its revocation check");
         return Err(refusal);
     }
-    let notice = matches!(checked, Checked::Unavailable(_)).then(|| checked.describe());
-    Ok((certificate.clone(), notice))
+    Ok(Accepted { certificate: certificate.clone(), chain, checked })
 }
 
 #[cfg(test)]
