@@ -15,7 +15,7 @@ use hudsucker::hyper::{Request, Response, StatusCode};
 
 use super::OwnOrigin;
 use crate::flows::read::ViewId;
-use crate::http::{respond, text_response};
+use crate::http::{download, respond, text_response};
 
 impl OwnOrigin {
     /// `GET /view/...`; `rest` is the path after `/view/`.
@@ -65,11 +65,7 @@ impl OwnOrigin {
             return gone();
         };
         tracing::info!(index, len = data.len(), "view attachment served");
-        let mut response = respond(StatusCode::OK, "application/octet-stream", data.to_vec());
-        if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
-            response.headers_mut().insert(header::CONTENT_DISPOSITION, value);
-        }
-        response
+        download("application/octet-stream", &filename, data.to_vec())
     }
 }
 

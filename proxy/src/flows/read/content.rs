@@ -143,17 +143,26 @@ fn bare_cid(id: &str) -> String {
     id.trim().trim_start_matches('<').trim_end_matches('>').to_ascii_lowercase()
 }
 
-/// A file name safe for a `Content-Disposition` header and a file system: the last path
-/// component, printable ASCII without quotes and separators, or `attachment-N`.
+/// A file name safe for a `Content-Disposition` header and a file system, in any script
+/// (mail-parser has already decoded RFC 2231 and RFC 2047): the last path component,
+/// with quotes, separators, controls and invisible formatting characters (bidi overrides
+/// that would show `txt.exe` as `exe.txt`, zero-width characters) made `_`; or
+/// `attachment-N`.
 fn safe_filename(name: Option<&str>, index: usize) -> String {
     let base = name.unwrap_or_default().rsplit(['/', '\\']).next().unwrap_or_default();
-    let clean: String = base
-        .chars()
-        .map(|c| if c.is_ascii_graphic() && !matches!(c, '"' | '\\' | ';' | '%') || c == ' ' { c } else { '_' })
-        .take(100)
-        .collect();
+    let clean: String = base.chars().map(|c| if safe_in_name(c) { c } else { '_' }).take(100).collect();
     let clean = clean.trim().trim_start_matches('.');
     if clean.is_empty() { format!("attachment-{}", index + 1) } else { clean.to_owned() }
+}
+
+fn safe_in_name(c: char) -> bool {
+    let invisible = matches!(c,
+        '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}');
+    !invisible
+        && !c.is_control()
+        && (c == ' ' || !c.is_whitespace())
+        && !matches!(c, '"' | '\\' | '/' | ';' | '%' | '*' | ':' | '<' | '>' | '|' | '?')
 }
 
 #[cfg(test)]
@@ -237,6 +246,9 @@ mod tests {
         assert_eq!(safe_filename(Some("a/b/..\\c.txt"), 0), "c.txt");
         assert_eq!(safe_filename(Some("..."), 1), "attachment-2");
         assert_eq!(safe_filename(None, 0), "attachment-1");
-        assert_eq!(safe_filename(Some("é\"x\r\n.txt"), 0), "__x__.txt");
+        assert_eq!(safe_filename(Some("é\"x\r\n.txt"), 0), "é_x__.txt");
+        assert_eq!(safe_filename(Some("Notizen-Köln-東京.txt"), 0), "Notizen-Köln-東京.txt");
+        assert_eq!(safe_filename(Some("invoice\u{202E}txt.exe"), 0), "invoice_txt.exe");
+        assert_eq!(safe_filename(Some("a\u{200B}b\u{3000}c.pdf"), 0), "a_b_c.pdf");
     }
 }
