@@ -157,6 +157,9 @@ pub struct SignatureSummary {
     pub signer: Option<SignerReport>,
     /// Whether one of the signer certificate's addresses is the From address.
     pub from_matches: bool,
+    /// A display trick in From that a reader could fall for although the signature is
+    /// valid: a display name that shows another address than the signer's.
+    pub display_warning: Option<String>,
 }
 
 /// An opened message.
@@ -191,9 +194,10 @@ pub fn open_message(message: &[u8], options: &OpenOptions<'_>) -> Result<Opened>
     let top = Entity::parse(message)?;
     let mut layers = Vec::new();
     let mut inner: Option<Zeroizing<Vec<u8>>> = None;
-    // The outer From, or else the first From inside the layers (e.g. a signed message
+    // The outer From fields, or else the first inside the layers (e.g. a signed message
     // that was encrypted by a tool that wrote no outer header).
-    let mut from = top.field("From").map(|f| f.value());
+    let from_fields = |entity: &Entity<'_>| -> Vec<String> { entity.fields_named("From").map(|f| f.value()).collect() };
+    let mut from = from_fields(&top);
     loop {
         let data: &[u8] = inner.as_deref().map_or(message, |v| v.as_slice());
         let entity = match Entity::parse(data) {
@@ -209,8 +213,8 @@ pub fn open_message(message: &[u8], options: &OpenOptions<'_>) -> Result<Opened>
             }
             Err(error) => return Err(error),
         };
-        if from.is_none() {
-            from = entity.field("From").map(|f| f.value());
+        if from.is_empty() {
+            from = from_fields(&entity);
         }
         let Some((layer, content)) = peel(&entity, options)? else { break };
         if layers.len() == MAX_LAYERS {
@@ -227,7 +231,8 @@ pub fn open_message(message: &[u8], options: &OpenOptions<'_>) -> Result<Opened>
     }
     let date =
         top.field("Date").and_then(|f| mail_parser::DateTime::parse_rfc822(&f.value())).map(|d| d.to_timestamp());
-    let signature = summarize(&layers, from.as_deref(), date);
+    let from: Vec<&str> = from.iter().map(String::as_str).collect();
+    let signature = summarize(&layers, &from, date);
     Ok(Opened { layers, message: readable, content_start, signature })
 }
 
@@ -334,10 +339,13 @@ fn content_info_type(cms: &[u8]) -> Result<der::asn1::ObjectIdentifier> {
 /// Sums up the signature layers (see the module docs), as Thunderbird does:
 /// - an outermost signature directly over an encryption layer is a transport signature
 ///   (e.g. added by a gateway; it vouches for ciphertext) and is not reported (bug 1806161);
-/// - the From address is matched against the outermost signer, the sender;
+/// - the From address is matched against the outermost signer, the sender; a message with
+///   several From fields, or a From with several mailboxes, is never valid for any of them,
+///   and a display name showing another address than the signer's is a warning (the
+///   "Johnny, you are fired" display tricks, USENIX Security 2019);
 /// - a signing time more than an hour away from the parsed Date header (`date`, Unix
 ///   seconds) makes the signature invalid (no check without a readable Date).
-fn summarize(layers: &[Layer], from: Option<&str>, date: Option<i64>) -> Option<SignatureSummary> {
+fn summarize(layers: &[Layer], from: &[&str], date: Option<i64>) -> Option<SignatureSummary> {
     let transport = usize::from(matches!(layers, [Layer::Signed { .. }, Layer::Encrypted { .. }, ..]));
     let signed: Vec<&Vec<SignerReport>> = layers[transport..]
         .iter()
@@ -351,13 +359,41 @@ fn summarize(layers: &[Layer], from: Option<&str>, date: Option<i64>) -> Option<
         [one] => Some(one.clone()),
         _ => None,
     };
-    let from_address = from.and_then(address_of);
+    let mailboxes = from.first().map(|value| mailboxes(value)).unwrap_or_default();
+    let from_address = match mailboxes.as_slice() {
+        [(_, address)] => Some(address.clone()),
+        _ => None,
+    };
     let from_matches = match (&signer, &from_address) {
         (Some(s), Some(addr)) => s.addresses.iter().any(|a| a.eq_ignore_ascii_case(addr)),
         _ => false,
     };
+    let display_warning = match (&signer, mailboxes.as_slice()) {
+        (Some(s), [(Some(name), _)]) => addresses_in(name)
+            .into_iter()
+            .find(|shown| !s.addresses.iter().any(|a| a.eq_ignore_ascii_case(shown)))
+            .map(|shown| {
+                format!(
+                    "the sender's name shows the address {shown}, but the message is signed by {}",
+                    s.addresses.first().map_or("a certificate without an address", String::as_str)
+                )
+            }),
+        _ => None,
+    };
     let mut status = SignatureStatus::Valid;
-    for signers in &signed {
+    if from.len() > 1 {
+        status = SignatureStatus::Invalid(format!(
+            "the message has {} From fields (RFC 5322 allows one): a reader may be shown any of them",
+            from.len()
+        ));
+    } else if mailboxes.len() > 1 {
+        status = SignatureStatus::Invalid(format!(
+            "the From field names {} mailboxes ({}): one signature cannot vouch for all of them",
+            mailboxes.len(),
+            mailboxes.iter().map(|(_, a)| a.as_str()).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    for signers in signed.iter().filter(|_| status == SignatureStatus::Valid) {
         let problem = match signers.as_slice() {
             [one] => match &one.status {
                 SignatureStatus::Valid => None,
@@ -382,7 +418,7 @@ fn summarize(layers: &[Layer], from: Option<&str>, date: Option<i64>) -> Option<
         };
         status = SignatureStatus::Invalid(reason);
     }
-    Some(SignatureSummary { status, signer, from_matches })
+    Some(SignatureSummary { status, signer, from_matches, display_warning })
 }
 
 /// Thunderbird's tolerance between signingTime and the Date header.
@@ -395,14 +431,28 @@ fn date_mismatch(signing_time: Option<std::time::SystemTime>, date: i64) -> Opti
         .then(|| "the signing time is more than an hour away from the message's Date header".to_string())
 }
 
-/// The addr-spec of a From field value: inside the last `<...>`, else the bare value.
-fn address_of(from: &str) -> Option<String> {
-    let candidate = match (from.rfind('<'), from.rfind('>')) {
-        (Some(open), Some(close)) if open < close => &from[open + 1..close],
-        _ => from,
-    };
-    let candidate = candidate.trim();
-    candidate.contains('@').then(|| candidate.to_string())
+/// The mailboxes of a From field value as (display name, address), groups flattened,
+/// read by mail-parser as a header would be.
+fn mailboxes(value: &str) -> Vec<(Option<String>, String)> {
+    let raw = format!("From: {}\r\n\r\n", value.replace(['\r', '\n'], " "));
+    let Some(message) = mail_parser::MessageParser::default().parse_headers(raw.as_bytes()) else { return Vec::new() };
+    let Some(from) = message.from() else { return Vec::new() };
+    from.iter()
+        .filter_map(|mailbox| {
+            let address = mailbox.address()?.trim();
+            address.contains('@').then(|| {
+                (mailbox.name().map(str::trim).filter(|n| !n.is_empty()).map(str::to_owned), address.to_owned())
+            })
+        })
+        .collect()
+}
+
+/// Address-like words (`local@domain.tld`) in a display name.
+fn addresses_in(name: &str) -> Vec<String> {
+    name.split(|c: char| c.is_whitespace() || "<>\"'(),;[]:".contains(c))
+        .filter(|word| word.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.')))
+        .map(|word| word.trim_end_matches('.').to_owned())
+        .collect()
 }
 
 #[cfg(test)]
@@ -442,29 +492,54 @@ mod tests {
         let t: i64 = 1_769_438_407; // 2026-01-26T14:40:07Z
         // Re-signed by Dave: the outer signer is the sender matched against From.
         let nested = [signed_by("dave@x", true, t), signed_by("alice@x", true, t)];
-        let summary = summarize(&nested, Some("Dave <dave@x>"), Some(t)).expect("signed");
+        let summary = summarize(&nested, &["Dave <dave@x>"], Some(t)).expect("signed");
         assert_eq!(summary.status, SignatureStatus::Valid);
         assert_eq!(summary.signer.expect("signer").addresses, ["dave@x"]);
         // A bad outermost signature over an envelope is a transport signature: ignored...
         let transport = [signed_by("mta@x", false, t), ENCRYPTED, signed_by("alice@x", true, t)];
-        let summary = summarize(&transport, Some("alice@x"), None).expect("inner signature");
+        let summary = summarize(&transport, &["alice@x"], None).expect("inner signature");
         assert_eq!(summary.status, SignatureStatus::Valid);
-        assert!(summarize(&transport[..2], Some("alice@x"), None).is_none());
+        assert!(summarize(&transport[..2], &["alice@x"], None).is_none());
         // ...but not when it is deeper, nor when the encryption is not its direct child.
         let deeper = [signed_by("dave@x", true, t), signed_by("alice@x", false, t), ENCRYPTED];
-        assert_ne!(summarize(&deeper, Some("dave@x"), None).expect("signed").status, SignatureStatus::Valid);
+        assert_ne!(summarize(&deeper, &["dave@x"], None).expect("signed").status, SignatureStatus::Valid);
         // Date more than an hour from the signing time (alice.future.dsig...): invalid.
         let one = [signed_by("alice@x", true, t)];
-        assert_eq!(summarize(&one, Some("alice@x"), Some(t + 3600)).expect("signed").status, SignatureStatus::Valid);
-        let late = summarize(&one, Some("alice@x"), Some(t + 6 * 3600)).expect("signed");
+        assert_eq!(summarize(&one, &["alice@x"], Some(t + 3600)).expect("signed").status, SignatureStatus::Valid);
+        let late = summarize(&one, &["alice@x"], Some(t + 6 * 3600)).expect("signed");
         assert!(matches!(late.status, SignatureStatus::Invalid(r) if r.contains("Date")));
     }
 
     #[test]
-    fn finds_the_from_address() {
-        assert_eq!(address_of("Alice <alice@example.test>").as_deref(), Some("alice@example.test"));
-        assert_eq!(address_of("alice@example.test").as_deref(), Some("alice@example.test"));
-        assert_eq!(address_of("\"a <b>\" <c@d>").as_deref(), Some("c@d"));
-        assert_eq!(address_of("undisclosed"), None);
+    fn finds_the_from_mailboxes() {
+        let address = |value: &str| mailboxes(value).into_iter().map(|(_, a)| a).collect::<Vec<_>>();
+        assert_eq!(address("Alice <alice@example.test>"), ["alice@example.test"]);
+        assert_eq!(address("alice@example.test"), ["alice@example.test"]);
+        assert_eq!(address("\"a <b>\" <c@d>"), ["c@d"]);
+        assert!(address("undisclosed").is_empty());
+        assert_eq!(address("a@x.example, b@y.example"), ["a@x.example", "b@y.example"]);
+        assert_eq!(address("Team: a@x.example, b@y.example;"), ["a@x.example", "b@y.example"]);
+    }
+
+    #[test]
+    fn sender_display_tricks_are_never_plainly_valid() {
+        let eve = [signed_by("eve@corp.example", true, 0)];
+        let summary = |from: &[&str]| summarize(&eve, from, None).expect("signed");
+        let plain = summary(&["Eve <eve@corp.example>"]);
+        assert_eq!((plain.status, plain.display_warning), (SignatureStatus::Valid, None));
+        let own = summary(&["\"Eve (eve@corp.example)\" <eve@corp.example>"]);
+        assert_eq!(own.display_warning, None, "the signer's own address in the name is fine");
+
+        let shown = summary(&["\"manager@corp.example\" <eve@corp.example>"]);
+        assert_eq!(shown.status, SignatureStatus::Valid, "the signature itself is eve's and correct");
+        let warning = shown.display_warning.expect("flagged");
+        assert!(warning.contains("manager@corp.example") && warning.contains("eve@corp.example"), "{warning}");
+
+        let two_mailboxes = summary(&["eve@corp.example, manager@corp.example"]);
+        assert!(matches!(two_mailboxes.status, SignatureStatus::Invalid(r) if r.contains("2 mailboxes")));
+        let two_fields = summary(&["eve@corp.example", "manager@corp.example"]);
+        assert!(matches!(two_fields.status, SignatureStatus::Invalid(r) if r.contains("2 From fields")));
+        let none = summary(&[]);
+        assert!(matches!(none.status, SignatureStatus::Invalid(r) if r.contains("no From address")));
     }
 }

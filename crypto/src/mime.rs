@@ -97,6 +97,11 @@ impl<'a> Entity<'a> {
         self.fields.iter().find(|f| f.is(name))
     }
 
+    /// Every field named `name`, in order.
+    pub fn fields_named<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s HeaderField<'a>> + 's {
+        self.fields.iter().filter(move |f| f.is(name))
+    }
+
     /// The parsed `Content-Type` (`text/plain; charset=us-ascii` when absent, RFC 2045 §5.2).
     pub fn content_type(&self) -> ContentType {
         self.field("Content-Type")

@@ -27,11 +27,13 @@ use crate::rules::ComposeKind;
 /// Prefix of attachment ids in Roundcube's page (`rcmfile<ID>`).
 const FILE_PREFIX: &str = "rcmfile";
 
-/// The `<script>` document Roundcube answers a framed form POST with.
+/// The `<script>` document Roundcube answers a framed form POST with. Its generator meta
+/// is what Roundcube's page looks for to know the frame holds its own answer; without it
+/// the page also shows "Connection Error".
 fn frame_script(calls: &[String]) -> Response<Body> {
     let body = format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta http-equiv=\"content-type\" content=\"text/html; charset=UTF-8\">\
-         <title></title>\n<script>\nif (window.parent && parent.rcmail) {{\n{}\n}}\n</script>\n</head>\n<body>\n</body>\n</html>\n",
+         <meta name=\"generator\" content=\"Roundcube\"><title></title>\n<script>\nif (window.parent && parent.rcmail) {{\n{}\n}}\n</script>\n</head>\n<body>\n</body>\n</html>\n",
         calls.iter().map(|c| format!("\tparent.rcmail.{c};")).collect::<Vec<_>>().join("\n")
     );
     no_store(Response::new(Body::from(body)), "text/html; charset=UTF-8")
@@ -309,5 +311,23 @@ mod tests {
         );
         assert_eq!(error_shown(br#"this.display_message("Successfully imported 1 messages","confirmation",0);"#), None);
         assert_eq!(Roundcube.attachment_id("rcmfilesmp1a"), "smp1a");
+    }
+
+    #[test]
+    fn framed_answers_are_ones_roundcube_accepts_as_its_own() {
+        let answer = frame_script(&["display_message(\"x\",\"error\",0)".into()]);
+        let body = body_text(answer);
+        assert!(body.contains("<meta name=\"generator\" content=\"Roundcube\">"), "{body}");
+    }
+
+    fn body_text(response: Response<Body>) -> String {
+        use http_body_util::BodyExt as _;
+        let bytes = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(response.into_body().collect())
+            .unwrap()
+            .to_bytes();
+        String::from_utf8(bytes.to_vec()).unwrap()
     }
 }

@@ -41,10 +41,16 @@ pub fn opened(layers: &[Layer], signature: Option<&SignatureSummary>, revocation
         Some(summary) => {
             lines.extend(signature_lines(summary));
             lines.extend(revocation.map(str::to_owned));
-            if summary.status == SignatureStatus::Valid { Tone::Good } else { Tone::Bad }
+            match (&summary.status, &summary.display_warning) {
+                (SignatureStatus::Valid, None) => Tone::Good,
+                // Valid, but what the webmail shows as the sender is not who signed.
+                (SignatureStatus::Valid, Some(_)) => Tone::Neutral,
+                _ => Tone::Bad,
+            }
         }
     };
     let headline = match (signature.map(|s| &s.status), tone) {
+        (Some(SignatureStatus::Valid), Tone::Neutral) => "Signature valid, but look at the sender",
         (Some(SignatureStatus::Valid), _) => "Signature valid",
         (Some(SignatureStatus::Invalid(_)), _) => "Signature INVALID",
         (None, _) => "Not signed",
@@ -104,6 +110,9 @@ fn signature_lines(summary: &SignatureSummary) -> Vec<String> {
         }
         None => lines.push("Signed by several signers: not shown as one sender.".to_owned()),
     }
+    if let Some(warning) = &summary.display_warning {
+        lines.push(format!("Warning: {warning}."));
+    }
     if let SignatureStatus::Invalid(reason) = &summary.status {
         lines.push(format!("Invalid: {reason}"));
     }
@@ -145,7 +154,7 @@ mod tests {
     }
 
     fn summary(status: SignatureStatus, from_matches: bool) -> SignatureSummary {
-        SignatureSummary { status: status.clone(), signer: Some(signer(status)), from_matches }
+        SignatureSummary { status: status.clone(), signer: Some(signer(status)), from_matches, display_warning: None }
     }
 
     #[test]
@@ -162,6 +171,25 @@ mod tests {
         assert!(html.contains("Signed by alice@example.test (CN=Alice &lt;x&gt;)."), "escaped: {html}");
         assert!(html.contains("matches the From"));
         assert!(html.contains("Signed at 2023-11-14T22:13:20Z."));
+        assert!(html.contains("<li>Not revoked (OCSP, as of 2026-12-04T10:00:00Z).</li>"));
+    }
+
+    #[test]
+    fn a_display_name_showing_another_address_is_not_plainly_good() {
+        let mut spoofed = summary(SignatureStatus::Valid, true);
+        spoofed.display_warning = Some(
+            "the sender's name shows the address boss@example.test, but the message is signed by alice@example.test"
+                .into(),
+        );
+        let html = opened(&[], Some(&spoofed), None);
+        assert!(html.contains("class=\"smime-banner neutral\""), "{html}");
+        assert!(html.contains("Signature valid, but look at the sender"));
+        assert!(
+            html.contains("Warning: the sender&#39;s name shows the address boss@example.test")
+                || html.contains("Warning: the sender"),
+            "{html}"
+        );
+        assert!(html.contains("Signed by alice@example.test"), "the signer's own address is always shown");
     }
 
     #[test]

@@ -314,11 +314,14 @@ async fn check_signer_revocation(services: &Services, reading: &mut Reading) {
         Some(checked) => checked,
         None => services.pki.check(certificate, &chain.issuer).await,
     };
-    if let Some(refusal) = services.pki.refusal(&checked) {
-        signer.status = SignatureStatus::Invalid(refusal.clone());
-        summary.status = SignatureStatus::Invalid(refusal);
+    match services.pki.refusal(&checked) {
+        // The reason is the banner's "Invalid: ..." line; no second line says it again.
+        Some(refusal) => {
+            signer.status = SignatureStatus::Invalid(refusal.clone());
+            summary.status = SignatureStatus::Invalid(refusal);
+        }
+        None => *revocation = Some(checked.describe()),
     }
-    *revocation = Some(checked.describe());
 }
 
 /// Remembers the signer's certificate of a valid signature (for encrypted replies).
