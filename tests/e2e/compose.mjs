@@ -63,20 +63,20 @@ export const secret = {
   attachment: { name: 'secret.bin', mimeType: 'application/octet-stream', bytes: Buffer.from(`attachment-marker-${runId}\x00\x01`) },
 };
 
-async function openCompose(page) {
+export async function openCompose(page) {
   await page.goto(new URL('?_task=mail&_action=compose', ctx.stack.E2E_WEBMAIL_URL).href, { waitUntil: 'domcontentloaded' });
   await page.waitForURL(/_action=compose&_id=/);
   await page.locator('#compose-subject').waitFor();
   await page.waitForLoadState('networkidle', { timeout: ACTION_TIMEOUT });
 }
 
-async function addRecipient(page, field, address) {
+export async function addRecipient(page, field, address) {
   if (field !== 'to') await page.evaluate((f) => document.getElementById(`compose_${f}`)?.classList.remove('hidden'), field);
   await page.locator(`#compose_${field} ul.recipient-input input`).fill(`${address}, `);
 }
 
 // Clicks Send and returns the text of the proxy's (or Roundcube's) answer to the send POST.
-async function clickSend(page) {
+export async function clickSend(page) {
   const sent = page.waitForResponse((r) => r.request().method() === 'POST' && /[?&]_task=mail/.test(r.url())
     && (r.request().postData() || '').includes('_action=send'));
   await page.locator('button.send').first().click();
@@ -86,7 +86,7 @@ async function clickSend(page) {
 }
 
 // The error Roundcube's page shows (its message stack), waited for.
-async function shownError(page, pattern) {
+export async function shownError(page, pattern) {
   const box = page.locator('#messagestack div.error', { hasText: pattern });
   await box.first().waitFor({ timeout: ACTION_TIMEOUT });
   return box.first().innerText();
@@ -96,14 +96,17 @@ function pki(name) {
   return path.join(ctx.stack.E2E_PKI_DIR, name);
 }
 
-// Decrypts a delivered message with `user`'s key; returns the decrypted entity.
-async function decryptFor(file, user) {
-  const out = await openssl(['cms', '-decrypt', '-inkey', pki(`${user}.key`), '-recip', pki(`${user}.pem`)], readFileSync(file));
-  assert.equal(out.code, 0, `openssl cms -decrypt with ${user}'s key: ${out.stderr}`);
+// Decrypts a delivered message with `user`'s key (USER.key + USER.pem in `keyDir`, default
+// the stack's test PKI); returns the decrypted entity.
+export async function decryptFor(file, user, keyDir = ctx.stack.E2E_PKI_DIR) {
+  const out = await openssl(['cms', '-decrypt', '-inkey', path.join(keyDir, `${user}.key`), '-recip', path.join(keyDir, `${user}.pem`)],
+    readFileSync(file));
+  assert.equal(out.code, 0, `openssl cms -decrypt with ${user}'s key (${keyDir}): ${out.stderr}`);
   return out.stdout;
 }
 
-async function verifyEntity(entity) {
+// Verifies a signed entity against the stack's test CA; returns the content as text.
+export async function verifyEntity(entity) {
   const out = await openssl(['cms', '-verify', '-CAfile', pki('ca.pem'), '-purpose', 'any'], entity);
   assert.equal(out.code, 0, `openssl cms -verify: ${out.stderr}`);
   return out.stdout.toString('latin1');

@@ -52,23 +52,54 @@ export const ctx = {
   page: null,
   // `--site` values for the proxy this suite starts (default: the Roundcube site).
   sites: null,
+  // How a suite shapes the proxy it starts (all optional; the defaults are the Roundcube
+  // suite's): whose keys (base stack PKI) go into the key store, whose certificates into the
+  // certificate store, TOML appended to config.toml (after `trust_anchors`, so top-level keys
+  // first, then tables), extra `run` flags, and a hook `async (dir)` run on the prepared
+  // configuration directory before the proxy starts (`proxyCli` works in it).
+  keyUsers: null, // default ['alice', 'bob', 'carol']
+  storedCerts: null, // default ['alice', 'bob', 'carol']
+  extraConfig: '',
+  extraArgs: [],
+  configureProxy: null,
+  proxyArgs: null, // the `run` arguments of the running proxy, without extraArgs (for restarts)
 };
 export const runId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 
-// Steps run in order; once one fails the later ones are skipped (not failed again).
+// Steps run in order; once one fails the later ones are skipped (not failed again), except
+// a step given `needs` (ids of earlier steps, `[]` = none): it runs when those passed, so one
+// failure does not hide the independent steps after it. `id` defaults to the name. Every
+// step's time and result is recorded in `stepTimings` (printStepTimings prints them).
 let broken = null;
-export function step(name, fn, timeout = STEP_TIMEOUT) {
+const passed = new Set();
+export const stepTimings = []; // [name, ms, 'pass' | 'fail' | 'skip']
+export function step(name, fn, timeout = STEP_TIMEOUT, { id = name, needs } = {}) {
   test(name, { timeout }, async (t) => {
-    if (broken) return t.skip(`an earlier step failed: ${broken}`);
+    const missing = needs ? needs.filter((n) => !passed.has(n)) : [];
+    if (needs ? missing.length : broken) {
+      stepTimings.push([name, 0, 'skip']);
+      return t.skip(needs ? `needs ${missing.join(', ')}` : `an earlier step failed: ${broken}`);
+    }
+    const t0 = performance.now();
     try {
       await withTimeout(fn(t), timeout - 1000, name);
+      passed.add(id);
+      stepTimings.push([name, Math.round(performance.now() - t0), 'pass']);
     } catch (err) {
       broken = name;
       process.exitCode = 1;
+      stepTimings.push([name, Math.round(performance.now() - t0), 'fail']);
       if (ctx.page) await shot(`FAILED ${name}`).catch(() => {});
       throw err;
     }
   });
+}
+
+export function printStepTimings(prefix = 'e2e') {
+  const total = stepTimings.reduce((sum, [, ms]) => sum + ms, 0);
+  console.log(`${prefix}: step timings`);
+  for (const [name, ms, result] of stepTimings) console.log(`  ${result.padEnd(4)} ${String(ms).padStart(6)} ms  ${name}`);
+  console.log(`  total  ${total} ms in steps`);
 }
 
 export function withTimeout(promise, ms, what) {
@@ -152,6 +183,17 @@ export async function proxyCli(...args) {
   return stdout;
 }
 
+// Like proxyCli, but never throws for an exit status: { code, stdout, stderr }.
+export async function proxyCliResult(...args) {
+  try {
+    const { stdout, stderr } = await run(proxyBin(), ['--config-dir', ctx.configDir, ...args], { timeout: 15_000 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    if (typeof err.code !== 'number') throw err; // not started, or killed by the timeout
+    return { code: err.code, stdout: err.stdout || '', stderr: err.stderr || '' };
+  }
+}
+
 // CONNECT through the proxy by hand and do TLS over it: the certificate the client sees.
 export function certThroughProxy(host, port, { ca } = {}) {
   const [phost, pport] = splitAddr(ctx.proxyAddr);
@@ -212,19 +254,24 @@ export function pageFetch(page, url) {
 // A configuration directory for the run: the stack's test CA as the trust anchor for
 // S/MIME certificates, alice's, bob's and carol's keys imported into the key store (one
 // proxy serves all three users in this suite), and their certificates in the certificate
-// store. The store passphrase file unlocks the keys at start.
+// store (`ctx.keyUsers` / `ctx.storedCerts` choose others), then `ctx.extraConfig` appended
+// to config.toml. The store passphrase file unlocks the keys at start.
 async function prepareConfigDir(dir) {
   const pki = ctx.stack.E2E_PKI_DIR;
-  writeFileSync(path.join(dir, 'config.toml'), `trust_anchors = [${JSON.stringify(path.join(pki, 'ca.pem'))}]\n`);
+  const extra = ctx.extraConfig ? `${ctx.extraConfig.trimEnd()}\n` : '';
+  writeFileSync(path.join(dir, 'config.toml'), `trust_anchors = [${JSON.stringify(path.join(pki, 'ca.pem'))}]\n${extra}`);
   const storePass = path.join(dir, 'store-passphrase.txt');
   ctx.storePassphrase = 'e2e store passphrase';
   writeFileSync(storePass, `${ctx.storePassphrase}\n`, { mode: 0o600 });
-  for (const user of ['alice', 'bob', 'carol']) {
+  for (const user of ctx.keyUsers || ['alice', 'bob', 'carol']) {
     await run(proxyBin(), ['--config-dir', dir, 'keys', 'import', path.join(pki, `${user}.p12`),
       '--passphrase-file', path.join(pki, 'passphrase.txt'), '--store-passphrase-file', storePass], { timeout: 60_000 });
   }
-  await run(proxyBin(), ['--config-dir', dir, 'certs', 'add', ...['alice', 'bob', 'carol'].map((u) => path.join(pki, `${u}.pem`))],
-    { timeout: 15_000 });
+  const certs = ctx.storedCerts || ['alice', 'bob', 'carol'];
+  if (certs.length) {
+    await run(proxyBin(), ['--config-dir', dir, 'certs', 'add', ...certs.map((u) => path.join(pki, `${u}.pem`))],
+      { timeout: 15_000 });
+  }
   return storePass;
 }
 
@@ -238,34 +285,69 @@ export async function startProxy() {
     const [h, p] = splitAddr(ctx.proxyAddr);
     assert.ok(await portOpen(h, p), `smime-proxy is not running: nothing listens on ${ctx.proxyAddr} (E2E_PROXY_ADDR)`);
   } else {
-    const bin = proxyBin();
-    assert.ok(existsSync(bin), `smime-proxy binary not found at ${bin}: build it (cargo build -p smime-proxy) or set SMIME_PROXY_BIN`);
+    assert.ok(existsSync(proxyBin()), `smime-proxy binary not found at ${proxyBin()}: build it (cargo build -p smime-proxy) or set SMIME_PROXY_BIN`);
     ctx.configDir = mkdtempSync(path.join(os.tmpdir(), 'smime-proxy-e2e-config-'));
     const storePass = await prepareConfigDir(ctx.configDir);
+    if (ctx.configureProxy) await ctx.configureProxy(ctx.configDir);
     ctx.proxyAddr = `127.0.0.1:${await freePort()}`;
     const sites = ctx.sites || [`${ctx.stack.E2E_WEBMAIL_SITE}=roundcube`];
-    const args = ['--config-dir', ctx.configDir, 'run', '--listen', ctx.proxyAddr,
+    ctx.proxyArgs = ['--config-dir', ctx.configDir, 'run', '--listen', ctx.proxyAddr,
       ...sites.flatMap((s) => ['--site', s]), '--upstream-ca', ctx.stack.E2E_STACK_CA, '--log', 'info',
       '--store-passphrase-file', storePass];
-    const logStream = createWriteStream(ctx.proxyLog);
-    logStream.write(`$ ${bin} ${args.join(' ')}\n`);
-    ctx.proxy = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
-    ctx.proxy.stdout.pipe(logStream, { end: false });
-    ctx.proxy.stderr.pipe(logStream, { end: false });
-    const [h, p] = splitAddr(ctx.proxyAddr);
-    const deadline = Date.now() + 30_000;
-    while (!(await portOpen(h, p))) {
-      if (ctx.proxy.exitCode !== null) {
-        assert.fail(`smime-proxy exited with ${ctx.proxy.exitCode} before listening on ${ctx.proxyAddr}:\n${tail(ctx.proxyLog)}`);
-      }
-      if (Date.now() > deadline) assert.fail(`smime-proxy did not listen on ${ctx.proxyAddr} within 30s:\n${tail(ctx.proxyLog)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    writeFileSync(ctx.proxyLog, '');
+    await spawnProxy(ctx.extraArgs || []);
   }
   ctx.spki = (await proxyCli('ca', 'export', '--format', 'spki-sha256')).trim();
   assert.match(ctx.spki, /^[A-Za-z0-9+/]{43}=$/, 'ca export --format spki-sha256 is a base64 SHA-256');
   ctx.proxyCa = new X509Certificate(await proxyCli('ca', 'export', '--format', 'pem'));
   console.log(`e2e: proxy ${ctx.proxyAddr}, CA "${ctx.proxyCa.subject.replace(/\n/g, ', ')}", SPKI ${ctx.spki}`);
+}
+
+// Runs the proxy with `ctx.proxyArgs` + `extraArgs` (its output appended to ctx.proxyLog) and
+// waits until it listens on ctx.proxyAddr.
+async function spawnProxy(extraArgs) {
+  const bin = proxyBin();
+  const args = [...ctx.proxyArgs, ...extraArgs];
+  const logStream = createWriteStream(ctx.proxyLog, { flags: 'a' });
+  logStream.write(`$ ${bin} ${args.join(' ')}\n`);
+  ctx.proxy = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+  ctx.proxy.stdout.pipe(logStream, { end: false });
+  ctx.proxy.stderr.pipe(logStream, { end: false });
+  ctx.proxy.once('close', () => logStream.end());
+  const [h, p] = splitAddr(ctx.proxyAddr);
+  const deadline = Date.now() + 30_000;
+  while (!(await portOpen(h, p))) {
+    if (ctx.proxy.exitCode !== null) {
+      assert.fail(`smime-proxy exited with ${ctx.proxy.exitCode} before listening on ${ctx.proxyAddr}:\n${tail(ctx.proxyLog)}`);
+    }
+    if (Date.now() > deadline) assert.fail(`smime-proxy did not listen on ${ctx.proxyAddr} within 30s:\n${tail(ctx.proxyLog)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+// Stops the proxy the suite started (TERM, KILL after 3 s) and waits until it has exited.
+export async function stopProxy() {
+  const child = ctx.proxy;
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+  if (child.exitCode === null && child.signalCode === null) {
+    child.kill('SIGKILL');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+  }
+}
+
+// Restarts the proxy the suite started on the same address, with the same configuration
+// directory (so the same CA: the browser, which trusts it by SPKI and goes through this
+// address, keeps working) and `extraArgs` instead of ctx.extraArgs (which it then becomes).
+// The key store is unlocked again from the passphrase file.
+export async function restartProxy(extraArgs = ctx.extraArgs || []) {
+  assert.ok(ctx.proxy && ctx.proxyArgs, 'restartProxy needs a proxy the suite started (not E2E_PROXY_ADDR)');
+  await stopProxy();
+  ctx.extraArgs = extraArgs;
+  await spawnProxy(extraArgs);
+  console.log(`e2e: proxy restarted on ${ctx.proxyAddr} with ${extraArgs.join(' ') || 'no extra flags'}`);
 }
 
 // Chromium with a fresh profile, through the proxy, trusting only the proxy CA (by SPKI).
@@ -300,11 +382,7 @@ export function proxyLog() {
 // Stops the browser and the proxy, removes the temporary directories.
 export async function shutdown() {
   await ctx.browser?.close().catch(() => {});
-  if (ctx.proxy && ctx.proxy.exitCode === null) {
-    ctx.proxy.kill('SIGTERM');
-    await new Promise((r) => { ctx.proxy.once('exit', r); setTimeout(r, 3000); });
-    if (ctx.proxy.exitCode === null) ctx.proxy.kill('SIGKILL');
-  }
+  await stopProxy();
   if (ctx.userDataDir) rmSync(ctx.userDataDir, { recursive: true, force: true });
   if (ctx.configDir && !process.env.E2E_PROXY_CONFIG_DIR) rmSync(ctx.configDir, { recursive: true, force: true });
 }

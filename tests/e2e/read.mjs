@@ -19,8 +19,8 @@ const marker = (what) => `READMARK-${what}-${runId}`;
 // A local HTTP server that must never be asked for anything (remote content of a message).
 const watched = { server: null, port: 0, requests: [] };
 
-// The messages, by key: subject, marker, raw bytes (filled by the first step).
-const messages = {};
+// The messages, by key: subject, marker, raw bytes (filled by `build`).
+export const messages = {};
 
 function crlf(text) {
   return Buffer.from(text.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1');
@@ -40,47 +40,55 @@ function innerEntity(key, html) {
     + `Content-Disposition: attachment; filename="notes.txt"\n\nattachment ${marker(key)}\n--inner--\n`);
 }
 
-async function build(key, { encryptTo, sign = true, html, tamper = false }) {
+// Makes `messages[key]` with openssl: signed by alice (or `signer`: { cert, key, certfile }
+// files, certfile = extra certificates to include, e.g. an intermediate), encrypted to
+// `encryptTo` (a user of the stack's test PKI), from alice to bob unless `from`/`to` say otherwise.
+export async function build(key, {
+  encryptTo, sign = true, html, tamper = false, from = 'alice@example.test', to = 'bob@example.test', signer,
+}) {
   const pki = ctx.stack.E2E_PKI_DIR;
   const subject = `e2e read ${key} ${runId}`;
-  const headers = ['-from', 'alice@example.test', '-to', 'bob@example.test', '-subject', subject];
+  const headers = ['-from', from, '-to', to, '-subject', subject];
   let data = innerEntity(key, html);
   if (sign) {
-    data = await opensslOk(['cms', '-sign', '-binary', '-signer', path.join(pki, 'alice.pem'),
-      '-inkey', path.join(pki, 'alice.key'), ...headers], data);
+    const s = signer || { cert: path.join(pki, 'alice.pem'), key: path.join(pki, 'alice.key') };
+    data = await opensslOk(['cms', '-sign', '-binary', '-signer', s.cert, '-inkey', s.key,
+      ...(s.certfile ? ['-certfile', s.certfile] : []), ...headers], data);
   }
   if (encryptTo) {
     data = await opensslOk(['cms', '-encrypt', '-binary', '-aes-256-gcm', ...headers,
       path.join(pki, `${encryptTo}.pem`)], data);
   }
   if (!sign && !encryptTo) {
-    data = Buffer.concat([crlf(`From: alice@example.test\nTo: bob@example.test\nSubject: ${subject}\nMIME-Version: 1.0\n`), data]);
+    data = Buffer.concat([crlf(`From: ${from}\nTo: ${to}\nSubject: ${subject}\nMIME-Version: 1.0\n`), data]);
   }
   let text = data.toString('latin1');
   if (tamper) text = text.replace('Hi Bob', 'Hi Rob');
   const date = new Date().toUTCString().replace('GMT', '+0000');
   const raw = crlf(`Date: ${date}\nMessage-ID: <${key}.${runId}@example.test>\n${text}`);
   messages[key] = { subject, marker: marker(key), raw };
+  return messages[key];
 }
 
-async function deliver(raw) {
+// Delivers a raw message over SMTP (the stack's Postfix) from `from` to `rcpt`.
+export async function deliver(raw, { from = 'alice@example.test', rcpt = 'bob@example.test' } = {}) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'smime-proxy-e2e-msg-'));
   const file = path.join(dir, 'message.eml');
   writeFileSync(file, raw);
   try {
-    await run('curl', ['-sS', '--url', `smtp://127.0.0.1:${ctx.stack.E2E_SMTP_PORT}`, '--mail-from', 'alice@example.test',
-      '--mail-rcpt', 'bob@example.test', '--upload-file', file], { timeout: 15_000 });
+    await run('curl', ['-sS', '--url', `smtp://127.0.0.1:${ctx.stack.E2E_SMTP_PORT}`, '--mail-from', from,
+      '--mail-rcpt', rcpt, '--upload-file', file], { timeout: 15_000 });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-// Waits for the message with `subject` in bob's list; returns its uid.
+// Waits for the message with `subject` in the logged-in user's INBOX list; returns its uid.
 async function uidOf(page, subject) {
   const row = page.locator('#messagelist tbody tr', { hasText: subject });
   const deadline = Date.now() + 20_000;
   while (!(await row.count())) {
-    assert.ok(Date.now() < deadline, `"${subject}" not in bob's inbox after 20s`);
+    assert.ok(Date.now() < deadline, `"${subject}" not in the inbox after 20s`);
     await page.waitForTimeout(1000);
     await page.evaluate(() => window.rcmail.command('checkmail'));
     await page.waitForLoadState('networkidle', { timeout: ACTION_TIMEOUT });
@@ -89,8 +97,9 @@ async function uidOf(page, subject) {
   return new URL(link, page.url()).searchParams.get('_uid');
 }
 
-// Opens the full-page view of `key`'s message; returns the proxy frame and its text.
-async function openView(key) {
+// Opens the full-page view of `key`'s message (`messages[key]`, made by `build`) in the
+// logged-in user's INBOX; returns the proxy frame and its text.
+export async function openView(key) {
   const page = ctx.page;
   await page.goto(new URL('?_task=mail&_mbox=INBOX', ctx.stack.E2E_WEBMAIL_URL).href, { waitUntil: 'domcontentloaded' });
   await page.waitForLoadState('networkidle', { timeout: ACTION_TIMEOUT });

@@ -2,16 +2,18 @@
 # The end-to-end suite in one command (CI calls this from .ci/run): installs what it needs
 # (the stacks' Debian packages, Debian's chromium, playwright-core from the lock file),
 # brings up the shared mail stack (tests/e2e/stack.sh: Dovecot, Postfix, Roundcube), then
-# for each webmail its own stack, its browser suite through smime-proxy and its stack
-# again down: Roundcube (suite.mjs), Horde (horde/), SOGo (sogo/). Prints how long each
-# stack's install, start and suite took, and stops everything again (trap), also on
-# failure.
+# for each suite its own stack, its browser suite through smime-proxy and its stack
+# again down: Roundcube (suite.mjs), Horde (horde/), SOGo (sogo/), and the directory and
+# revocation suite (pki/: LDAP, OCSP, CRL services, driven through Roundcube). Each suite
+# NAME other than roundcube is NAME/stack.sh + NAME/suite.mjs. Prints how long each stack's
+# install, start and suite took, and stops everything again (trap), also on failure.
 #
 #   tests/e2e/run.sh
 #
 # SMIME_PROXY_BIN   use this binary (else $CARGO_TARGET_DIR/debug/smime-proxy, built here
 #                   with `cargo build -p smime-proxy` when missing or when E2E_BUILD=1)
-# E2E_WEBMAILS      which suites, in order (default "roundcube horde sogo")
+# E2E_WEBMAILS      which suites, in order (default "roundcube horde sogo pki"; the name is
+#                   historical: pki is not a webmail, it runs through Roundcube)
 # E2E_KEEP_STACK=1  leave the stacks running afterwards
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -23,7 +25,7 @@ secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 t_start=$(now)
 say() { printf 'e2e: %s\n' "$*"; }
 
-WEBMAILS=${E2E_WEBMAILS:-roundcube horde sogo}
+WEBMAILS=${E2E_WEBMAILS:-roundcube horde sogo pki}
 stack_of() { [[ $1 == roundcube ]] && echo "$HERE/stack.sh" || echo "$HERE/$1/stack.sh"; }
 suite_of() { [[ $1 == roundcube ]] && echo suite.mjs || echo "$1/suite.mjs"; }
 
@@ -82,7 +84,7 @@ bash "$HERE/stack.sh" configure
 bash "$HERE/stack.sh" start
 timings+=("mail stack + roundcube configure+start $(secs "$t0" "$(now)")s")
 
-# ---- each webmail: stack up, suite, stack down --------------------------------------------
+# ---- each suite: stack up, suite, stack down -----------------------------------------------
 rc=0
 failed=()
 for w in $WEBMAILS; do

@@ -28,6 +28,9 @@
 #
 # Users: alice@example.test / alicepass, bob@example.test / bobpass, carol@example.test /
 # carolpass (Roundcube also accepts "alice"). S/MIME test PKI (tests/pki/generate.sh): $S/pki/{ca,alice,bob,...}.pem.
+# frank@example.test / frankpass has a mailbox only, for the directory/revocation suite (pki/):
+# its sends to frank must be delivered to prove what they were encrypted to (his certificate
+# is in pki/'s directory, not here). dave and erin deliberately have no mailbox.
 #
 # State: $E2E_STACK_DIR (default /tmp/smime-proxy-e2e-stack; must be traversable by
 # www-data and vmail, so not under /root): etc/ tls/ pki/ mail/ db/ log/ run/ tmp/.
@@ -205,6 +208,7 @@ cmd_configure() {
 alice@$DOMAIN:{PLAIN}alicepass::::::
 bob@$DOMAIN:{PLAIN}bobpass::::::
 carol@$DOMAIN:{PLAIN}carolpass::::::
+frank@$DOMAIN:{PLAIN}frankpass::::::
 EOF
   chmod 640 "$S/etc/users"; chgrp dovecot "$S/etc/users" 2>/dev/null || true
   write_if_changed "$S/etc/dovecot.conf" <<EOF
