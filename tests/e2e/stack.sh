@@ -53,6 +53,7 @@ START_TIMEOUT=${E2E_START_TIMEOUT:-30}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 
+# shellcheck disable=SC2034 # read by stack_install (stack-lib.sh)
 PACKAGES=(roundcube-core roundcube-sqlite3 nginx php8.2-fpm dovecot-imapd dovecot-lmtpd
   postfix sqlite3 openssl curl ca-certificates)
 RC_PUBLIC=/var/lib/roundcube/public_html
@@ -60,6 +61,8 @@ RC_SQL=/usr/share/roundcube/SQL/sqlite.initial.sql
 
 log() { printf 'stack: %s\n' "$*" >&2; }
 die() { printf 'stack: error: %s\n' "$*" >&2; exit 1; }
+# shellcheck source-path=SCRIPTDIR source=stack-lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/stack-lib.sh"
 
 php_fpm_bin() {
   local b
@@ -70,42 +73,14 @@ php_fpm_bin() {
 # --- install -------------------------------------------------------------------------------
 
 cmd_install() {
-  local missing=() p
-  for p in "${PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-  done
-  if ((${#missing[@]} == 0)); then log "install: all packages present"; return; fi
-  log "install: ${missing[*]}"
-  # Maintainer scripts must not start nginx/dovecot/postfix on every address: a policy-rc.d
-  # that denies everything. Created only if missing, and removed again afterwards.
-  local made_policy=
-  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
-    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
-    chmod 755 /usr/sbin/policy-rc.d
-    made_policy=1
-    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
-  fi
   debconf-set-selections <<EOF
 roundcube-core roundcube/dbconfig-install boolean false
 roundcube-core roundcube/database-type select sqlite3
 postfix postfix/main_mailer_type select Local only
 postfix postfix/mailname string $DOMAIN
 EOF
-  export DEBIAN_FRONTEND=noninteractive
-  local apt=(apt-get -o DPkg::Lock::Timeout=600)
-  if ! "${apt[@]}" install -s -qq "${missing[@]}" >/dev/null 2>&1; then
-    "${apt[@]}" update -qq
-  fi
-  # libapache2-mod-php8.2- : `php` would otherwise pull in Apache's PHP module. Stale
-  # package lists pass the simulation and then 404: update once and retry.
-  install_missing() {
-    "${apt[@]}" install -y -qq --no-install-recommends -o Dpkg::Use-Pty=0 "${missing[@]}" \
-      libapache2-mod-php8.2- >"${TMPDIR:-/tmp}/smime-proxy-e2e-apt.log" 2>&1
-  }
-  install_missing || { "${apt[@]}" update -qq && install_missing; } \
-    || { tail -30 "${TMPDIR:-/tmp}/smime-proxy-e2e-apt.log" >&2; die "apt-get install failed"; }
-  if [[ -n $made_policy ]]; then rm -f /usr/sbin/policy-rc.d; trap - EXIT; fi
-  log "install: done"
+  # libapache2-mod-php8.2- : `php` would otherwise pull in Apache's PHP module.
+  stack_install "${TMPDIR:-/tmp}/smime-proxy-e2e-apt.log" libapache2-mod-php8.2-
 }
 
 # --- configure -----------------------------------------------------------------------------

@@ -43,6 +43,7 @@ SMTP_PORT=10025
 START_TIMEOUT=${E2E_START_TIMEOUT:-30}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
+# shellcheck disable=SC2034 # read by stack_install (stack-lib.sh)
 PACKAGES=(php-horde-webmail php-horde-history php-horde-http php8.2-fpm php8.2-sqlite3 php8.2-intl
   php8.2-curl nginx aspell aspell-en sqlite3 openssl curl)
 HORDE_BASE=/usr/share/horde
@@ -50,6 +51,8 @@ STATE_DIRS=(db tmp sessions cache vfs log)
 
 log() { printf 'horde: %s\n' "$*" >&2; }
 die() { printf 'horde: error: %s\n' "$*" >&2; exit 1; }
+# shellcheck source-path=SCRIPTDIR source=../stack-lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../stack-lib.sh"
 
 php_fpm_bin() {
   local b
@@ -58,51 +61,14 @@ php_fpm_bin() {
 }
 
 # Elapsed time of a subcommand, to stderr and $H/log/timings.log.
-timed() { # name command...
-  local t0 t1 secs
-  t0=$(date +%s.%N)
-  "${@:2}"
-  t1=$(date +%s.%N)
-  secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
-  log "$1: done in ${secs}s"
-  if [[ -d $H/log ]]; then printf '%s %s %ss\n' "$(date -u +%FT%TZ)" "$1" "$secs" >> "$H/log/timings.log"; fi
-}
+timed() { stack_timed "$H/log" "$@"; }
 
 # --- install -------------------------------------------------------------------------------
 
 cmd_install() {
-  local missing=() p
-  for p in "${PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-  done
-  if ((${#missing[@]} == 0)); then log "install: all packages present"; return; fi
-  log "install: ${missing[*]}"
-  # Maintainer scripts must not start nginx/php-fpm on every address: a policy-rc.d that
-  # denies everything. Created only if missing, and removed again afterwards.
-  local made_policy=
-  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
-    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
-    chmod 755 /usr/sbin/policy-rc.d
-    made_policy=1
-    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  # Others may use apt at the same time: wait for the lock instead of failing.
-  local apt=(apt-get -o DPkg::Lock::Timeout=600 -o Dpkg::Use-Pty=0)
-  mkdir -p "$H/log"
-  local alog=$H/log/install-apt.log
-  if ! "${apt[@]}" install -s -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1; then
-    "${apt[@]}" update -qq
-  fi
-  # --no-install-recommends: 104 packages instead of ~250 (imagemagick, phpunit, ...);
-  # libapache2-mod-php8.2- : `php` would otherwise pull in Apache's PHP module.
-  # Stale package lists give 404s: update once and retry.
-  "${apt[@]}" install -y -qq --no-install-recommends "${missing[@]}" libapache2-mod-php8.2- >"$alog" 2>&1 \
-    || { log "install: apt-get failed; apt-get update and retry"; "${apt[@]}" update -qq \
-      && "${apt[@]}" install -y -qq --no-install-recommends "${missing[@]}" libapache2-mod-php8.2- >>"$alog" 2>&1; } \
-    || { tail -30 "$alog" >&2; die "apt-get install failed (see $alog)"; }
-  if [[ -n $made_policy ]]; then rm -f /usr/sbin/policy-rc.d; trap - EXIT; fi
-  log "install: $(grep -c '^Setting up' "$alog" || true) packages set up"
+  # libapache2-mod-php8.2- : `php` would otherwise pull in Apache's PHP module;
+  # --no-install-recommends (stack_install): 104 packages instead of ~250.
+  stack_install "$H/log/install-apt.log" libapache2-mod-php8.2-
 }
 
 # --- configure -----------------------------------------------------------------------------

@@ -52,6 +52,7 @@ CAISSUERS_URL=http://127.0.0.1:$HTTP_PORT/ca.der
 START_TIMEOUT=${E2E_START_TIMEOUT:-30}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
+# shellcheck disable=SC2034 # read by stack_install (stack-lib.sh)
 PACKAGES=(slapd ldap-utils openssl python3 curl)
 # Debian's python3 (what `install` guarantees), not whatever python3 comes first in PATH.
 PY=/usr/bin/python3
@@ -59,46 +60,18 @@ LEAVES=(carol dave erin frank)
 
 log() { printf 'pki-stack: %s\n' "$*" >&2; }
 die() { printf 'pki-stack: error: %s\n' "$*" >&2; exit 1; }
+# shellcheck source-path=SCRIPTDIR source=../stack-lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../stack-lib.sh"
 
-timed() { # name cmd...: runs it (set -e stays in force: a failure exits), logs and records the wall time
-  local t0=$EPOCHREALTIME dt
-  "${@:2}"
-  dt=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
-  log "$1: ${dt}s"
-  mkdir -p "$P/log"
-  printf '%s %s %ss\n' "$(date -u +%FT%TZ)" "$1" "$dt" >> "$P/log/timings.log"
-}
+timed() { stack_timed "$P/log" "$@"; }
 
 # --- install -------------------------------------------------------------------------------
 
 cmd_install() {
-  local missing=() p
-  for p in "${PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-  done
-  if ((${#missing[@]} == 0)); then log "install: all packages present"; return; fi
-  log "install: ${missing[*]}"
-  # slapd's postinst would start the system slapd (all interfaces): a policy-rc.d that denies
-  # everything. Created only if missing, and removed again afterwards. The postinst also
-  # creates /etc/ldap/slapd.d and /var/lib/ldap; this stack uses neither.
-  local made_policy=
-  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
-    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
-    chmod 755 /usr/sbin/policy-rc.d
-    made_policy=1
-    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  local aptlog=${TMPDIR:-/tmp}/smime-proxy-e2e-pki-apt.log apt=(apt-get -o DPkg::Lock::Timeout=600)
-  if ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then "${apt[@]}" update -qq; fi
-  install_missing() {
-    "${apt[@]}" install -y -qq --no-install-recommends -o Dpkg::Use-Pty=0 "${missing[@]}" >"$aptlog" 2>&1
-  }
-  # Stale package lists pass the simulation and then 404: update once and retry.
-  install_missing || { log "install: apt-get failed; apt-get update and retry"; "${apt[@]}" update -qq && install_missing; } \
-    || { tail -30 "$aptlog" >&2; die "apt-get install failed (log: $aptlog)"; }
-  if [[ -n $made_policy ]]; then rm -f /usr/sbin/policy-rc.d; trap - EXIT; fi
-  log "install: done"
+  # slapd's postinst would start the system slapd (all interfaces): stack_install keeps it
+  # from starting. The postinst also creates /etc/ldap/slapd.d and /var/lib/ldap; this
+  # stack uses neither.
+  stack_install "${TMPDIR:-/tmp}/smime-proxy-e2e-pki-apt.log"
 }
 
 # --- configure: the throwaway PKI ----------------------------------------------------------

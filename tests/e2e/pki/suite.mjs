@@ -21,6 +21,7 @@
 //   h  read: messages signed by carol / dave / erin (openssl, intermediate included):
 //      "Not revoked (OCSP" / "REVOKED … (OCSP)" / "REVOKED … (CRL)" in the proxy frame only
 //   i  teardown: responder up, proxy stopped
+//   j  bench/pki-latency.sh --smoke (the bench's CI run)
 //
 // Independent steps declare what they need (harness `step` `needs`): one failure does not
 // hide the others. Per-step timings are printed at the end.
@@ -37,7 +38,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 import {
-  ctx, step, shot, OUT, runId, stackEnv, stackStatus, startProxy, restartProxy, stopProxy, startBrowser, shutdown,
+  ctx, step, shot, OUT, HERE, run, proxyBin, runId, stackEnv, stackStatus, startProxy, restartProxy, stopProxy, startBrowser, shutdown,
   login, proxyCli, proxyCliResult, proxyLog, tail, openssl, assertWebmailDomClean, printStepTimings,
 } from '../harness.mjs';
 import { shownError, decryptFor, verifyEntity } from '../compose.mjs';
@@ -341,4 +342,13 @@ describe('directory (LDAP) and revocation (OCSP/CRL) through smime-proxy and Rou
     await stopProxy();
     if (ctx.proxy) assert.ok(ctx.proxy.exitCode !== null || ctx.proxy.signalCode !== null, 'the proxy has exited');
   }, 45_000, { needs: ['stacks'] });
+
+  // ---- j: the latency bench in smoke mode, so that it cannot rot -----------------------------
+
+  step('j  bench/pki-latency.sh --smoke runs against this stack', async () => {
+    const bench = path.join(HERE, '..', '..', 'bench', 'pki-latency.sh');
+    const { stdout } = await run('bash', [bench, '--smoke'], { timeout: 60_000, env: { ...process.env, SMIME_PROXY_BIN: proxyBin() } });
+    console.log(stdout.trimEnd());
+    assert.match(stdout, /certs lookup carol: cached/);
+  }, 90_000, { needs: ['stacks'] });
 });

@@ -53,52 +53,22 @@ START_TIMEOUT=${E2E_START_TIMEOUT:-60}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BASE=$HERE/../stack.sh
 
+# shellcheck disable=SC2034 # read by stack_install (stack-lib.sh)
 PACKAGES=(sogo memcached postgresql nginx openssl curl ca-certificates)
 PG_BIN=/usr/lib/postgresql/15/bin
 SOGO_RES=/usr/lib/GNUstep/SOGo
 
 log() { printf 'sogo-stack: %s\n' "$*" >&2; }
 die() { printf 'sogo-stack: error: %s\n' "$*" >&2; exit 1; }
+# shellcheck source-path=SCRIPTDIR source=../stack-lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../stack-lib.sh"
 
-timed() { # name cmd...: runs it (set -e stays in force: a failure exits), logs and records the wall time
-  local t0=$EPOCHREALTIME dt
-  "${@:2}"
-  dt=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
-  log "$1: ${dt}s"
-  mkdir -p "$SS/log"
-  printf '%s %s %ss\n' "$(date -u +%FT%TZ)" "$1" "$dt" >> "$SS/log/timings.log"
-}
+timed() { stack_timed "$SS/log" "$@"; }
 
 # --- install -------------------------------------------------------------------------------
 
 cmd_install() {
-  local missing=() p
-  for p in "${PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-  done
-  if ((${#missing[@]} == 0)); then log "install: all packages present"; return; fi
-  log "install: ${missing[*]}"
-  # Maintainer scripts must not start sogo/memcached/postgresql/nginx on every address: a
-  # policy-rc.d that denies everything. Created only if missing, and removed again afterwards.
-  local made_policy=
-  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
-    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
-    chmod 755 /usr/sbin/policy-rc.d
-    made_policy=1
-    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  local aptlog=${TMPDIR:-/tmp}/smime-proxy-e2e-sogo-apt.log apt=(apt-get -o DPkg::Lock::Timeout=600)
-  # Stale package lists give 404s on download, not on simulation: update on either.
-  if ! "${apt[@]}" install -s -qq "${missing[@]}" >/dev/null 2>&1; then "${apt[@]}" update -qq; fi
-  if ! "${apt[@]}" install -y -qq --no-install-recommends -o Dpkg::Use-Pty=0 "${missing[@]}" >"$aptlog" 2>&1; then
-    log "install: apt-get failed; apt-get update and retry"
-    "${apt[@]}" update -qq
-    "${apt[@]}" install -y -qq --no-install-recommends -o Dpkg::Use-Pty=0 "${missing[@]}" >"$aptlog" 2>&1 \
-      || { tail -30 "$aptlog" >&2; die "apt-get install failed (log: $aptlog)"; }
-  fi
-  if [[ -n $made_policy ]]; then rm -f /usr/sbin/policy-rc.d; trap - EXIT; fi
-  log "install: done"
+  stack_install "${TMPDIR:-/tmp}/smime-proxy-e2e-sogo-apt.log"
 }
 
 
