@@ -50,3 +50,17 @@ stack_timed() {
   mkdir -p "$dir"
   printf '%s %s %ss\n' "$(date -u +%FT%TZ)" "$name" "$dt" >> "$dir/timings.log"
 }
+
+# stack_status LOG_DIR FIELD: one line per SERVICES entry ("name|what|logs", the logs
+# comma-separated and relative to LOG_DIR, or absolute when LOG_DIR is empty), asking
+# `check` with the entry's FIELD (name or what); returns 1 if any is down.
+stack_status() {
+  local dir=$1 field=$2 rc=0 svc name what logs
+  for svc in "${SERVICES[@]}"; do
+    IFS='|' read -r name what logs <<<"$svc"
+    [[ -n $dir ]] && logs="$dir/${logs//, /, $dir/}"
+    if check "${!field}"; then printf '  up    %-8s (%s)\n' "$name" "$what"
+    else printf '  DOWN  %-8s (%s); see %s\n' "$name" "$what" "$logs"; rc=1; fi
+  done
+  return $rc
+}

@@ -350,15 +350,7 @@ cmd_stop() {
   log "stop: stopped (the base stack keeps running)"
 }
 
-cmd_status() {
-  local rc=0 svc name what logs
-  for svc in "${SERVICES[@]}"; do
-    IFS='|' read -r name what logs <<<"$svc"
-    if check "$what"; then printf '  up    %s (%s)\n' "$name" "$what"
-    else printf '  DOWN  %s (%s); see %s\n' "$name" "$what" "$logs"; rc=1; fi
-  done
-  return $rc
-}
+cmd_status() { stack_status "" what; }
 
 cmd_env() {
   cat <<EOF

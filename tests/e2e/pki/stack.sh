@@ -604,15 +604,7 @@ cmd_ocsp_up() {
   log "ocsp-up: the OCSP responder answers on $OCSP_URL"
 }
 
-cmd_status() {
-  local rc=0 svc name what logs
-  for svc in "${SERVICES[@]}"; do
-    IFS='|' read -r name what logs <<<"$svc"
-    if check "$name"; then printf '  up    %-8s (%s)\n' "$name" "$what"
-    else printf '  DOWN  %-8s (%s); see %s\n' "$name" "$what" "$P/$logs"; rc=1; fi
-  done
-  return $rc
-}
+cmd_status() { stack_status "$P" name; }
 
 cmd_env() {
   cat <<EOF
