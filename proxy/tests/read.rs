@@ -227,7 +227,10 @@ async fn an_encrypted_message_is_read_in_a_single_use_frame_the_page_never_sees(
     let attachment = s.frame(&part, "").await;
     assert_eq!(attachment.status, 200);
     assert_eq!(attachment.text(), format!("attached {MARKER}"));
-    assert_eq!(attachment.header("content-disposition"), Some("attachment; filename=\"secret.txt\""));
+    assert_eq!(
+        attachment.header("content-disposition"),
+        Some("attachment; filename=\"secret.txt\"; filename*=UTF-8''secret.txt")
+    );
     assert_eq!(attachment.header("content-type"), Some("application/octet-stream"));
 
     // Single use.
