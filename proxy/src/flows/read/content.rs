@@ -28,11 +28,18 @@ pub struct Content {
     pub html: String,
     /// Attachments, in order (their index is their download path).
     pub attachments: Vec<AttachmentInfo>,
+    /// The entity's own header fields a reader cares about (Subject, From, To, Cc,
+    /// Date), decoded: with header protection (RFC 9788) the real ones, which the
+    /// webmail never saw.
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl Drop for Content {
     fn drop(&mut self) {
         zeroize::Zeroize::zeroize(&mut self.html);
+        for (_, value) in &mut self.headers {
+            zeroize::Zeroize::zeroize(value);
+        }
     }
 }
 
@@ -48,7 +55,11 @@ pub struct AttachmentInfo {
 /// Renders `entity` (a MIME entity: content fields, blank line, body).
 pub fn render(entity: &[u8]) -> Content {
     let Some(message) = MessageParser::default().parse(entity) else {
-        return Content { html: text_block(&String::from_utf8_lossy(entity)), attachments: Vec::new() };
+        return Content {
+            html: text_block(&String::from_utf8_lossy(entity)),
+            attachments: Vec::new(),
+            headers: Vec::new(),
+        };
     };
     let inline = Arc::new(inline_images(&message));
     let sanitiser = sanitiser(Arc::clone(&inline));
@@ -80,7 +91,34 @@ pub fn render(entity: &[u8]) -> Content {
             }
         })
         .collect();
-    Content { html, attachments }
+    Content { html, attachments, headers: header_fields(&message) }
+}
+
+/// Subject, From, To, Cc and Date of the entity itself, when it has them.
+fn header_fields(message: &mail_parser::Message<'_>) -> Vec<(&'static str, String)> {
+    let addresses = |address: Option<&mail_parser::Address<'_>>| {
+        address.map(|list| {
+            list.iter()
+                .map(|a| match (a.name(), a.address()) {
+                    (Some(name), Some(address)) => format!("{name} <{address}>"),
+                    (None, Some(address)) => address.to_owned(),
+                    (Some(name), None) => name.to_owned(),
+                    (None, None) => String::new(),
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+    };
+    [
+        ("Subject", message.subject().map(str::to_owned)),
+        ("From", addresses(message.from())),
+        ("To", addresses(message.to())),
+        ("Cc", addresses(message.cc())),
+        ("Date", message.date().map(|d| d.to_rfc3339())),
+    ]
+    .into_iter()
+    .filter_map(|(name, value)| value.filter(|v| !v.is_empty()).map(|v| (name, v)))
+    .collect()
 }
 
 /// Plain text, escaped, line breaks kept.
