@@ -220,17 +220,23 @@ export function composeSteps() {
     // editor is switched, so the proxy refuses that while Encrypt is on.
     await page.evaluate(() => window.rcmail.command('toggle-editor', { id: 'composebody', html: true }));
     await page.waitForFunction(() => window.tinymce?.get('composebody')?.initialized, null, { timeout: ACTION_TIMEOUT });
-    await setSmime(page, { sign: true, encrypt: true });
     await addRecipient(page, 'to', ctx.stack.E2E_BOB.split(':')[0]);
     await addRecipient(page, 'cc', ctx.stack.E2E_CAROL.split(':')[0]);
     await page.locator('#compose-subject').fill(secret.subject);
     await page.evaluate((m) => window.tinymce.get('composebody').setContent(`<p>Dear Bob, <strong>${m}</strong></p>`), secret.marker);
 
+    // The file is chosen right after switching Encrypt on, while the toggles' report is
+    // still on its way (held back 1.5 s here): the upload must wait for it and be kept on
+    // the device, never reach the webmail first (issue 14, item 8).
+    const slowReport = async (route) => { await new Promise((r) => setTimeout(r, 1500)); await route.continue(); };
+    await page.route(/[?&]_smime_proxy=state/, slowReport);
+    await setSmime(page, { sign: true, encrypt: true });
     const uploaded = page.waitForResponse((r) => r.url().includes('_action=upload') && r.request().method() === 'POST');
     await page.locator('#uploadformInput').setInputFiles({
       name: secret.attachment.name, mimeType: secret.attachment.mimeType, buffer: secret.attachment.bytes,
     });
     const up = await uploaded;
+    await page.unroute(/[?&]_smime_proxy=state/, slowReport);
     assert.equal(up.status(), 200, 'upload answered');
     assert.match(await up.text(), /add2attachment_list/, 'the page is told the attachment is attached');
     await page.locator('#attachment-list li', { hasText: secret.attachment.name }).waitFor();

@@ -5,7 +5,8 @@
 //! The checkboxes post with the webmail's own form. A webmail's attachment uploads and
 //! spell checks do not carry the form, so a small script also reports every change of
 //! the toggles to the proxy ([`STATE_QUERY`], answered by the proxy, never forwarded):
-//! that is how an upload made while Encrypt is on is kept on the device. Where a page's
+//! that is how an upload made while Encrypt is on is kept on the device, and an upload
+//! started while a report is on its way waits for it. Where a page's
 //! CSP blocks the script, uploads go to the webmail as without the proxy, and a send
 //! that needs them is refused (fail closed).
 
@@ -39,14 +40,29 @@ impl ControlsState {
 }
 
 /// The script that reports each change of the toggles of compose `id` to the proxy.
+///
+/// While a report is on its way, a file chosen for upload waits for it (its `change`
+/// event is held in the capture phase and dispatched again once the report is answered),
+/// so that the proxy always knows Encrypt is on before the upload arrives; a file dropped
+/// in that moment is refused with a word on the status line (a drop cannot be replayed).
 fn report_script(id: &str) -> String {
     format!(
         "<script>(function(){{var c=document.getElementById(\"smime-proxy-controls\");if(!c||!window.fetch)return;\
+         var pending=null;\
          c.addEventListener(\"change\",function(){{var b=new URLSearchParams();b.set(\"_id\",{id});\
          [\"sign\",\"encrypt\"].forEach(function(n){{var i=document.getElementById(\"smime-proxy-\"+n);\
          b.set(\"_smime_\"+n,i&&i.checked?\"1\":\"\")}});\
-         fetch(location.pathname+\"?{STATE_QUERY}\",{{method:\"POST\",body:b,credentials:\"same-origin\"}})\
-         .catch(function(){{}})}})}})();</script>",
+         var p=fetch(location.pathname+\"?{STATE_QUERY}\",{{method:\"POST\",body:b,credentials:\"same-origin\"}})\
+         .catch(function(){{}});pending=p;p.then(function(){{if(pending===p)pending=null}})}});\
+         function settled(f){{var p=pending;if(!p)return f();p.then(function(){{settled(f)}})}}\
+         document.addEventListener(\"change\",function(e){{var t=e.target;\
+         if(!pending||!t||t.type!==\"file\"||t.smimeProxyReplay)return;e.stopImmediatePropagation();\
+         settled(function(){{t.smimeProxyReplay=true;t.dispatchEvent(new Event(\"change\",{{bubbles:true}}));\
+         t.smimeProxyReplay=false}})}},true);\
+         document.addEventListener(\"drop\",function(e){{if(!pending)return;e.preventDefault();e.stopImmediatePropagation();\
+         var s=document.getElementById(\"smime-proxy-status\"),x=document.getElementById(\"smime-proxy-status-box\");\
+         if(s)s.textContent=\"Drop the file again: smime-proxy was still taking note of Sign and Encrypt.\";\
+         if(x)x.hidden=false}},true)}})();</script>",
         id = js_string(id)
     )
 }
