@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Load benchmark (not run in CI): the same ~100 KB HTML page over HTTPS with keep-alive,
-# on this machine, in one run:
+# Load benchmark: the same ~100 KB HTML page over HTTPS with keep-alive, on this machine, in
+# one run. The page is Roundcube's captured compose page (rewrite-rules/fixtures/roundcube/
+# compose.html) grown with message rows, at a compose URL, so smime-proxy does its real work:
+# the compose rewrite under the bundled roundcube rule.
 #   1. direct to the upstream,
 #   2. through smime-proxy (release build) intercepting and rewriting it,
 #   3. through mitmproxy (mitmdump) with an addon doing the same HTML insertion.
@@ -9,6 +11,9 @@
 #
 # Needs: oha (cargo install oha), mitmdump (pip install mitmproxy), curl, python3.
 # Usage: bench/proxy-load.sh        (env: DURATION=10 CONC=4 LAT_N=2000 PAGE_BYTES=102400)
+#        bench/proxy-load.sh --smoke   a few seconds, debug build, curl only: the page is
+#                                      fetched direct and through smime-proxy, the rewrite
+#                                      checked, times printed, nothing judged (CI runs it)
 # All traffic stays on 127.0.0.1; every process started here is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,13 +29,21 @@ OHA=${OHA:-oha}
 MITMDUMP=${MITMDUMP:-mitmdump}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/smime-proxy/target}
 
-for tool in "$OHA" "$MITMDUMP" curl python3; do
+SMOKE=; [[ ${1:-} == --smoke ]] && SMOKE=1
+tools=(curl python3); [[ -z $SMOKE ]] && tools+=("$OHA" "$MITMDUMP")
+for tool in "${tools[@]}"; do
   command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 1; }
 done
 
-echo "== building (release)"
-cargo build --release --locked -q 2>/dev/null -p smime-proxy --bin smime-proxy --example bench_upstream
-BIN=$CARGO_TARGET_DIR/release
+if [[ -n $SMOKE ]]; then
+  echo "== building (debug, smoke)"
+  cargo build --locked -q -p smime-proxy --bin smime-proxy --example bench_upstream
+  BIN=$CARGO_TARGET_DIR/debug
+else
+  echo "== building (release)"
+  cargo build --release --locked -q 2>/dev/null -p smime-proxy --bin smime-proxy --example bench_upstream
+  BIN=$CARGO_TARGET_DIR/release
+fi
 
 WORK=$(mktemp -d)
 PIDS=()
@@ -49,9 +62,10 @@ wait_port() {
   echo "port $1 did not open" >&2; exit 1
 }
 
-URL="https://localhost:$UP_PORT/page"
+URL="https://localhost:$UP_PORT/?_task=mail&_action=compose&_id=bench"
 
-"$BIN/examples/bench_upstream" "$UP_PORT" "$WORK/upstream-ca.pem" "$PAGE_BYTES" 2>"$WORK/upstream.log" &
+"$BIN/examples/bench_upstream" "$UP_PORT" "$WORK/upstream-ca.pem" "$PAGE_BYTES" \
+  rewrite-rules/fixtures/roundcube/compose.html 2>"$WORK/upstream.log" &
 PIDS+=($!)
 wait_port "$UP_PORT"
 
@@ -62,6 +76,26 @@ SP_PID=$!
 PIDS+=($SP_PID)
 wait_port "$SP_PORT"
 
+MARKER='id="smime-proxy-controls"'
+fetch() { curl -sf -o "$WORK/page.html" "$@" "$URL"; } # to a file: `| grep -q` would SIGPIPE curl
+if [[ -n $SMOKE ]]; then
+  echo "== smoke: the compose page direct and through smime-proxy (10 each, curl; nothing judged)"
+  fetch --cacert "$WORK/upstream-ca.pem"
+  if grep -q "$MARKER" "$WORK/page.html"; then echo "direct page has the marker?" >&2; exit 1; fi
+  fetch --proxy "http://127.0.0.1:$SP_PORT" --cacert "$WORK/smime-proxy/ca.pem"
+  grep -q "$MARKER" "$WORK/page.html" || { echo "smime-proxy did not rewrite the compose page" >&2; exit 1; }
+  for leg in direct smime-proxy; do
+    args=(--cacert "$WORK/upstream-ca.pem")
+    [[ $leg == smime-proxy ]] && args=(--proxy "http://127.0.0.1:$SP_PORT" --cacert "$WORK/smime-proxy/ca.pem")
+    # One curl, ten requests on one keep-alive connection: the mean of the transfers.
+    urls=(); for _ in $(seq 10); do urls+=(-o /dev/null "$URL"); done
+    curl -sf "${args[@]}" -w '%{time_total}\n' "${urls[@]}" >"$WORK/$leg.times"
+    awk -v leg="$leg" '{ s += $1 } END { printf "  %-12s %d requests, mean %.2f ms (debug build)\n", leg, NR, s / NR * 1000 }' \
+      "$WORK/$leg.times"
+  done
+  exit 0
+fi
+
 "$MITMDUMP" -q --listen-host 127.0.0.1 -p "$MP_PORT" --set confdir="$WORK/mitmproxy" \
   --set ssl_verify_upstream_trusted_ca="$WORK/upstream-ca.pem" \
   -s bench/mitm_insert.py >"$WORK/mitmproxy.log" 2>&1 &
@@ -69,9 +103,7 @@ MP_PID=$!
 PIDS+=($MP_PID)
 wait_port "$MP_PORT"
 
-MARKER='id="smime-proxy-controls"'
 echo "== sanity: both proxies rewrite, direct does not"
-fetch() { curl -sf -o "$WORK/page.html" "$@" "$URL"; } # to a file: `| grep -q` would SIGPIPE curl
 fetch --cacert "$WORK/upstream-ca.pem"
 if grep -q "$MARKER" "$WORK/page.html"; then echo "direct page has the marker?" >&2; exit 1; fi
 fetch --proxy "http://127.0.0.1:$SP_PORT" --cacert "$WORK/smime-proxy/ca.pem"

@@ -2,6 +2,8 @@
 # S/MIME engine throughput against `openssl cms` on the same inputs, in the same run.
 #
 #   bench/smime-throughput.sh [SIZES...]        (default: 1K 1M 25M)
+#   bench/smime-throughput.sh --smoke           1K once, debug build: seconds, nothing judged
+#                                               (CI runs it so the bench cannot rot)
 #
 # For each message size it times, best of N runs (wall clock) and records peak RSS:
 #   sign+encrypt:   smime-proxy message sign-encrypt   vs  openssl cms -sign | openssl cms -encrypt
@@ -11,9 +13,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/smime-proxy/target}"
+smoke=; [[ ${1:-} == --smoke ]] && { smoke=1; shift; }
 sizes=("$@"); [ $# -eq 0 ] && sizes=(1K 1M 25M)
-cargo build --release -q -p smime-proxy
-bin="$CARGO_TARGET_DIR/release/smime-proxy"
+if [[ -n $smoke ]]; then
+  sizes=(1K)
+  cargo build -q --locked -p smime-proxy
+  bin="$CARGO_TARGET_DIR/debug/smime-proxy"
+else
+  cargo build --release -q -p smime-proxy
+  bin="$CARGO_TARGET_DIR/release/smime-proxy"
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 bash tests/pki/generate.sh "$work/pki" >/dev/null
@@ -53,7 +62,7 @@ for size in "${sizes[@]}"; do
   msg=$work/msg-$size.eml
   make_message "$size" "$msg"
   n=$(stat -c %s "$msg")
-  runs=5; [ "$n" -gt 5000000 ] && runs=3
+  runs=5; [ "$n" -gt 5000000 ] && runs=3; [[ -n $smoke ]] && runs=1
   ours_enc="$bin message sign-encrypt --in $msg --out $work/ours.p7m --key $pki/alice.key --signer $pki/alice.pem --recipient $pki/bob.pem"
   ossl_enc="openssl cms -sign -in $msg -signer $pki/alice.pem -inkey $pki/alice.key | openssl cms -encrypt -aes256 -out $work/ossl.p7m $pki/bob.pem"
   ours_dec="$bin message decrypt --in $work/ours.p7m --out $work/ours.out --key $pki/bob.key --cert $pki/bob.pem --trust $pki/ca.pem"
@@ -72,4 +81,4 @@ PY
   done
   grep -q 'Subject: bench' "$work/ours.out" || { echo "round trip failed" >&2; exit 1; }
 done
-echo "(ratio = smime-proxy wall time / openssl wall time, best of 5 (3 for >5 MB); peak = max RSS / message size)"
+echo "(ratio = smime-proxy wall time / openssl wall time, best of $runs runs; peak = max RSS / message size)"

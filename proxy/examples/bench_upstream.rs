@@ -1,9 +1,10 @@
 //! Benchmark upstream for `bench/proxy-load.sh`: an HTTPS server on 127.0.0.1 that
-//! answers every request with the same HTML page of about 100 KB, on keep-alive
-//! connections. Its certificate (for `localhost`) comes from a CA made at start and
-//! written to the given file.
+//! answers every request with the same HTML page of about PAGE_BYTES, on keep-alive
+//! connections: an inbox-like table, or the given page (e.g. Roundcube's captured compose
+//! page) grown to that size with message rows before `</body>`. Its certificate (for
+//! `localhost`) comes from a CA made at start and written to the given file.
 //!
-//! Usage: `bench_upstream PORT CA_PEM_OUT [PAGE_BYTES]`
+//! Usage: `bench_upstream PORT CA_PEM_OUT [PAGE_BYTES [PAGE_FILE]]`
 
 use std::sync::Arc;
 
@@ -20,6 +21,11 @@ async fn main() -> anyhow::Result<()> {
     let port: u16 = args.next().unwrap_or_else(|| "9443".into()).parse()?;
     let ca_out = args.next().unwrap_or_else(|| "bench-upstream-ca.pem".into());
     let size: usize = args.next().unwrap_or_else(|| "102400".into()).parse()?;
+    let template = match args.next() {
+        Some(path) => std::fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("{path}: {e}"))?,
+        None => "<!doctype html><html><head><meta charset=\"utf-8\"><title>Inbox</title></head><body></body></html>\n"
+            .to_owned(),
+    };
 
     let ca_key = KeyPair::generate()?;
     let mut ca_params = CertificateParams::default();
@@ -40,7 +46,7 @@ async fn main() -> anyhow::Result<()> {
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
 
-    let page = Bytes::from(make_page(size));
+    let page = Bytes::from(make_page(&template, size));
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     eprintln!("bench upstream on https://localhost:{port}/ ({} byte page)", page.len());
     loop {
@@ -59,17 +65,17 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-/// An inbox-like HTML page of about `size` bytes.
-fn make_page(size: usize) -> Vec<u8> {
-    let mut page =
-        String::from("<!doctype html><html><head><meta charset=\"utf-8\"><title>Inbox</title></head><body><table>\n");
+/// `template` with a table of message rows before its `</body>`, about `size` bytes in all.
+fn make_page(template: &str, size: usize) -> Vec<u8> {
+    let at = template.rfind("</body>").unwrap_or(template.len());
+    let mut rows = String::from("<table>\n");
     let mut i = 0;
-    while page.len() + 40 < size {
-        page.push_str(&format!(
+    while template.len() + rows.len() + 40 < size {
+        rows.push_str(&format!(
             "<tr><td><a href=\"/?_uid={i}\">Message {i}</a></td><td>alice@example.org</td><td>2026-11-24</td></tr>\n"
         ));
         i += 1;
     }
-    page.push_str("</table></body></html>\n");
-    page.into_bytes()
+    rows.push_str("</table>\n");
+    format!("{}{rows}{}", &template[..at], &template[at..]).into_bytes()
 }
