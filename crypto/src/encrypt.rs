@@ -261,7 +261,7 @@ fn recipient_info(cert: &Certificate, cek: &[u8], options: &EncryptOptions) -> R
 ///   maskGenFunc [1] AlgorithmIdentifier DEFAULT mgf1SHA1Identifier,
 ///   pSourceFunc [2] AlgorithmIdentifier DEFAULT pSpecifiedEmptyIdentifier }
 /// ```
-fn oaep_sha256_algorithm() -> Result<AlgorithmIdentifierOwned> {
+pub(crate) fn oaep_sha256_algorithm() -> Result<AlgorithmIdentifierOwned> {
     let sha256 = AlgorithmIdentifierRef { oid: ID_SHA256, parameters: Some(AnyRef::NULL) };
     let params = RsaOaepParams {
         hash: sha256,

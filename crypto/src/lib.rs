@@ -13,6 +13,7 @@
 //!   ├─ decrypt.rs    the same in
 //!   ├─ ecdh.rs       ECDH key agreement recipients (RFC 5753), both directions
 //!   └─ ber.rs        BER -> DER normalisation of everything that comes in
+//! capabilities.rs  SMIMECapabilities in and out; the algorithms a message gets
 //! keys.rs       private keys (PEM PKCS#8 / PKCS#1 / SEC1), identities
 //! pkcs12.rs     PKCS#12 files (OpenSSL 3 default and -legacy)
 //! seal.rs       secrets at rest: Argon2id + AES-256-GCM
@@ -24,6 +25,7 @@
 
 mod algorithms;
 pub mod ber;
+mod capabilities;
 mod content_cipher;
 mod decrypt;
 mod ecdh;
@@ -40,6 +42,7 @@ mod sign;
 mod validate;
 mod verify;
 
+pub use capabilities::{AlgorithmChoice, Capabilities, Capability, KeyKind, RecipientProfile, choose_algorithms};
 pub use decrypt::{Decrypted, decrypt_data};
 pub use encrypt::{ContentCipher, EncryptOptions, KeyTransport, RecipientIdKind, encrypt_data};
 pub use error::{Error, Result};

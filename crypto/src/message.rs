@@ -481,6 +481,7 @@ mod tests {
             algorithm: String::new(),
             chain: None,
             embedded_revocation: Default::default(),
+            capabilities: None,
         };
         Layer::Signed { detached: false, signers: vec![report] }
     }

@@ -28,6 +28,7 @@
 //! ```
 
 use crate::algorithms::{self, DigestKind};
+use crate::capabilities::Capabilities;
 use crate::{Error, Identity, PrivateKey, Result};
 use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
 use cms::content_info::{CmsVersion, ContentInfo};
@@ -187,7 +188,7 @@ fn signed_attributes(message_digest: &[u8], signing_time: SystemTime) -> Result<
             algorithms::ID_MESSAGE_DIGEST,
             Any::encode_from(&OctetString::new(message_digest).map_err(|e| encode_error("message-digest", e))?),
         )?,
-        attribute(algorithms::ID_SMIME_CAPABILITIES, smime_capabilities())?,
+        attribute(algorithms::ID_SMIME_CAPABILITIES, Ok(Capabilities::ours().to_attribute()?))?,
     ];
     SignedAttributes::try_from(attributes).map_err(|e| encode_error("signed attributes", e))
 }
@@ -196,53 +197,6 @@ fn attribute(oid: Oid, value: der::Result<Any>) -> Result<Attribute> {
     let value = value.map_err(|e| encode_error("signed attribute", e))?;
     let values = SetOfVec::try_from(vec![value]).map_err(|e| encode_error("signed attribute", e))?;
     Ok(Attribute { oid, values })
-}
-
-/// What we announce we can decrypt, most preferred first (RFC 8551 §2.5.2):
-///
-/// ```text
-/// SMIMECapabilities ::= SEQUENCE OF SMIMECapability
-/// SMIMECapability ::= SEQUENCE {
-///    capabilityID OBJECT IDENTIFIER,
-///    parameters ANY DEFINED BY capabilityID OPTIONAL }
-/// ```
-///
-/// AES-256-GCM, AES-128-GCM (RFC 5084), AES-256/192/128-CBC (RFC 3565), and RSAES-OAEP
-/// with SHA-256 and MGF1-SHA-256 (RFC 4055 §4.1 `rSAES-OAEP-SHA256-Identifier`: key
-/// transport we can also decrypt, announced as RFC 3560 §3 describes).
-fn smime_capabilities() -> der::Result<Any> {
-    let sha256 = AlgorithmIdentifierOwned { oid: algorithms::ID_SHA256, parameters: Some(Any::null()) };
-    let oaep = OaepParams {
-        hash: Some(sha256.clone()),
-        mask_gen: Some(AlgorithmIdentifierOwned {
-            oid: algorithms::ID_MGF1,
-            parameters: Some(Any::encode_from(&sha256)?),
-        }),
-    };
-    let capabilities: Vec<AlgorithmIdentifierOwned> = vec![
-        AlgorithmIdentifierOwned { oid: algorithms::ID_AES_256_GCM, parameters: None },
-        AlgorithmIdentifierOwned { oid: algorithms::ID_AES_128_GCM, parameters: None },
-        AlgorithmIdentifierOwned { oid: algorithms::ID_AES_256_CBC, parameters: None },
-        AlgorithmIdentifierOwned { oid: algorithms::ID_AES_192_CBC, parameters: None },
-        AlgorithmIdentifierOwned { oid: algorithms::ID_AES_128_CBC, parameters: None },
-        AlgorithmIdentifierOwned { oid: algorithms::ID_RSAES_OAEP, parameters: Some(Any::encode_from(&oaep)?) },
-    ];
-    Any::encode_from(&capabilities)
-}
-
-/// ```text
-/// RSAES-OAEP-params ::= SEQUENCE {
-///    hashFunc    [0] AlgorithmIdentifier DEFAULT sha1Identifier,
-///    maskGenFunc [1] AlgorithmIdentifier DEFAULT mgf1SHA1Identifier,
-///    pSourceFunc [2] AlgorithmIdentifier DEFAULT pSpecifiedEmptyIdentifier }
-/// ```
-/// (RFC 4055 §4.1; only the two fields we set.)
-#[derive(Clone, Debug, Sequence)]
-struct OaepParams {
-    #[asn1(context_specific = "0", tag_mode = "EXPLICIT", optional = "true")]
-    hash: Option<AlgorithmIdentifierOwned>,
-    #[asn1(context_specific = "1", tag_mode = "EXPLICIT", optional = "true")]
-    mask_gen: Option<AlgorithmIdentifierOwned>,
 }
 
 /// Signs `message` (the DER signed attributes) and returns the signatureAlgorithm with

@@ -21,6 +21,7 @@
 //! ```
 
 use crate::algorithms::{self, DigestKind};
+use crate::capabilities::Capabilities;
 use crate::sign::PssParams;
 use crate::validate::{Purpose, TrustOptions, ValidatedChain, email_addresses, validate_certificate};
 use crate::{Certificate, Error, Result};
@@ -80,6 +81,9 @@ pub struct SignerReport {
     pub chain: Option<ValidatedChain>,
     /// Revocation data the sender put into the SignedData, for the caller to judge.
     pub embedded_revocation: EmbeddedRevocation,
+    /// What the signer announced it can decrypt (its smimeCapabilities signed
+    /// attribute), when present and readable.
+    pub capabilities: Option<Capabilities>,
 }
 
 /// Revocation data carried in a SignedData's `crls` field (RFC 5652 §10.2.1): CRLs and
@@ -397,6 +401,7 @@ fn check_signer(info: &SignerInfo, raw_attrs: Option<&[u8]>, context: &Context<'
         algorithm: info.signature_algorithm.oid.to_string(),
         chain: None,
         embedded_revocation: EmbeddedRevocation::default(),
+        capabilities: None,
     };
     if let Err(reason) = evaluate(info, raw_attrs, context, &mut report) {
         report.status = SignatureStatus::Invalid(reason);
@@ -436,6 +441,10 @@ fn evaluate(
     let signed_message: &[u8] = match (&info.signed_attrs, raw_attrs) {
         (Some(attributes), Some(raw)) => {
             report.signing_time = check_signed_attributes(attributes, context.econtent_type, &content_digest)?;
+            report.capabilities = single_value(attributes, algorithms::ID_SMIME_CAPABILITIES, "smimeCapabilities")
+                .ok()
+                .flatten()
+                .and_then(Capabilities::from_attribute);
             raw
         }
         (None, None) => {

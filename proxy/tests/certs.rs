@@ -11,11 +11,11 @@ use rcgen::{
     CertificateParams, DnType, ExtendedKeyUsagePurpose, Issuer, KeyPair, KeyUsagePurpose, SanType, date_time_ymd,
 };
 use smime_crypto::{
-    CertificateProblem, OpenOptions, SignOptions, SignatureStatus, TrustOptions, VerifyOptions, load_certificates,
-    open_message, pkcs12, sign_message,
+    Capabilities, CertificateProblem, OpenOptions, SignOptions, SignatureStatus, TrustOptions, VerifyOptions,
+    load_certificates, open_message, pkcs12, sign_message,
 };
 use smime_proxy::store::{CertStore, Unusable, check};
-use smime_proxy_tests::{Output, pki_bytes, pki_file, run, sample_message};
+use smime_proxy_tests::{Output, openssl_ok, pki_bytes, pki_file, run, sample_message};
 
 fn smime_proxy(home: &Path, args: &[&str]) -> Output {
     run(Command::new(env!("CARGO_BIN_EXE_smime-proxy")).arg("--config-dir").arg(home).args(args), b"")
@@ -174,6 +174,19 @@ fn certificates_are_listed_and_removed_and_kept_owner_only() {
     assert!(!list.contains("bob@") && list.contains("carol@"), "{list}");
 }
 
+/// `message` signed by alice with `openssl cms -sign` (its default signed attributes).
+fn openssl_signed(message: &[u8]) -> Vec<u8> {
+    openssl_ok(&["cms", "-sign", "-signer", &p(&pki_file("alice.pem")), "-inkey", &p(&pki_file("alice.key"))], message)
+}
+
+/// The report of the one signer of an S/MIME message, verified against the test CA.
+fn verified_signer(signed: &[u8]) -> smime_crypto::SignerReport {
+    let verify = VerifyOptions { trust: trust(), ..VerifyOptions::default() };
+    let summary = open_message(signed, &OpenOptions { identity: None, verify }).unwrap().signature.unwrap();
+    assert_eq!(summary.status, SignatureStatus::Valid);
+    summary.signer.unwrap()
+}
+
 #[test]
 fn signers_of_verified_messages_are_learned_with_when_and_which_message() {
     let home = home();
@@ -216,12 +229,30 @@ fn signers_of_verified_messages_are_learned_with_when_and_which_message() {
     let last_seen = record.last_seen.as_ref().unwrap();
     assert_eq!(last_seen.message_id, "<m2@example.test>X-Evil: 1", "control characters are dropped");
     assert_eq!(last_seen.at, "2027-01-15T09:00:00Z");
+    assert_eq!(entries[0].capabilities(), Some(Capabilities::ours()), "what smime-proxy announces");
+
+    // The latest announcement wins: alice now signs with OpenSSL, which announces CBC only.
+    let by_openssl = openssl_signed(&message);
+    let report = verified_signer(&by_openssl);
+    store.learn(&report, "<m3@example.test>", later).unwrap().unwrap();
+    let announced = store.list().unwrap()[0].capabilities().unwrap();
+    assert_eq!(announced.names(), ["AES-256-CBC", "AES-192-CBC", "AES-128-CBC"]);
+    // A signature without signed attributes announces nothing and keeps what is known.
+    let bare = openssl_ok(
+        &["cms", "-sign", "-noattr", "-signer", &p(&pki_file("alice.pem")), "-inkey", &p(&pki_file("alice.key"))],
+        &message,
+    );
+    let report = verified_signer(&bare);
+    assert_eq!(report.capabilities, None);
+    store.learn(&report, "<m4@example.test>", later).unwrap().unwrap();
+    assert_eq!(store.list().unwrap()[0].capabilities(), Some(announced));
 
     // Learned certificates are then found for encryption, and shown with their origin.
     let usable = store.usable_for("alice@example.test", &trust(), SystemTime::now()).unwrap();
     assert_eq!(usable.unwrap(), alice.certificate);
     let list = String::from_utf8(smime_proxy(home.path(), &["certs", "list"]).stdout).unwrap();
-    assert!(list.contains("learned from a verified message <m2@example.test>"), "{list}");
+    assert!(list.contains("learned from a verified message <m4@example.test>"), "{list}");
+    assert!(list.contains("announces:   AES-256-CBC, AES-192-CBC, AES-128-CBC"), "{list}");
     let (code, text) = lookup(home.path(), "alice@example.test", &[]);
     assert_eq!(code, Some(0), "{text}");
 }

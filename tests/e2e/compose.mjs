@@ -245,6 +245,8 @@ export function composeSteps() {
 
     const answer = await clickSend(page);
     assert.match(answer, /sent_successfully/, `the page is told the message was sent (got: ${answer.slice(0, 400)}; log: ${tail(ctx.proxyLog)})`);
+    // bob and alice have RSA keys, carol an EC one: NSS-based clients cannot read that mix.
+    assert.match(answer, /keys mix RSA and EC \([^)]*\(RSA\)[^)]*\(EC\)/, `the key mix is named (got: ${answer.slice(0, 600)})`);
     await page.locator('#messagestack', { hasText: /sent successfully/i }).waitFor().catch(() => {});
     await shot('alice sent signed and encrypted');
   });

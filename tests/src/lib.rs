@@ -1,6 +1,8 @@
 //! Shared support for the cross-crate integration tests in `tests/tests/`: the throwaway
 //! test PKI (made by `tests/pki/generate.sh`) and a small runner for the `openssl` CLI,
-//! the peer every interop test checks against.
+//! the peer every interop test checks against; [`peers`] for NSS and GnuPG.
+
+pub mod peers;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -242,6 +242,9 @@ fn print_entry(out: &mut String, entry: &CertEntry) {
         ),
         _ => put(out, format_args!("  source:      added {}", record.added_at)),
     }
+    if let Some(capabilities) = entry.capabilities() {
+        put(out, format_args!("  announces:   {}", capabilities.names().join(", ")));
+    }
 }
 
 /// Appends one line to the output.

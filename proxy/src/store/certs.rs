@@ -10,8 +10,8 @@ use std::time::SystemTime;
 use der::EncodePem as _;
 use serde::{Deserialize, Serialize};
 use smime_crypto::{
-    Certificate, CertificateProblem, Purpose, SignatureStatus, SignerReport, TrustOptions, ValidatedChain,
-    load_certificates, validate_certificate,
+    Capabilities, Certificate, CertificateProblem, Purpose, SignatureStatus, SignerReport, TrustOptions,
+    ValidatedChain, load_certificates, validate_certificate,
 };
 
 use super::files::{private_dir, read_optional, remove, rfc3339, stems, write_private};
@@ -59,6 +59,17 @@ pub struct CertRecord {
     /// The latest verified message it was seen in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_seen: Option<Sighting>,
+    /// What its holder announced it can decrypt (the smimeCapabilities of the latest
+    /// verified message that had them), by name: `["AES-256-GCM", "RSAES-OAEP-SHA256"]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capabilities: Option<Vec<String>>,
+}
+
+impl CertEntry {
+    /// What the certificate's holder announced it can decrypt, when known.
+    pub fn capabilities(&self) -> Option<Capabilities> {
+        self.record.capabilities.as_deref().map(Capabilities::from_names)
+    }
 }
 
 /// A verified message that carried the certificate.
@@ -158,6 +169,7 @@ impl CertStore {
             source: source.to_owned(),
             first_seen: None,
             last_seen: None,
+            capabilities: None,
         };
         self.write(certificate, &stem, &record)?;
         Ok((CertEntry { summary, certificate: certificate.clone(), record }, true))
@@ -165,7 +177,8 @@ impl CertStore {
 
     /// Remembers the certificate of a signer whose signature verified (status
     /// [`SignatureStatus::Valid`], which includes validation against the configured
-    /// anchors), recording the message it came in. Returns its fingerprint, or `None`
+    /// anchors), recording the message it came in and the capabilities it announced
+    /// (the latest announcement wins; a message without one keeps the last known). Returns its fingerprint, or `None`
     /// when the report is not valid, has no certificate, or the certificate has no
     /// address. Called by the read flow for every verified message.
     pub fn learn(
@@ -183,11 +196,13 @@ impl CertStore {
             return Ok(None);
         }
         let sighting = Sighting { message_id: sanitise_message_id(message_id), at: rfc3339(when) };
+        let announced = report.capabilities.as_ref().map(|c| c.names().into_iter().map(str::to_owned).collect());
         let stem = summary.fingerprint.hex();
         let record = match self.get(&stem)? {
             Some(entry) => CertRecord {
                 first_seen: entry.record.first_seen.or_else(|| Some(sighting.clone())),
                 last_seen: Some(sighting),
+                capabilities: announced.or(entry.record.capabilities),
                 ..entry.record
             },
             None => CertRecord {
@@ -196,6 +211,7 @@ impl CertStore {
                 source: "signature".into(),
                 first_seen: Some(sighting.clone()),
                 last_seen: Some(sighting),
+                capabilities: announced,
             },
         };
         self.write(certificate, &stem, &record)?;

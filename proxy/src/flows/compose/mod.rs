@@ -27,11 +27,14 @@ use http_body_util::{BodyExt as _, Limited};
 use hudsucker::Body;
 use hudsucker::hyper::header::{self, HeaderMap};
 use hudsucker::hyper::{Request, Response, StatusCode};
-use smime_crypto::{Certificate, EncryptOptions, Identity, Protection, SignOptions, protect_entity};
+use smime_crypto::{
+    AlgorithmChoice, Capabilities, Certificate, Identity, KeyKind, Protection, RecipientProfile, SignOptions,
+    choose_algorithms, protect_entity,
+};
 use zeroize::Zeroizing;
 
 use self::build::{Draft, HeaderProtection, build};
-use self::recipients::{Mailbox, NoCertificate, certificates_for, parse_list};
+use self::recipients::{Mailbox, NoCertificate, Recipient, certificates_for, parse_list};
 use self::sessions::{HeldFile, SenderOption, Sessions};
 use super::{Services, Verdict, not_sent};
 use crate::adapters::{self, Delivery, HeldAttachment, Webmail, WebmailRequest};
@@ -342,9 +345,12 @@ impl ComposeFlow {
         } else {
             None
         };
-        let (recipients, notices) = if choice.encrypt {
-            let (certificates, notices) = self.recipients(&from, identity.as_deref(), [&to, &cc, &bcc]).await?;
-            (Some(certificates), notices)
+        let (encryption, notices) = if choice.encrypt {
+            let (recipients, mut notices) = self.recipients(&from, identity.as_deref(), [&to, &cc, &bcc]).await?;
+            let algorithms = algorithms_for(&recipients);
+            notices.extend(algorithms.mixed_key_kinds.then(|| mixed_key_kinds_notice(&recipients)));
+            let certificates: Vec<Certificate> = recipients.into_iter().map(|r| r.certificate).collect();
+            (Some((certificates, algorithms.options)), notices)
         } else {
             (None, Vec::new())
         };
@@ -376,10 +382,9 @@ impl ComposeFlow {
 
         let message = tokio::task::spawn_blocking(move || {
             let sign_options = SignOptions::default();
-            let encrypt_options = EncryptOptions::default();
             let protection = Protection {
                 sign: identity.as_deref().map(|i| (i, &sign_options)),
-                encrypt: recipients.as_deref().map(|r| (r, &encrypt_options)),
+                encrypt: encryption.as_ref().map(|(certificates, options)| (certificates.as_slice(), options)),
                 opaque: false,
             };
             protect_entity(built.outer, built.entity, &protection).map(|m| m.to_vec())
@@ -451,7 +456,7 @@ impl ComposeFlow {
         from: &Mailbox,
         identity: Option<&Identity>,
         lists: [&[Mailbox]; 3],
-    ) -> Result<(Vec<Certificate>, Vec<String>), String> {
+    ) -> Result<(Vec<Recipient>, Vec<String>), String> {
         let mut addresses: Vec<&str> = lists.iter().flat_map(|l| l.iter()).map(|m| m.address.as_str()).collect();
         addresses.sort_unstable_by_key(|a| a.to_ascii_lowercase());
         addresses.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
@@ -460,15 +465,20 @@ impl ComposeFlow {
         if !resolved.missing.is_empty() {
             return Err(no_certificate_message(&resolved.missing));
         }
-        let mut certificates = resolved.certificates;
+        let mut recipients = resolved.recipients;
+        let ours = |identity: &Identity| Recipient {
+            address: from.address.clone(),
+            certificate: identity.certificate.clone(),
+            capabilities: Some(Capabilities::ours()),
+        };
         let own = match identity {
-            Some(identity) => identity.certificate.clone(),
+            Some(identity) => ours(identity),
             None => match self.services.keys.identity_for(&from.address) {
-                Ok(identity) => identity.certificate.clone(),
+                Ok(identity) => ours(&identity),
                 Err(_) => certificates_for((&*self.services).into(), &[from.address.as_str()])
                     .await
                     .ok()
-                    .and_then(|r| r.missing.is_empty().then_some(r.certificates))
+                    .and_then(|r| r.missing.is_empty().then_some(r.recipients))
                     .and_then(|mut c| c.pop())
                     .ok_or_else(|| {
                         format!(
@@ -480,10 +490,41 @@ impl ComposeFlow {
             },
         };
         if !addresses.iter().any(|a| a.eq_ignore_ascii_case(&from.address)) {
-            certificates.push(own);
+            recipients.push(own);
         }
-        Ok((certificates, resolved.notices))
+        Ok((recipients, resolved.notices))
     }
+}
+
+/// The algorithms a message to `recipients` gets: the best all of them announced.
+fn algorithms_for(recipients: &[Recipient]) -> AlgorithmChoice {
+    let profiles: Vec<RecipientProfile<'_>> = recipients
+        .iter()
+        .map(|r| RecipientProfile { certificate: &r.certificate, capabilities: r.capabilities.as_ref() })
+        .collect();
+    let choice = choose_algorithms(&profiles);
+    tracing::debug!(cipher = ?choice.options.cipher, key_transport = ?choice.options.key_transport, "algorithms chosen");
+    choice
+}
+
+/// The warning for a message whose recipients' keys mix RSA and EC.
+fn mixed_key_kinds_notice(recipients: &[Recipient]) -> String {
+    let each: Vec<String> = recipients
+        .iter()
+        .map(|r| {
+            let kind = match KeyKind::of(&r.certificate) {
+                KeyKind::Rsa => "RSA",
+                KeyKind::Ec => "EC",
+                KeyKind::Other => "other",
+            };
+            format!("{} ({kind})", r.address)
+        })
+        .collect();
+    format!(
+        "the recipients' keys mix RSA and EC ({}): Thunderbird and other NSS-based mail clients cannot open such a \
+         message at all, for any recipient; send to the RSA and the EC recipients separately if one of them uses one.",
+        each.join(", ")
+    )
 }
 
 /// One sentence naming every recipient without a usable certificate.
@@ -525,4 +566,43 @@ fn status(code: StatusCode) -> Response<Body> {
     *res.status_mut() = code;
     res.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use smime_crypto::{ContentCipher, KeyTransport, load_certificates};
+    use smime_proxy_tests::pki_bytes;
+
+    fn recipient(name: &str, capabilities: Option<Capabilities>) -> Recipient {
+        Recipient {
+            address: format!("{name}@example.test"),
+            certificate: load_certificates(&pki_bytes(&format!("{name}.pem"))).unwrap().remove(0),
+            capabilities,
+        }
+    }
+
+    #[test]
+    fn the_algorithms_are_the_best_all_announced_and_a_key_mix_is_named() {
+        let both_proxies =
+            [recipient("alice", Some(Capabilities::ours())), recipient("bob", Some(Capabilities::ours()))];
+        let choice = algorithms_for(&both_proxies);
+        assert_eq!(
+            (choice.options.cipher, choice.options.key_transport),
+            (ContentCipher::Aes256Gcm, KeyTransport::RsaOaep)
+        );
+        assert!(!choice.mixed_key_kinds);
+
+        let mixed = [recipient("alice", Some(Capabilities::ours())), recipient("carol", None)];
+        let choice = algorithms_for(&mixed);
+        // carol's capabilities are unknown: CBC; the one RSA recipient announced OAEP.
+        assert_eq!(
+            (choice.options.cipher, choice.options.key_transport),
+            (ContentCipher::Aes256Cbc, KeyTransport::RsaOaep)
+        );
+        assert!(choice.mixed_key_kinds);
+        let notice = mixed_key_kinds_notice(&mixed);
+        assert!(notice.contains("alice@example.test (RSA), carol@example.test (EC)"), "{notice}");
+        assert!(notice.contains("Thunderbird"), "{notice}");
+    }
 }

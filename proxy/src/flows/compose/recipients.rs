@@ -3,7 +3,7 @@
 
 use std::time::SystemTime;
 
-use smime_crypto::{Certificate, CertificateProblem, Purpose, TrustOptions, ValidatedChain};
+use smime_crypto::{Capabilities, Certificate, CertificateProblem, Purpose, TrustOptions, ValidatedChain};
 
 use crate::directory::Directories;
 use crate::flows::Services;
@@ -63,11 +63,22 @@ pub(crate) struct NoCertificate {
     pub(crate) reason: String,
 }
 
+/// A certificate to encrypt to.
+#[derive(Debug, Clone)]
+pub(crate) struct Recipient {
+    /// The address it is for.
+    pub(crate) address: String,
+    /// The certificate.
+    pub(crate) certificate: Certificate,
+    /// What its holder announced it can decrypt, when known (see `certs list`).
+    pub(crate) capabilities: Option<Capabilities>,
+}
+
 /// The certificates to encrypt to, with what the user should know about them.
 #[derive(Debug, Default)]
 pub(crate) struct Resolved {
     /// One usable certificate per address.
-    pub(crate) certificates: Vec<Certificate>,
+    pub(crate) recipients: Vec<Recipient>,
     /// Addresses without one (nothing may be sent when this is not empty).
     pub(crate) missing: Vec<NoCertificate>,
     /// Revocation sources that could not be asked (soft mode went on without them).
@@ -122,7 +133,7 @@ pub(crate) async fn certificates_for(resolver: Resolver<'_>, addresses: &[&str])
         for candidate in resolver.certs.lookup(address, resolver.trust, SystemTime::now())? {
             match usable(resolver, &candidate.entry.certificate, &[], address, candidate.verdict).await {
                 Ok(ok) => {
-                    chosen = Some(ok);
+                    chosen = Some((ok, candidate.entry.capabilities()));
                     break;
                 }
                 Err(reason) => reasons.push(reason),
@@ -130,14 +141,15 @@ pub(crate) async fn certificates_for(resolver: Resolver<'_>, addresses: &[&str])
         }
         if chosen.is_none() && !resolver.directories.is_empty() {
             match from_directories(resolver, address, true).await {
-                Ok(ok) => chosen = Some(ok),
+                Ok(ok) => chosen = Some((ok, None)),
                 Err(more) => reasons.extend(more),
             }
         }
         match chosen {
-            Some(accepted) => {
+            Some((accepted, capabilities)) => {
                 resolved.notices.extend(accepted.notice().map(|n| format!("{address}: {n}")));
-                resolved.certificates.push(accepted.certificate);
+                let certificate = accepted.certificate;
+                resolved.recipients.push(Recipient { address: (*address).to_owned(), certificate, capabilities });
             }
             None => {
                 let reason = if reasons.is_empty() { "no certificate is known".to_owned() } else { reasons.join("; ") };

@@ -150,6 +150,7 @@ mod tests {
             algorithm: "RSA PKCS#1 v1.5".into(),
             chain: None,
             embedded_revocation: Default::default(),
+            capabilities: None,
         }
     }
 
