@@ -5,7 +5,9 @@
 # the compose rewrite under the bundled roundcube rule.
 #   1. direct to the upstream,
 #   2. through smime-proxy (release build) intercepting and rewriting it,
-#   3. through mitmproxy (mitmdump) with an addon doing the same HTML insertion.
+#   3. through smime-proxy at a URL that is no compose page: intercepted, passed through
+#      (the cost the compose rewrite is compared with),
+#   4. through mitmproxy (mitmdump) with an addon doing the same HTML insertion.
 # Each gets a throughput run (CONC connections for DURATION seconds) and a latency run
 # (one connection, sequential requests). Prints requests/s, latency percentiles, ratios.
 #
@@ -63,6 +65,7 @@ wait_port() {
 }
 
 URL="https://localhost:$UP_PORT/?_task=mail&_action=compose&_id=bench"
+PLAIN_URL="https://localhost:$UP_PORT/?_task=mail&_action=bench"  # the same page, not a compose page
 
 "$BIN/examples/bench_upstream" "$UP_PORT" "$WORK/upstream-ca.pem" "$PAGE_BYTES" \
   rewrite-rules/fixtures/roundcube/compose.html 2>"$WORK/upstream.log" &
@@ -117,28 +120,30 @@ cpu_ticks() { # utime + stime of a process, in clock ticks
   [ -n "${1:-}" ] || { echo 0; return; }
   awk '{print $14 + $15}' "/proc/$1/stat"
 }
-run() { # name, pid-of-proxy-or-empty, json-out, oha args...
-  local name=$1 pid=$2 out=$3; shift 3
+run() { # name, pid-of-proxy-or-empty, json-out, url, oha args...
+  local name=$1 pid=$2 out=$3 url=$4; shift 4
   local before; before=$(cpu_ticks "$pid")
-  "$OHA" --no-tui --output-format json "$@" "$URL" >"$out"
+  "$OHA" --no-tui --output-format json "$@" "$url" >"$out"
   echo $(( $(cpu_ticks "$pid") - before )) >"$out.cpu"
   echo "   $name done"
 }
 for mode in throughput latency; do
   if [ "$mode" = throughput ]; then load=(-z "${DURATION}s" -c "$CONC"); else load=(-n "$LAT_N" -c 1); fi
   echo "== $mode run (${load[*]})"
-  run direct "" "$WORK/direct-$mode.json" "${load[@]}" --cacert "$WORK/upstream-ca.pem"
-  run smime-proxy "$SP_PID" "$WORK/smime-proxy-$mode.json" "${load[@]}" -x "http://127.0.0.1:$SP_PORT" \
+  run direct "" "$WORK/direct-$mode.json" "$URL" "${load[@]}" --cacert "$WORK/upstream-ca.pem"
+  run smime-proxy "$SP_PID" "$WORK/smime-proxy-$mode.json" "$URL" "${load[@]}" -x "http://127.0.0.1:$SP_PORT" \
     --cacert "$WORK/smime-proxy/ca.pem"
+  run pass-through "$SP_PID" "$WORK/pass-through-$mode.json" "$PLAIN_URL" "${load[@]}" \
+    -x "http://127.0.0.1:$SP_PORT" --cacert "$WORK/smime-proxy/ca.pem"
   if [ "$mode" = latency ]; then load=(-n $((LAT_N / 4)) -c 1); fi
-  run mitmproxy "$MP_PID" "$WORK/mitmproxy-$mode.json" "${load[@]}" -x "http://127.0.0.1:$MP_PORT" \
+  run mitmproxy "$MP_PID" "$WORK/mitmproxy-$mode.json" "$URL" "${load[@]}" -x "http://127.0.0.1:$MP_PORT" \
     --cacert "$WORK/mitmproxy/mitmproxy-ca-cert.pem"
 done
 
 python3 - "$WORK" "$CONC" "$DURATION" "$(getconf CLK_TCK)" <<'PY'
 import json, sys
 work, conc, duration, hz = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-names = ["direct", "smime-proxy", "mitmproxy"]
+names = ["direct", "smime-proxy", "pass-through", "mitmproxy"]
 def load(name, mode):
     with open(f"{work}/{name}-{mode}.json") as f:
         return json.load(f)
@@ -167,7 +172,7 @@ def cpu_ms_per_request(n):
     return ticks * 1000 / hz / max(good, 1)
 print()
 print("Proxy process CPU time per request (throughput run):")
-for n in ("smime-proxy", "mitmproxy"):
+for n in ("smime-proxy", "pass-through", "mitmproxy"):
     print(f"  {n:12} {cpu_ms_per_request(n):.3f} ms")
 rps = {n: res[(n, "throughput")]["summary"]["requestsPerSec"] for n in names}
 p50 = {n: res[(n, "latency")]["latencyPercentiles"]["p50"] * 1e3 for n in names}
@@ -177,4 +182,7 @@ print(f"smime-proxy / mitmproxy throughput: {rps['smime-proxy'] / rps['mitmproxy
 print(f"mitmproxy / smime-proxy CPU per request: {cpu_ms_per_request('mitmproxy') / cpu_ms_per_request('smime-proxy'):.1f}x")
 print(f"added median latency, smime-proxy:  {p50['smime-proxy'] - p50['direct']:.3f} ms   (target < 1 ms)")
 print(f"added median latency, mitmproxy:    {p50['mitmproxy'] - p50['direct']:.3f} ms")
+rewrite = cpu_ms_per_request("smime-proxy") - cpu_ms_per_request("pass-through")
+print(f"compose rewrite CPU / pass-through CPU: {rewrite / cpu_ms_per_request('pass-through'):.2f}x   (target <= 1x)")
+print(f"compose rewrite added median latency over pass-through: {p50['smime-proxy'] - p50['pass-through']:.3f} ms")
 PY

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use crate::flows::Services;
 use crate::flows::read::{ReadFlow, ViewRequest};
-use crate::rewrite::{ControlsState, PageCharset, controls, insert, is_html, select_options};
+use crate::rewrite::{ControlsState, PageCharset, controls, insert_reading, is_html};
 use crate::rules::Rule;
 
 /// Largest HTML page the proxy rewrites (a whole inbox page is a few MB).
@@ -46,19 +46,19 @@ pub(crate) async fn rewrite(
         Ok(page) => page,
         Err(res) => return (res, Vec::new()),
     };
-    let senders =
-        rule.fields.from_options.as_deref().map(|s| select_options(&page.bytes, page.charset, s)).unwrap_or_default();
     let inserts = controls(rule, state);
-    let out = match insert(&page.bytes, page.charset, &inserts) {
-        Ok((out, placed)) => {
-            if placed < inserts.len() {
+    let (out, senders) = match insert_reading(&page.bytes, page.charset, &inserts, rule.fields.from_options.as_deref())
+    {
+        Ok(rewritten) => {
+            if rewritten.placed < inserts.len() {
+                let placed = rewritten.placed;
                 tracing::warn!(host, rule = rule.name, placed, "not every control found its place in the compose page");
             }
-            out
+            (rewritten.page, rewritten.options)
         }
         Err(error) => {
             tracing::warn!(host, path_len, %error, "rewriting failed, page passed through");
-            page.bytes.to_vec()
+            (page.bytes.to_vec(), Vec::new())
         }
     };
     tracing::info!(

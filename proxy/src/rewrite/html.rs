@@ -1,4 +1,5 @@
-//! Insertion of markup at CSS-selected places of a page, streaming with lol_html.
+//! Insertion of markup at CSS-selected places of a page, streaming with lol_html, and
+//! the options of the page's sender select read in the same pass.
 
 use std::borrow::Cow;
 use std::cell::Cell;
@@ -9,6 +10,7 @@ use lol_html::html_content::{ContentType, Element};
 use lol_html::{ElementContentHandlers, HtmlRewriter, Selector, Settings, end_tag};
 
 use super::PageCharset;
+use super::options::OptionReader;
 use crate::rules::Position;
 
 /// Input is fed to lol_html in chunks of this size, so that rewriting can stop soon
@@ -37,20 +39,49 @@ pub enum RewriteError {
     Html(#[from] RewritingError),
 }
 
+/// What [`insert_reading`] made of a page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rewritten {
+    /// The page with the insertions.
+    pub page: Vec<u8>,
+    /// How many inserts found their element.
+    pub placed: usize,
+    /// The `(value, text)` of the options read (see [`insert_reading`]).
+    pub options: Vec<(String, String)>,
+}
+
 /// Returns `page` with each insert placed at the first element its selector matches.
 /// Bytes outside the insertions are passed through unchanged, in the page's own charset
 /// (an [`PageCharset::Unsupported`] page comes back unchanged). Returns how many inserts
 /// found their element.
-///
-/// Once every insertion is done nothing else in the page can change, so the rest of the
-/// page is copied as is instead of being parsed: the cost is that of parsing up to the
-/// last insertion point, not the whole page.
 pub fn insert(page: &[u8], charset: PageCharset, inserts: &[Insert]) -> Result<(Vec<u8>, usize), RewriteError> {
+    insert_reading(page, charset, inserts, None).map(|r| (r.page, r.placed))
+}
+
+/// [`insert`], reading in the same pass the `(value, text)` of every `<option>` the
+/// selector `options` matches (the compose page's senders), entities decoded.
+///
+/// The page is parsed once, and only as far as needed: once every insertion is done and
+/// the options are read (another element followed them), nothing else in the page can
+/// change, so the rest is copied as is. The cost is that of parsing up to the later of
+/// the last insertion point and the end of the options, not the whole page.
+pub fn insert_reading(
+    page: &[u8],
+    charset: PageCharset,
+    inserts: &[Insert],
+    options: Option<&str>,
+) -> Result<Rewritten, RewriteError> {
     let mut settings = Settings::new();
     match charset {
         PageCharset::Declared(encoding) => settings = settings.with_encoding(encoding),
         PageCharset::Undeclared => settings = settings.with_adjust_charset_on_meta_tag(true),
-        PageCharset::Unsupported => return Ok((page.to_vec(), 0)),
+        PageCharset::Unsupported => return Ok(Rewritten { page: page.to_vec(), placed: 0, options: Vec::new() }),
+    }
+    let reader = OptionReader::default();
+    if let Some(selector) = options {
+        for handler in reader.handlers(selector)? {
+            settings = settings.append_element_content_handler(handler);
+        }
     }
     let done = Rc::new(Cell::new(0usize));
     for item in inserts {
@@ -93,14 +124,14 @@ pub fn insert(page: &[u8], charset: PageCharset, inserts: &[Insert]) -> Result<(
     for chunk in page.chunks(CHUNK) {
         rewriter.write(chunk)?;
         fed += chunk.len();
-        if done.get() == inserts.len() {
+        if done.get() == inserts.len() && (options.is_none() || reader.complete()) {
             break;
         }
     }
     // Flushes what lol_html still buffers of the chunks fed so far, unchanged.
     rewriter.end()?;
     out.extend_from_slice(&page[fed..]);
-    Ok((out, done.get()))
+    Ok(Rewritten { page: out, placed: done.get(), options: reader.options() })
 }
 
 #[cfg(test)]
@@ -148,6 +179,22 @@ mod tests {
             run("<p><input id=i><b>x</b></p>", "#i", Position::After),
             format!("<p><input id=i>{m}<b>x</b></p>")
         );
+    }
+
+    #[test]
+    fn options_are_read_in_the_same_pass_before_or_after_the_insertion_point() {
+        let select = r#"<select name="_from"><option value="1" selected>Alice &lt;alice@example.test&gt;</option>
+            <option value="2">bob@example.test</option></select><select name=x><option value=9>no</option></select>"#;
+        let rows = "<p>row</p>".repeat(2000);
+        let want = vec![("1".into(), "Alice <alice@example.test>".into()), ("2".into(), "bob@example.test".into())];
+        for page in [format!("<body><h2 id=x>t</h2>{select}{rows}"), format!("<body>{select}<h2 id=x>t</h2>{rows}")] {
+            let inserts = at("#x", Position::After);
+            let read =
+                insert_reading(page.as_bytes(), PageCharset::Undeclared, &inserts, Some("select[name=_from] option"))
+                    .unwrap();
+            assert_eq!((read.placed, &read.options), (1, &want));
+            assert_eq!(read.page, insert(page.as_bytes(), PageCharset::Undeclared, &inserts).unwrap().0);
+        }
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! HTML rewriting with lol_html: pure functions from page bytes to page bytes, no I/O.
 //! The charset decides whether a page can be rewritten at all ([`PageCharset`]);
-//! [`controls`] renders a rule's S/MIME controls, [`insert`] places markup,
-//! [`select_options`] reads a select's options (the compose page's senders).
+//! [`controls`] renders a rule's S/MIME controls, [`insert`] places markup and
+//! [`insert_reading`] also reads a select's options (the compose page's senders).
 //! [`replace_content`] swaps an element's content (the read view); [`JsonAnswer`] does the
 //! same for a message inside a JSON answer.
 
@@ -14,7 +14,6 @@ mod replace;
 
 pub use charset::{PageCharset, is_html};
 pub use controls::{ControlsState, STATE_QUERY, controls};
-pub use html::{Insert, RewriteError, insert};
+pub use html::{Insert, RewriteError, Rewritten, insert, insert_reading};
 pub use json::JsonAnswer;
-pub use options::select_options;
 pub use replace::replace_content;
