@@ -136,6 +136,13 @@ fn invalid_rules_name_file_line_and_reason() {
     let bad = ROUNDCUBE.replace("&_mbox={_mbox}", "&_mbox={_folder}");
     let err = rule_error(&bad);
     assert!(err.contains(&format!("line {}", line_of(&bad, "raw_message"))) && err.contains("{_folder}"), "{err}");
+    // The same for an answer's original; and an answer kind that does not exist.
+    let bad = ROUNDCUBE.replace("_uid={_reply_uid}", "_uid={_nope}");
+    let err = rule_error(&bad);
+    assert!(err.contains(&format!("line {}", line_of(&bad, "{_nope}"))) && err.contains("{_nope}"), "{err}");
+    let bad = ROUNDCUBE.replace("kind = \"forward\"", "kind = \"bounce\"");
+    let err = rule_error(&bad);
+    assert!(err.contains("unknown variant `bounce`, expected `reply` or `forward`"), "{err}");
 
     // Bad path globs, JSON paths, views and sources: file, line and reason.
     let horde = std::fs::read_to_string(repo_rules().join("horde.toml")).unwrap();

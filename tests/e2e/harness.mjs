@@ -424,11 +424,12 @@ export function maildirMessages(user, folder = '') {
   return files.sort((a, b) => b.mtime - a.mtime).map((f) => f.file);
 }
 
-// Waits until a message whose raw text matches `pattern` is in the folder; returns its file.
-export async function waitForMessage(user, folder, pattern, ms = 20_000) {
+// Waits until a message whose raw text matches `pattern` is in the folder (and is none of
+// the files in `except`); returns its file.
+export async function waitForMessage(user, folder, pattern, ms = 20_000, except = new Set()) {
   const deadline = Date.now() + ms;
   for (;;) {
-    const hit = maildirMessages(user, folder).find((f) => pattern.test(readFileSync(f, 'latin1')));
+    const hit = maildirMessages(user, folder).find((f) => !except.has(f) && pattern.test(readFileSync(f, 'latin1')));
     if (hit) return hit;
     if (Date.now() > deadline) return null;
     await new Promise((r) => setTimeout(r, 250));

@@ -104,6 +104,25 @@ export async function openView(key) {
   await page.goto(new URL('?_task=mail&_mbox=INBOX', ctx.stack.E2E_WEBMAIL_URL).href, { waitUntil: 'domcontentloaded' });
   await page.waitForLoadState('networkidle', { timeout: ACTION_TIMEOUT });
   const uid = await uidOf(page, messages[key].subject);
+  const { frame, text, ms } = await openFrame(page, uid);
+  console.log(`e2e: read ${key}: view page loaded in ${ms} ms (domcontentloaded), frame text ${text.length} chars`);
+  return { page, frame, text, uid, ms };
+}
+
+// The UID of the newest INBOX message whose list row shows `text`.
+export async function newestUid(page, text) {
+  await page.goto(new URL('?_task=mail&_mbox=INBOX', ctx.stack.E2E_WEBMAIL_URL).href, { waitUntil: 'domcontentloaded' });
+  await page.waitForLoadState('networkidle', { timeout: ACTION_TIMEOUT });
+  const rows = page.locator('#messagelist tbody tr', { hasText: text });
+  const hrefs = await rows.locator('a[href*="_uid="]').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+  const uids = hrefs.map((h) => Number(new URL(h, page.url()).searchParams.get('_uid')));
+  assert.ok(uids.length, `a message showing "${text}" in the inbox`);
+  return Math.max(...uids);
+}
+
+// Opens the full-page view of INBOX message `uid`; returns the proxy frame, its text and
+// how long the page took to load.
+export async function openFrame(page, uid) {
   const started = Date.now();
   await page.goto(new URL(`?_task=mail&_mbox=INBOX&_uid=${uid}&_action=show`, ctx.stack.E2E_WEBMAIL_URL).href,
     { waitUntil: 'domcontentloaded' });
@@ -112,9 +131,7 @@ export async function openView(key) {
   await iframe.waitFor({ state: 'attached' });
   const frame = await (await iframe.elementHandle()).contentFrame();
   await frame.locator('.smime-banner').waitFor();
-  const text = await frame.locator('body').innerText();
-  console.log(`e2e: read ${key}: view page loaded in ${ms} ms (domcontentloaded), frame text ${text.length} chars`);
-  return { page, frame, text, uid, ms };
+  return { frame, text: await frame.locator('body').innerText(), ms };
 }
 
 export function readSteps() {
@@ -159,21 +176,8 @@ export function readSteps() {
 
   step('read: bob opens alice\'s message sent by the compose flow (signed, encrypted, subject protected)', async () => {
     const page = ctx.page;
-    await page.goto(new URL('?_task=mail&_mbox=INBOX', ctx.stack.E2E_WEBMAIL_URL).href, { waitUntil: 'domcontentloaded' });
-    await page.waitForLoadState('networkidle', { timeout: ACTION_TIMEOUT });
-    // Header protection shows "[...]" in the list; the newest such message (highest UID) is this run's.
-    const rows = page.locator('#messagelist tbody tr', { hasText: '[...]' });
-    const hrefs = await rows.locator('a[href*="_uid="]').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
-    const uids = hrefs.map((h) => Number(new URL(h, page.url()).searchParams.get('_uid')));
-    assert.ok(uids.length, 'a protected-subject message in bob\'s inbox');
-    const uid = Math.max(...uids);
-    await page.goto(new URL(`?_task=mail&_mbox=INBOX&_uid=${uid}&_action=show`, ctx.stack.E2E_WEBMAIL_URL).href,
-      { waitUntil: 'domcontentloaded' });
-    const iframe = page.locator(`#messagebody iframe.smime-proxy-view[src^="https://${ORIGIN_HOST}/view/"]`);
-    await iframe.waitFor({ state: 'attached' });
-    const frame = await (await iframe.elementHandle()).contentFrame();
-    await frame.locator('.smime-banner').waitFor();
-    const text = await frame.locator('body').innerText();
+    // Header protection shows "[...]" in the list; the newest such message is this run's.
+    const { text } = await openFrame(page, await newestUid(page, '[...]'));
     assert.ok(text.includes(secret.marker), `the frame shows the body (got: ${text.slice(0, 400)})`);
     assert.match(text, /Signature valid/);
     assert.match(text, /Signed by alice@example\.test/);

@@ -1,6 +1,7 @@
 // End-to-end: a real Roundcube (tests/e2e/stack.sh) driven by Debian's Chromium through
 // smime-proxy. The steps run in order: preflight and interception here, then the compose
-// flow's (compose.mjs) and the read flow's (read.mjs); harness.mjs holds what they share. Run by tests/e2e/run.sh; by hand:
+// flow's (compose.mjs), the read flow's (read.mjs), and a conversation between two people
+// with a proxy each (conversation.mjs); harness.mjs holds what they share. Run by tests/e2e/run.sh; by hand:
 //
 //   tests/e2e/stack.sh all                 # once (root; Debian packages)
 //   cd tests/e2e && npm ci && node --test-reporter=spec suite.mjs
@@ -26,6 +27,7 @@ import {
 } from './harness.mjs';
 import { composeSteps } from './compose.mjs';
 import { readSteps } from './read.mjs';
+import { conversationSteps } from './conversation.mjs';
 
 // ---- the suite -----------------------------------------------------------------------------
 
@@ -83,4 +85,5 @@ describe('Roundcube through smime-proxy', () => {
 
   composeSteps();
   readSteps();
+  conversationSteps();
 });

@@ -4,6 +4,7 @@
 //! `read/`); each decides to forward, rewrite or answer.
 
 pub(crate) mod compose;
+pub(crate) mod original;
 pub(crate) mod read;
 
 use std::sync::Arc;

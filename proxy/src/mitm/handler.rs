@@ -21,7 +21,7 @@ use zeroize::Zeroizing;
 use super::page;
 use crate::flows::Verdict;
 use crate::flows::compose::ComposeFlow;
-use crate::flows::read::{ReadFlow, ViewRequest};
+use crate::flows::read::{AnswerRequest, ReadFlow, ViewRequest};
 use crate::form::Form;
 use crate::http::{bad_gateway, html_response, root_cause, web_origin};
 use crate::origin::{OwnOrigin, RuntimeSettings};
@@ -67,6 +67,9 @@ struct Exchange {
     compose_page: Option<(Arc<Rule>, Option<String>)>,
     /// What the read flow needs, when the response is a message view page.
     view: Option<ViewRequest>,
+    /// The site's rule and where the original is, when the response opens a compose
+    /// answering a message.
+    answer: Option<(Arc<Rule>, AnswerRequest)>,
     head: bool,
 }
 
@@ -109,6 +112,7 @@ impl HttpHandler for Handler {
             path_len: req.uri().path().len(),
             compose_page: None,
             view: None,
+            answer: None,
             head: req.method() == Method::HEAD,
         };
         let Some((rule, submission)) =
@@ -141,6 +145,10 @@ impl HttpHandler for Handler {
             Some(Match::View(view)) => {
                 exchange.view = ViewRequest::new(Arc::clone(&rule), view, req.uri(), req.headers());
             }
+            Some(Match::Answer(answer)) => {
+                exchange.answer =
+                    AnswerRequest::new(answer, req.uri(), req.headers()).map(|request| (Arc::clone(&rule), request));
+            }
             Some(Match::Login(login)) => {
                 self.exchange = Some(exchange);
                 return self.login_request(login, req).await;
@@ -152,9 +160,13 @@ impl HttpHandler for Handler {
     }
 
     async fn handle_response(&mut self, _ctx: &HttpContext, res: Response<Body>) -> Response<Body> {
-        let Some(exchange) = self.exchange.take() else {
+        let Some(mut exchange) = self.exchange.take() else {
             return res;
         };
+        if let Some((rule, request)) = exchange.answer.take() {
+            self.answering(&rule, &exchange.host, &request, &res).await;
+            return res;
+        }
         let json_view = exchange.view.as_ref().is_some_and(ViewRequest::is_json);
         if exchange.head || !self.shared.settings.rewriting() || !page::wants_rewrite(&res, json_view) {
             return res;
@@ -199,6 +211,24 @@ impl HttpHandler for Handler {
 }
 
 impl Handler {
+    /// A compose answering a message is opening (the webmail redirects to its page, the
+    /// compose id in `Location`): the original is fetched and opened now, so that the
+    /// compose page shows it and the answer is built with it.
+    async fn answering(&self, rule: &Rule, site: &str, request: &AnswerRequest, res: &Response<Body>) {
+        let Some(field) = rule.fields.compose_id.as_deref() else { return };
+        let location = res.headers().get(header::LOCATION).and_then(|v| v.to_str().ok());
+        let Some(compose_id) = location
+            .filter(|_| res.status().is_redirection())
+            .and_then(|l| l.split_once('?'))
+            .and_then(|(_, query)| Query::parse(query).get(field).map(str::to_owned))
+        else {
+            return;
+        };
+        if let Some((original, frame)) = self.shared.read.original(&self.shared.services, request).await {
+            self.shared.compose.answering(site, &compose_id, original, frame);
+        }
+    }
+
     /// Remembers the credentials of a login request (for SMTP delivery as the user) and
     /// forwards it unchanged.
     async fn login_request(&self, login: &LoginRequest, req: Request<Body>) -> RequestOrResponse {

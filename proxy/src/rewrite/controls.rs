@@ -30,12 +30,14 @@ pub struct ControlsState {
     pub status: Option<String>,
     /// The compose's id, when known: the toggles then report their changes.
     pub compose_id: Option<String>,
+    /// Markup shown under the status (the frame of the message a compose answers).
+    pub frame: Option<String>,
 }
 
 impl ControlsState {
     /// The rule's defaults, no status.
     pub fn defaults(rule: &Rule) -> Self {
-        Self { sign: rule.controls.sign, encrypt: rule.controls.encrypt, status: None, compose_id: None }
+        Self { sign: rule.controls.sign, encrypt: rule.controls.encrypt, status: None, compose_id: None, frame: None }
     }
 }
 
@@ -93,9 +95,10 @@ pub fn controls(rule: &Rule, state: &ControlsState) -> Vec<Insert> {
         report = state.compose_id.as_deref().map(report_script).unwrap_or_default(),
     );
     let text = state.status.as_deref().unwrap_or_default();
+    let frame = state.frame.as_deref().unwrap_or_default();
     let status = format!(
-        r#"<div id="smime-proxy-status-box"{hidden}>{inner}</div>"#,
-        hidden = if text.is_empty() { " hidden" } else { "" },
+        r#"<div id="smime-proxy-status-box"{hidden}>{inner}{frame}</div>"#,
+        hidden = if text.is_empty() && frame.is_empty() { " hidden" } else { "" },
         inner = c.status.replace(
             "{status}",
             &format!(r#"<span id="smime-proxy-status" role="status" aria-live="polite">{}</span>"#, escape(text))

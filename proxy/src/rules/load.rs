@@ -17,8 +17,8 @@ use super::bundled::BUNDLED;
 use super::json_path::JsonPath;
 use super::pattern::{PathPattern, ValuePattern};
 use super::rule::{
-    ComposeKind, Controls, Csrf, DeliveryRoute, Fields, Insertion, JsonView, LoginRequest, PageMatch, Position,
-    RequestRule, Rule, UrlTemplate, ViewBody, ViewPage,
+    AnswerKind, AnswerPage, ComposeKind, Controls, Csrf, DeliveryRoute, Fields, Insertion, JsonView, LoginRequest,
+    PageMatch, Position, RequestRule, Rule, UrlTemplate, ViewBody, ViewPage,
 };
 use crate::Error;
 
@@ -139,6 +139,10 @@ pub fn parse_rule(text: &str, file: &str) -> Result<Rule, Error> {
     for view in raw.views {
         views.push(view_page(view).map_err(|(s, m)| at(s, m))?);
     }
+    let mut answers = Vec::new();
+    for answer in raw.answers {
+        answers.push(answer_page(answer).map_err(|(s, m)| at(s, m))?);
+    }
 
     let c = raw.controls;
     for (template, placeholders) in [(&c.row, &["{label}"][..]), (&c.status.html, &["{status}"][..])] {
@@ -247,6 +251,7 @@ pub fn parse_rule(text: &str, file: &str) -> Result<Rule, Error> {
         },
         compose,
         views,
+        answers,
         list,
         controls,
         requests,
@@ -299,6 +304,17 @@ fn media_type(raw: Option<Spanned<String>>) -> Result<Option<String>, SpanError>
     } else {
         Err((raw.span(), format!("content_type `{}`: expected a media type like `application/json`", raw.get_ref())))
     }
+}
+
+fn answer_page(answer: RawAnswerPage) -> Result<AnswerPage, SpanError> {
+    let page = PageMatch {
+        method: method(answer.method, "GET")?,
+        path: path(answer.path)?,
+        query: answer.query,
+        content_type: None,
+    };
+    let raw_message = url_template(&answer.raw_message, &page, &[]).map_err(|m| (answer.raw_message.span(), m))?;
+    Ok(AnswerPage { page, kind: answer.kind, raw_message, raw_message_lf: answer.raw_message_lf })
 }
 
 fn view_page(view: RawViewPage) -> Result<ViewPage, SpanError> {
@@ -414,6 +430,8 @@ struct RawRule {
     #[serde(default)]
     views: Vec<RawViewPage>,
     #[serde(default)]
+    answers: Vec<RawAnswerPage>,
+    #[serde(default)]
     requests: Vec<RawRequest>,
     fields: RawFields,
     adapter: Option<String>,
@@ -484,6 +502,19 @@ struct RawViewPage {
     raw_message_lf: bool,
     replace: Option<Spanned<String>>,
     json: Option<RawJsonView>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAnswerPage {
+    method: Option<Spanned<String>>,
+    path: Option<Spanned<String>>,
+    #[serde(default)]
+    query: BTreeMap<String, ValuePattern>,
+    kind: AnswerKind,
+    raw_message: Spanned<String>,
+    #[serde(default)]
+    raw_message_lf: bool,
 }
 
 #[derive(Debug, Deserialize)]

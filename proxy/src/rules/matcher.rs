@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::pattern::ValuePattern;
-use super::rule::{LoginRequest, PageMatch, RequestRule, Rule, ViewPage};
+use super::rule::{AnswerPage, LoginRequest, PageMatch, RequestRule, Rule, ViewPage};
 
 /// The query string of a request, decoded (`+` is a space), first value of each name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -45,6 +45,8 @@ pub enum Match<'r> {
     Compose,
     /// It loads this message view.
     View(&'r ViewPage),
+    /// It opens a compose answering a message (reply, forward).
+    Answer(&'r AnswerPage),
     /// It loads the message list.
     List,
     /// It may carry compose content: these request rules match its head, in order; the
@@ -60,6 +62,7 @@ impl Match<'_> {
         match self {
             Self::Compose => "compose page",
             Self::View(_) => "message view",
+            Self::Answer(_) => "answer",
             Self::List => "message list",
             Self::ComposeRequest(_) => "compose request",
             Self::Login(_) => "login",
@@ -68,7 +71,7 @@ impl Match<'_> {
 }
 
 /// What `head` is for `rule`. Compose requests are checked first (a send POST must never
-/// be mistaken for a page), then the compose page, the views, the list.
+/// be mistaken for a page), then the compose page, the answers, the views, the list.
 pub fn match_request<'r>(rule: &'r Rule, head: &Head<'_>) -> Option<Match<'r>> {
     let first = rule.requests.iter().position(|r| head_matches(&r.request, head));
     if let Some(first) = first {
@@ -79,6 +82,9 @@ pub fn match_request<'r>(rule: &'r Rule, head: &Head<'_>) -> Option<Match<'r>> {
     }
     if head_matches(&rule.compose, head) {
         return Some(Match::Compose);
+    }
+    if let Some(answer) = rule.answers.iter().find(|a| head_matches(&a.page, head)) {
+        return Some(Match::Answer(answer));
     }
     if let Some(view) = rule.views.iter().find(|v| head_matches(&v.page, head)) {
         return Some(Match::View(view));
@@ -128,6 +134,10 @@ mod tests {
         assert_eq!(what("GET", "/?_task=mail&_action=compose&_id=2356372926b05238e773c2"), Some("compose page"));
         // The redirect to the page with `_id` is not the page itself.
         assert_eq!(what("GET", "/?_task=mail&_action=compose"), None);
+        // A reply or forward opens with the original's uid, then redirects to the page.
+        assert_eq!(what("GET", "/?_task=mail&_reply_uid=7&_mbox=INBOX&_action=compose"), Some("answer"));
+        assert_eq!(what("GET", "/?_task=mail&_reply_uid=7&_mbox=INBOX&_all=all&_action=compose"), Some("answer"));
+        assert_eq!(what("GET", "/?_task=mail&_forward_uid=7&_mbox=INBOX&_action=compose"), Some("answer"));
         assert_eq!(what("GET", "/?_task=mail&_mbox=INBOX&_uid=9&_action=show"), Some("message view"));
         assert_eq!(
             what("GET", "/?_task=mail&_caps=pdf%3D1&_uid=9&_mbox=INBOX&_framed=1&_action=preview"),

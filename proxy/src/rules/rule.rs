@@ -32,6 +32,8 @@ pub struct Rule {
     pub compose: PageMatch,
     /// The message views (read flow): pages and JSON answers that show a message.
     pub views: Vec<ViewPage>,
+    /// The requests that open a compose answering a message (reply, forward).
+    pub answers: Vec<AnswerPage>,
     /// The message list page, when the rule knows it.
     pub list: Option<PageMatch>,
     /// The S/MIME controls injected into the compose page.
@@ -117,12 +119,54 @@ impl ViewPage {
     /// `values` are those of one message of a JSON answer. `None` when a placeholder has no
     /// value.
     pub fn raw_message_target(&self, path: &str, query: &super::Query, values: &[(String, String)]) -> Option<String> {
-        let captures = self.page.path.captures(path).unwrap_or_default();
-        self.raw_message.fill(path, |name| {
-            let found = values.iter().chain(&captures).find(|(n, _)| n == name).map(|(_, v)| v.clone());
-            found.or_else(|| query.get(name).map(str::to_owned))
-        })
+        raw_message_target(&self.page, &self.raw_message, path, query, values)
     }
+}
+
+/// What a compose answering a message does with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AnswerKind {
+    /// A reply: threaded under the original, which is quoted.
+    Reply,
+    /// A forward: the original is included below the new text.
+    Forward,
+}
+
+/// The request that opens a compose answering a message. The compose page itself follows
+/// by a redirect whose `Location` carries the compose id (`[fields] compose_id`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnswerPage {
+    /// Which requests open it.
+    pub page: PageMatch,
+    /// Reply or forward.
+    pub kind: AnswerKind,
+    /// The original's raw message URL, as for a view.
+    pub raw_message: UrlTemplate,
+    /// The webmail serves the raw message with LF line ends (restored to CRLF).
+    pub raw_message_lf: bool,
+}
+
+impl AnswerPage {
+    /// The original's raw message path and query, for this request at `path` with `query`.
+    pub fn raw_message_target(&self, path: &str, query: &super::Query) -> Option<String> {
+        raw_message_target(&self.page, &self.raw_message, path, query, &[])
+    }
+}
+
+/// `template` filled from `values`, `page`'s path captures of `path`, and `query`.
+fn raw_message_target(
+    page: &PageMatch,
+    template: &UrlTemplate,
+    path: &str,
+    query: &super::Query,
+    values: &[(String, String)],
+) -> Option<String> {
+    let captures = page.path.captures(path).unwrap_or_default();
+    template.fill(path, |name| {
+        let found = values.iter().chain(&captures).find(|(n, _)| n == name).map(|(_, v)| v.clone());
+        found.or_else(|| query.get(name).map(str::to_owned))
+    })
 }
 
 /// The body of a view answer.

@@ -40,6 +40,17 @@ pub(crate) struct Draft<'a> {
     pub(crate) date: i64,
     /// Without angle brackets.
     pub(crate) message_id: &'a str,
+    /// In-Reply-To and References of an answer (message ids with angle brackets).
+    pub(crate) thread: Thread<'a>,
+}
+
+/// Where a message belongs in a conversation (RFC 5322 §3.6.4).
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Thread<'a> {
+    /// The message answered.
+    pub(crate) in_reply_to: Option<&'a str>,
+    /// The conversation's messages, oldest first.
+    pub(crate) references: Option<&'a str>,
 }
 
 /// How much of the header travels inside.
@@ -70,7 +81,8 @@ fn list(ms: &[Mailbox]) -> Address<'_> {
     Address::new_list(ms.iter().map(address).collect())
 }
 
-/// The header fields both sides show: From, To, Cc, Subject, Date, Message-ID.
+/// The header fields both sides show: From, To, Cc, Subject, Date, Message-ID, and an
+/// answer's In-Reply-To and References.
 fn fields<'a>(d: &'a Draft<'a>, subject: &'a str) -> Vec<(&'static str, HeaderType<'a>)> {
     let mut out = vec![("From", HeaderType::from(address(d.from)))];
     if !d.to.is_empty() {
@@ -82,6 +94,12 @@ fn fields<'a>(d: &'a Draft<'a>, subject: &'a str) -> Vec<(&'static str, HeaderTy
     out.push(("Subject", Text::new(subject).into()));
     out.push(("Date", Date::new(d.date).into()));
     out.push(("Message-ID", MessageId::new(d.message_id).into()));
+    if let Some(id) = d.thread.in_reply_to {
+        out.push(("In-Reply-To", Raw::new(id).into()));
+    }
+    if let Some(ids) = d.thread.references {
+        out.push(("References", Raw::new(ids).into()));
+    }
     out
 }
 
@@ -170,6 +188,7 @@ mod tests {
             attachments: files,
             date: 1_795_500_000,
             message_id: "abc123@example.test",
+            thread: Thread::default(),
         }
     }
 

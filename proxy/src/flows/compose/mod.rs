@@ -20,6 +20,7 @@ mod build;
 pub(crate) mod recipients;
 mod sessions;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -33,9 +34,10 @@ use smime_crypto::{
 };
 use zeroize::Zeroizing;
 
-use self::build::{Draft, HeaderProtection, build};
+use self::build::{Draft, HIDDEN_SUBJECT, HeaderProtection, Thread, build};
 use self::recipients::{Mailbox, NoCertificate, Recipient, certificates_for, parse_list};
 use self::sessions::{HeldFile, SenderOption, Sessions};
+use super::original::Original;
 use super::{Services, Verdict, not_sent};
 use crate::adapters::{self, Delivery, HeldAttachment, Webmail, WebmailRequest};
 use crate::config::ComposeOptions;
@@ -75,11 +77,25 @@ impl ComposeFlow {
     /// compose, else the rule's defaults).
     pub(crate) fn compose_page(&self, rule: &Rule, site: &str, compose_id: Option<&str>) -> ControlsState {
         let mut state = ControlsState::defaults(rule);
+        let answered = compose_id.and_then(|id| self.sessions.original(site, id)).filter(|o| o.encrypted);
+        if answered.is_some() {
+            // Answering an encrypted message: encrypted and signed unless the user says otherwise.
+            (state.sign, state.encrypt) = (true, true);
+            state.status = Some(ANSWERING_ENCRYPTED.to_owned());
+            state.frame = compose_id.and_then(|id| self.sessions.take_frame(site, id));
+        }
         if let Some(choice) = compose_id.and_then(|id| self.sessions.choice(site, id)) {
             (state.sign, state.encrypt) = (choice.sign, choice.encrypt);
         }
         state.compose_id = compose_id.map(str::to_owned);
         state
+    }
+
+    /// Remembers the message compose `compose_id` of `site` answers (reply, forward) and
+    /// the frame its page shows it in.
+    pub(crate) fn answering(&self, site: &str, compose_id: &str, original: Original, frame: Option<String>) {
+        tracing::info!(kind = ?original.kind, encrypted = original.encrypted, "compose answers a message");
+        self.sessions.answering(site, compose_id, original, frame);
     }
 
     /// Remembers a compose page once shown: its sender options and its controls' state.
@@ -355,6 +371,11 @@ impl ComposeFlow {
             (None, Vec::new())
         };
 
+        let original = self.sessions.original(site, &f.compose_id);
+        let subject_hidden = choice.encrypt && self.options.header_protection;
+        let answer = Answer::of(original.as_deref(), choice.encrypt, subject_hidden, &f.subject, &f.body, f.html);
+        let mut notices = notices;
+        notices.extend(answer.notice.clone());
         let date = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
         let domain = from.address.rsplit_once('@').map_or("smime-proxy.invalid", |(_, d)| d);
         let message_id = crate::random::random_hex(16)
@@ -365,16 +386,21 @@ impl ComposeFlow {
             (true, true) => HeaderProtection::Cipher,
             (true, false) => HeaderProtection::Clear,
         };
+        let references = original.as_deref().and_then(Original::references);
         let draft = Draft {
             from: &from,
             to: &to,
             cc: &cc,
-            subject: &f.subject,
-            body: &f.body,
+            subject: &answer.subject,
+            body: answer.body(&f.body),
             html: f.html,
             attachments: &attachments,
             date,
             message_id: &message_id,
+            thread: Thread {
+                in_reply_to: original.as_deref().and_then(Original::in_reply_to),
+                references: references.as_deref(),
+            },
         };
         let built = build(&draft, protection);
         drop(attachments);
@@ -496,6 +522,82 @@ impl ComposeFlow {
     }
 }
 
+/// What the user sees when a compose answers an encrypted message.
+const ANSWERING_ENCRYPTED: &str = "You are answering an encrypted message. smime-proxy shows it below, from this \
+     device only. While Encrypt is on, your message gets its real subject and quotes it, inside the encryption; \
+     the webmail never sees either.";
+
+/// The subject and body of a message as sent, after what answering its original adds.
+struct Answer<'a> {
+    subject: Cow<'a, str>,
+    /// The body with the quote, when one was added (plaintext: wiped on drop).
+    quoted: Option<Zeroizing<String>>,
+    notice: Option<String>,
+}
+
+impl<'a> Answer<'a> {
+    /// For an encrypted original and Encrypt on: the quote after the text (in an HTML
+    /// body, before `</body>`), and the real subject for the hidden one when the subject
+    /// travels inside only (`subject_hidden`). With Encrypt off, neither (they would reach
+    /// the webmail in clear), and a notice says so.
+    fn of(
+        original: Option<&Original>,
+        encrypt: bool,
+        subject_hidden: bool,
+        subject: &'a str,
+        body: &'a str,
+        html: bool,
+    ) -> Self {
+        let unchanged = Self { subject: Cow::Borrowed(subject), quoted: None, notice: None };
+        let Some(original) = original.filter(|o| o.encrypted) else { return unchanged };
+        if !encrypt {
+            return Self {
+                notice: Some(
+                    "the message you answered was encrypted; with Encrypt off, it was not quoted and its subject \
+                     was not used."
+                        .into(),
+                ),
+                ..unchanged
+            };
+        }
+        let real = original.subject_for(subject, HIDDEN_SUBJECT).filter(|_| subject_hidden);
+        let subject = real.map_or(Cow::Borrowed(subject), Cow::Owned);
+        let body = if html { body } else { without_empty_quote(body) };
+        let quote = original.quote(html);
+        let at = if html { body.to_ascii_lowercase().rfind("</body>").unwrap_or(body.len()) } else { body.len() };
+        let quoted = Zeroizing::new([&body[..at], quote.as_str(), &body[at..]].concat());
+        Self { subject, quoted: Some(quoted), notice: None }
+    }
+
+    /// The body to send: `posted` with what answering added.
+    fn body<'b>(&'b self, posted: &'b str) -> &'b str {
+        self.quoted.as_deref().map_or(posted, String::as_str)
+    }
+}
+
+/// `body` without the webmail's own quote of an encrypted original when it is empty (an
+/// attribution line ending in `:` followed only by `>` lines, at the end): the proxy's
+/// quote replaces it.
+fn without_empty_quote(body: &str) -> &str {
+    let mut end = body.trim_end().len();
+    let mut quoted_lines = 0;
+    while let Some(start) = body[..end].rfind('\n').map(|i| i + 1).or((end > 0).then_some(0)) {
+        let line = body[start..end].trim();
+        if line == ">" {
+            quoted_lines += 1;
+        } else if line.ends_with(':') && quoted_lines > 0 {
+            return body[..start].trim_end_matches(['\r', '\n']);
+        } else {
+            break;
+        }
+        if start == 0 {
+            break;
+        }
+        end = start - 1;
+    }
+    body
+}
+
 /// The algorithms a message to `recipients` gets: the best all of them announced.
 fn algorithms_for(recipients: &[Recipient]) -> AlgorithmChoice {
     let profiles: Vec<RecipientProfile<'_>> = recipients
@@ -580,6 +682,60 @@ mod tests {
             certificate: load_certificates(&pki_bytes(&format!("{name}.pem"))).unwrap().remove(0),
             capabilities,
         }
+    }
+
+    fn original(kind: crate::rules::AnswerKind) -> Original {
+        let raw = b"From: Alice <alice@example.test>\r\nSubject: [...]\r\nMessage-ID: <m1@example.test>\r\n\r\nx";
+        let inner = crate::flows::original::Inner {
+            subject: Some("Notizen aus K\u{f6}ln".into()),
+            from: Some("Alice <alice@example.test>".into()),
+            date: Some("2026-12-03T10:00:00Z".into()),
+            text: Zeroizing::new("Hi Bob".into()),
+        };
+        Original::new(kind, raw, Some(inner))
+    }
+
+    #[test]
+    fn an_answer_to_an_encrypted_message_quotes_it_and_gets_its_subject_only_while_encrypted() {
+        let reply = original(crate::rules::AnswerKind::Reply);
+        let answer = Answer::of(Some(&reply), true, true, "Re: [...]", "Thanks!", false);
+        assert_eq!(answer.subject, "Re: Notizen aus K\u{f6}ln");
+        assert_eq!(
+            answer.body("Thanks!"),
+            "Thanks!\r\n\r\nOn 2026-12-03T10:00:00Z, Alice <alice@example.test> wrote:\r\n> Hi Bob\r\n"
+        );
+        assert!(answer.notice.is_none());
+
+        // HTML: the quote goes before </body>.
+        let html = "<html><body><p>Thanks!</p></BODY></html>";
+        let answer = Answer::of(Some(&reply), true, true, "Re: [...]", html, true);
+        assert!(answer.body(html).ends_with("</blockquote>\r\n</BODY></html>"), "{}", answer.body(html));
+
+        // Without header protection the subject travels outside: the real one stays out.
+        let answer = Answer::of(Some(&reply), true, false, "Re: [...]", "Thanks!", false);
+        assert_eq!(answer.subject, "Re: [...]");
+        assert!(answer.body("Thanks!").contains("> Hi Bob"));
+
+        // Encrypt off: neither the quote nor the subject, and the user is told.
+        let answer = Answer::of(Some(&reply), false, false, "Re: [...]", "Thanks!", false);
+        assert_eq!((answer.subject.as_ref(), answer.body("Thanks!")), ("Re: [...]", "Thanks!"));
+        assert!(answer.notice.unwrap().contains("it was not quoted"));
+
+        // The webmail's own, empty, quote of the encrypted original makes way for the real one.
+        let posted = "Thanks!\r\nOn 2026-12-04 18:59, alice@example.test wrote:\r\n>\r\n> \r\n";
+        let answer = Answer::of(Some(&reply), true, true, "Re: [...]", posted, false);
+        assert!(
+            answer.body(posted).starts_with("Thanks!\r\n\r\nOn 2026-12-03T10:00:00Z, Alice"),
+            "{}",
+            answer.body(posted)
+        );
+        assert_eq!(without_empty_quote("a:\n> kept\n"), "a:\n> kept\n", "a quote with text stays");
+        assert_eq!(without_empty_quote("Hi:\n"), "Hi:\n", "no quote lines: nothing removed");
+        assert_eq!(without_empty_quote("wrote:\n>"), "");
+
+        // Not an answer, or the original was not encrypted: unchanged.
+        let answer = Answer::of(None, true, true, "Hello", "Thanks!", false);
+        assert_eq!((answer.subject.as_ref(), answer.body("Thanks!")), ("Hello", "Thanks!"));
     }
 
     #[test]

@@ -14,6 +14,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use zeroize::Zeroizing;
 
+use crate::flows::original::Original;
 use crate::rules::SmimeChoice;
 
 /// A compose untouched this long is forgotten, with its held attachments.
@@ -53,6 +54,10 @@ struct Session {
     held: Vec<Arc<HeldFile>>,
     /// Uploads that went to the webmail (less removals that went there too).
     uploaded: usize,
+    /// The message this compose answers (reply, forward), and the frame showing it
+    /// until the compose page takes it.
+    original: Option<Arc<Original>>,
+    frame: Option<String>,
     touched: Option<Instant>,
 }
 
@@ -101,6 +106,24 @@ impl Sessions {
             s.senders = senders;
             s.choice.get_or_insert(shown);
         });
+    }
+
+    /// Records the message compose `id` answers, and the frame that shows it.
+    pub(crate) fn answering(&self, site: &str, id: &str, original: Original, frame: Option<String>) {
+        self.with(site, id, |s| {
+            s.original = Some(Arc::new(original));
+            s.frame = frame;
+        });
+    }
+
+    /// The message compose `id` answers, if any.
+    pub(crate) fn original(&self, site: &str, id: &str) -> Option<Arc<Original>> {
+        self.lock().get(&(site.to_owned(), id.to_owned())).and_then(|s| s.original.clone())
+    }
+
+    /// The frame showing the original, once (a view is single use).
+    pub(crate) fn take_frame(&self, site: &str, id: &str) -> Option<String> {
+        self.lock().get_mut(&(site.to_owned(), id.to_owned())).and_then(|s| s.frame.take())
     }
 
     /// Records the toggles as the page last reported or posted them.

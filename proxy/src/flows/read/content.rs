@@ -32,6 +32,8 @@ pub struct Content {
     /// Date), decoded: with header protection (RFC 9788) the real ones, which the
     /// webmail never saw.
     pub headers: Vec<(&'static str, String)>,
+    /// The body as plain text (what a reply quotes), wiped on drop.
+    pub text: Zeroizing<String>,
 }
 
 impl Drop for Content {
@@ -59,6 +61,7 @@ pub fn render(entity: &[u8]) -> Content {
             html: text_block(&String::from_utf8_lossy(entity)),
             attachments: Vec::new(),
             headers: Vec::new(),
+            text: Zeroizing::new(String::from_utf8_lossy(entity).into_owned()),
         };
     };
     let inline = Arc::new(inline_images(&message));
@@ -91,24 +94,13 @@ pub fn render(entity: &[u8]) -> Content {
             }
         })
         .collect();
-    Content { html, attachments, headers: header_fields(&message) }
+    let text = Zeroizing::new(message.body_text(0).map(|t| t.into_owned()).unwrap_or_default());
+    Content { html, attachments, headers: header_fields(&message), text }
 }
 
 /// Subject, From, To, Cc and Date of the entity itself, when it has them.
 fn header_fields(message: &mail_parser::Message<'_>) -> Vec<(&'static str, String)> {
-    let addresses = |address: Option<&mail_parser::Address<'_>>| {
-        address.map(|list| {
-            list.iter()
-                .map(|a| match (a.name(), a.address()) {
-                    (Some(name), Some(address)) => format!("{name} <{address}>"),
-                    (None, Some(address)) => address.to_owned(),
-                    (Some(name), None) => name.to_owned(),
-                    (None, None) => String::new(),
-                })
-                .collect::<Vec<_>>()
-                .join(", ")
-        })
-    };
+    let addresses = |address: Option<&mail_parser::Address<'_>>| address.map(crate::flows::original::mailboxes);
     [
         ("Subject", message.subject().map(str::to_owned)),
         ("From", addresses(message.from())),

@@ -18,11 +18,12 @@ use super::open::{self, Reading, Shape};
 use super::render;
 use super::views::{View, ViewId, ViewStore};
 use crate::flows::Services;
+use crate::flows::original::{Inner, Original};
 use crate::form::json_text;
 use crate::http::{FetchError, Fetched, session_headers, web_origin};
 use crate::markup::escape;
 use crate::rewrite::{JsonAnswer, PageCharset, replace_content};
-use crate::rules::{Query, Rule, ViewBody, ViewPage};
+use crate::rules::{AnswerKind, AnswerPage, Query, Rule, ViewBody, ViewPage};
 
 /// Largest raw message fetched for decryption.
 const MAX_RAW: usize = 64 * 1024 * 1024;
@@ -79,6 +80,37 @@ impl ViewRequest {
     fn raw_message_url(&self, values: &[(String, String)]) -> Option<String> {
         let target = self.view.raw_message_target(&self.path, &Query::parse(&self.query), values)?;
         Some(format!("{}{target}", self.origin))
+    }
+}
+
+/// A request that opens a compose answering a message, as the handler saw it: where the
+/// original is, and the session to fetch it with.
+#[derive(Debug, Clone)]
+pub struct AnswerRequest {
+    /// Reply or forward.
+    pub kind: AnswerKind,
+    /// The page's origin, `https://host[:port]`.
+    pub origin: String,
+    /// The original's raw message URL (`None` when the request lacks a parameter).
+    raw_url: Option<String>,
+    /// The raw message comes with LF line ends.
+    raw_message_lf: bool,
+    /// The browser's session headers.
+    session: HeaderMap,
+}
+
+impl AnswerRequest {
+    /// From the browser's request parts; `None` when the URI has no authority.
+    pub fn new(answer: &AnswerPage, uri: &hudsucker::hyper::Uri, headers: &HeaderMap) -> Option<Self> {
+        let origin = web_origin(uri)?;
+        let target = answer.raw_message_target(uri.path(), &Query::parse(uri.query().unwrap_or_default()));
+        Some(Self {
+            kind: answer.kind,
+            raw_url: target.map(|t| format!("{origin}{t}")),
+            origin,
+            raw_message_lf: answer.raw_message_lf,
+            session: session_headers(headers),
+        })
     }
 }
 
@@ -174,7 +206,7 @@ impl ReadFlow {
     /// Fetches the raw message at `url` and decides what the view shows of it.
     async fn outcome(&self, services: &Arc<Services>, request: &ViewRequest, url: Option<String>) -> Outcome {
         let started = Instant::now();
-        let raw = match fetch_raw(services, request, url).await {
+        let raw = match fetch_raw(services, &request.session, url, request.view.raw_message_lf).await {
             Ok(raw) => raw,
             Err(reason) => {
                 tracing::warn!(rule = request.rule.name, %reason, "cannot fetch the raw message of a view");
@@ -196,8 +228,8 @@ impl ReadFlow {
                      encrypted nor signed. smime-proxy does not open such parts, so nothing here is verified.",
                 ))
             }
-            Shape::TopLevel => match self.open_into_view(services, request, raw).await {
-                Some(frame) => {
+            Shape::TopLevel => match self.open_into_view(services, &request.origin, raw, None).await {
+                Some((frame, _)) => {
                     tracing::info!(
                         fetch_ms = fetched.as_millis() as u64,
                         total_ms = started.elapsed().as_millis() as u64,
@@ -210,9 +242,40 @@ impl ReadFlow {
         }
     }
 
+    /// The message a compose answers, fetched and opened with the user's keys, and (when
+    /// it is S/MIME) the frame that shows it in the compose page; `None` when it cannot
+    /// be fetched.
+    pub async fn original(
+        &self,
+        services: &Arc<Services>,
+        request: &AnswerRequest,
+    ) -> Option<(Original, Option<String>)> {
+        let raw = match fetch_raw(services, &request.session, request.raw_url.clone(), request.raw_message_lf).await {
+            Ok(raw) => raw,
+            Err(reason) => {
+                tracing::warn!(%reason, "cannot fetch the message a compose answers");
+                return None;
+            }
+        };
+        match open::shape(&raw) {
+            Shape::TopLevel => {
+                let (frame, original) = self.open_into_view(services, &request.origin, raw, Some(request.kind)).await?;
+                Some((original?, Some(frame)))
+            }
+            Shape::Plain | Shape::NestedOnly => Some((Original::new(request.kind, &raw, None), None)),
+        }
+    }
+
     /// Opens `raw`, checks a valid signer for revocation, learns it, stores the rendered
-    /// view; returns the iframe markup pointing at it.
-    async fn open_into_view(&self, services: &Arc<Services>, request: &ViewRequest, raw: Bytes) -> Option<String> {
+    /// view for a frame of `origin`; returns the iframe markup pointing at it, and what an
+    /// answer of `answer`'s kind needs of the message.
+    async fn open_into_view(
+        &self,
+        services: &Arc<Services>,
+        origin: &str,
+        raw: Bytes,
+        answer: Option<AnswerKind>,
+    ) -> Option<(String, Option<Original>)> {
         let services = Arc::clone(services);
         let id = ViewId::random().ok()?;
         let frame_id = id.as_str().to_owned();
@@ -230,6 +293,7 @@ impl ReadFlow {
         check_signer_revocation(&services, &mut reading).await;
         let result = tokio::task::spawn_blocking(move || {
             learn(&services, &raw_headers, &reading);
+            let original = answer.map(|kind| Original::new(kind, &raw_headers, inner(&reading)));
             let document = render::document(&reading, &frame_id);
             let attachments = match &mut reading {
                 Reading::Opened { content, .. } => {
@@ -237,35 +301,46 @@ impl ReadFlow {
                 }
                 Reading::Failed(_) => Vec::new(),
             };
-            (describe(&reading), document, attachments)
+            (describe(&reading), document, attachments, original)
         })
         .await;
-        let Ok((kind, document, attachments)) = result else {
+        let Ok((kind, document, attachments, original)) = result else {
             tracing::error!("view: rendering the message panicked");
             return None;
         };
         tracing::info!(kind, doc_len = document.len(), attachments = attachments.len(), "view: opened");
-        let view = View {
-            origin: request.origin.clone(),
-            document: zeroize::Zeroizing::new(document.into_bytes()),
-            attachments,
-        };
+        let view =
+            View { origin: origin.to_owned(), document: zeroize::Zeroizing::new(document.into_bytes()), attachments };
         let id = self.views.insert(id, view);
-        Some(format!(
+        let frame = format!(
             "<iframe class=\"smime-proxy-view\" src=\"https://{host}/view/{id}\" title=\"Message (smime-proxy)\" \
              sandbox=\"allow-downloads allow-popups allow-popups-to-escape-sandbox\" referrerpolicy=\"strict-origin\" \
-             style=\"display:block;width:100%;height:80vh;border:0\"></iframe>",
+             style=\"display:block;width:100%;height:{height};border:0\"></iframe>",
             host = escape(&self.origin_host),
             id = id.as_str(),
-        ))
+            // In a compose page the original shares the screen with the answer.
+            height = if answer.is_some() { "40vh" } else { "80vh" },
+        );
+        Some((frame, original))
     }
 }
 
-/// The raw message at `url`, with the browser's session.
-async fn fetch_raw(services: &Services, request: &ViewRequest, url: Option<String>) -> Result<Bytes, String> {
-    let url = url.ok_or("the view's URL lacks a parameter")?;
+/// What an answer needs of an opened message that was encrypted: its real header fields
+/// and its text (`None` for a message that was not encrypted: the webmail saw it all).
+fn inner(reading: &Reading) -> Option<Inner> {
+    let Reading::Opened { layers, content, .. } = reading else { return None };
+    if !layers.iter().any(|l| matches!(l, smime_crypto::Layer::Encrypted { .. })) {
+        return None;
+    }
+    let field = |name: &str| content.headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone());
+    Some(Inner { subject: field("Subject"), from: field("From"), date: field("Date"), text: content.text.clone() })
+}
+
+/// The raw message at `url`, with the browser's `session`; bare LFs made CRLF when `lf`.
+async fn fetch_raw(services: &Services, session: &HeaderMap, url: Option<String>, lf: bool) -> Result<Bytes, String> {
+    let url = url.ok_or("the page's URL lacks a parameter")?;
     let mut builder = Request::builder().method(Method::GET).uri(&url);
-    for (name, value) in &request.session {
+    for (name, value) in session {
         builder = builder.header(name, value);
     }
     builder = builder.header(header::ACCEPT, "text/plain, message/rfc822, */*");
@@ -279,7 +354,7 @@ async fn fetch_raw(services: &Services, request: &ViewRequest, url: Option<Strin
     if crate::rewrite::is_html(content_type) {
         return Err("the webmail answered with a page instead of the message (session expired?)".into());
     }
-    Ok(if request.view.raw_message_lf { crlf(&fetched.body) } else { fetched.body })
+    Ok(if lf { crlf(&fetched.body) } else { fetched.body })
 }
 
 /// `raw` with every bare LF made CRLF (the message as the IMAP server has it).

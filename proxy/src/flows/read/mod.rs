@@ -17,5 +17,5 @@ mod open;
 mod render;
 mod views;
 
-pub use flow::{ReadFlow, ViewRequest};
+pub use flow::{AnswerRequest, ReadFlow, ViewRequest};
 pub use views::{ViewId, ViewStore};
