@@ -40,6 +40,10 @@ for f in signed.eml opaque.eml enveloped.eml signed-enveloped.eml; do
   cp "$f" "$here/corpus/open_message/$f"
 done
 cp stream.der "$here/corpus/ber_to_der/stream.der"
+mkdir -p "$here/corpus/answered_message"
+for f in "$here/corpus/open_message/"*; do
+  for pick in 00 03; do { printf "\\x$pick"; cat "$f"; } > "$here/corpus/answered_message/$pick-$(basename "$f")"; done
+done
 ls "$here/corpus/"* | wc -l
 
 # The proxy's parsers: captured webmail requests and answers, rule files, SMTP replies.

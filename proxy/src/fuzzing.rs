@@ -78,6 +78,25 @@ pub fn smtp_reply(data: &[u8]) {
     assert!(stuffed.ends_with(b"\r\n.\r\n"), "the data does not end the message");
 }
 
+/// The raw message a reply or forward answers (the first byte picks which, and whether its
+/// text counts as decrypted): threading fields, subject, and the quote, in text and HTML.
+pub fn answered_message(data: &[u8]) {
+    use crate::flows::original::{Inner, Original};
+    use crate::rules::AnswerKind;
+    let Some((&pick, raw)) = data.split_first() else { return };
+    let kind = if pick & 1 == 0 { AnswerKind::Reply } else { AnswerKind::Forward };
+    let inner = (pick & 2 != 0).then(|| Inner {
+        subject: Some(String::from_utf8_lossy(raw).into_owned()),
+        text: zeroize::Zeroizing::new(String::from_utf8_lossy(raw).into_owned()),
+        ..Inner::default()
+    });
+    let original = Original::new(kind, raw, inner);
+    let _ = (original.in_reply_to(), original.references(), original.subject_for("Re: [...]", "[...]"));
+    let (text, html) = (original.quote(false), original.quote(true));
+    assert!(!html.contains("<script"), "the quote's HTML carries markup of the message");
+    let _ = text;
+}
+
 /// A rule file (TOML, CSS selectors, path globs, JSON paths, URL templates).
 pub fn rule_file(text: &str) {
     let _ = crate::rules::parse_rule(text, "fuzz.toml");
