@@ -181,23 +181,54 @@ async fn other_origins_cannot_change_settings_or_read_the_token() {
     assert!(!marker_present(&proxy, &upstream).await, "rewriting paused");
 }
 
+/// A request to the listen address as a web server (what a browser without proxy
+/// settings sends to `http://127.0.0.1:PORT/...`), with `host` as its Host header.
+async fn direct(proxy: &TestProxy, method: &str, path: &str, host: &str) -> Fetched {
+    let req = Request::builder().method(method).uri(path).header("host", host).body(Full::new(Bytes::new())).unwrap();
+    http_via_proxy(proxy.addr(), req).await
+}
+
 #[tokio::test]
-async fn direct_requests_to_the_listen_port_get_nothing() {
-    let proxy = TestProxy::start(&[], vec![]).await;
-    // What a web page gets with fetch("http://127.0.0.1:PORT/"): no proxy URI.
-    let tcp = tokio::net::TcpStream::connect(proxy.addr()).await.unwrap();
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tcp)).await.unwrap();
-    tokio::spawn(conn);
-    let res = sender
-        .send_request(
-            Request::get("/ca.pem")
-                .header("host", proxy.addr().to_string())
-                .header("origin", "https://evil.example")
-                .body(Full::new(Bytes::new()))
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 400);
-    assert!(res.headers().keys().all(|k| !k.as_str().starts_with("access-control-")));
+async fn the_listen_address_serves_setup_page_pac_and_ca_and_nothing_that_changes_state() {
+    let proxy = TestProxy::start(&["mail.example.org".to_owned()], vec![]).await;
+    let listen = proxy.addr().to_string();
+
+    // The PAC file, as through the proxy: a browser's "automatic configuration URL" can be
+    // http://127.0.0.1:PORT/proxy.pac before anything else is set up.
+    let pac = direct(&proxy, "GET", "/proxy.pac", &listen).await;
+    assert_eq!((pac.status, pac.header("content-type")), (200, Some("application/x-ns-proxy-autoconfig")));
+    assert!(pac.text().contains(&format!("PROXY {listen}")) && pac.text().contains("\"mail.example.org\""));
+    let via_proxy = http_via_proxy(proxy.addr(), get(&format!("http://{ORIGIN}/proxy.pac"))).await;
+    assert_eq!(pac.body, via_proxy.body);
+    assert!(pac.headers.keys().all(|k| !k.as_str().starts_with("access-control-")), "no CORS grant");
+    // Also when the browser sends loopback through the proxy (absolute URI of the listen address).
+    let absolute = http_via_proxy(proxy.addr(), get(&format!("http://{listen}/proxy.pac"))).await;
+    assert_eq!(absolute.body, pac.body);
+    let ca = direct(&proxy, "GET", "/ca.pem", &format!("localhost:{}", proxy.addr().port())).await;
+    assert_eq!(ca.body, proxy.ca.cert_pem().as_bytes());
+
+    // The setup page: the PAC URL, the probes, and a CSP that allows exactly its own script.
+    let page = direct(&proxy, "GET", "/", &listen).await;
+    assert_eq!(page.status, 200);
+    let html = page.text();
+    assert!(html.contains(&format!("http://{listen}/proxy.pac")), "{html}");
+    assert!(!html.contains("name=\"token\"") && !html.contains("<form"), "no token, no form: nothing to submit");
+    let script = html.split_once("<script>").unwrap().1.split_once("</script>").unwrap().0;
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(script));
+    let csp = page.header("content-security-policy").unwrap();
+    assert!(csp.contains(&format!("script-src 'sha256-{hash}'")), "{csp}");
+    assert!(csp.contains(&format!("img-src http://{ORIGIN} https://{ORIGIN}")), "{csp}");
+    let probe = http_via_proxy(proxy.addr(), get(&format!("http://{ORIGIN}/probe.gif"))).await;
+    assert_eq!((probe.status, probe.header("content-type")), (200, Some("image/gif")));
+    assert_eq!(probe.header("cross-origin-resource-policy"), Some("cross-origin"), "loadable by the setup page");
+
+    // Nothing that changes state, and nothing for a name rebound to 127.0.0.1.
+    assert_eq!(direct(&proxy, "POST", "/api/unlock", &listen).await.status, 404);
+    assert_eq!(direct(&proxy, "POST", "/api/rewriting", &listen).await.status, 404);
+    assert_eq!(direct(&proxy, "POST", "/", &listen).await.status, 405);
+    let rebound = direct(&proxy, "GET", "/proxy.pac", &format!("evil.example:{}", proxy.addr().port())).await;
+    assert_eq!(rebound.status, 421);
+    assert!(!rebound.text().contains("mail.example.org"), "the PAC (which names the sites) is not given");
 }

@@ -70,6 +70,42 @@ describe('Roundcube through smime-proxy', () => {
 
   step('chromium starts, trusting only the proxy CA (by SPKI)', startBrowser, 40_000);
 
+  step('the listen address\'s setup page: no proxy settings → the PAC URL; proxy without the CA → trust it; this browser → ready', async () => {
+    const url = `http://${ctx.proxyAddr}/`;
+    // This suite's browser goes through the proxy (loopback too) and trusts its CA by SPKI.
+    await ctx.page.goto(url, { waitUntil: 'domcontentloaded' });
+    await ctx.page.locator('#ready').waitFor({ state: 'visible' });
+    assert.ok(await ctx.page.locator('#no-proxy').isHidden(), 'no proxy step for a browser that uses the proxy');
+    await shot('setup page, ready');
+    // A browser with no proxy settings at all reaches the same page directly.
+    const { chromium } = await import('playwright-core');
+    const launch = (extra) => chromium.launch({
+      executablePath: process.env.E2E_CHROMIUM || '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+        '--disable-background-networking', '--disable-component-update', '--disable-sync', ...extra],
+    });
+    const bare = await launch([]);
+    try {
+      const page = await bare.newPage();
+      await page.goto(url, { waitUntil: 'domcontentloaded' });
+      await page.locator('#no-proxy').waitFor({ state: 'visible' });
+      assert.ok((await page.locator('#no-proxy').innerText()).includes(`http://${ctx.proxyAddr}/proxy.pac`));
+      const pac = await page.context().request.get(`${url}proxy.pac`);
+      assert.match(await pac.text(), /function FindProxyForURL/);
+    } finally {
+      await bare.close();
+    }
+    // Through the proxy (its PAC file) but not trusting the CA yet: the next step is the CA.
+    const untrusting = await launch([`--proxy-pac-url=${url}proxy.pac`]);
+    try {
+      const page = await untrusting.newPage();
+      await page.goto(url, { waitUntil: 'domcontentloaded' });
+      await page.locator('#no-ca').waitFor({ state: 'visible' });
+    } finally {
+      await untrusting.close();
+    }
+  });
+
   step('the login page comes through the proxy, with its certificate', async () => {
     const page = ctx.page;
     const res = await page.goto(ctx.stack.E2E_WEBMAIL_URL, { waitUntil: 'domcontentloaded' });

@@ -95,8 +95,11 @@ impl HttpHandler for Handler {
             return req.into();
         }
         let Some(authority) = req.uri().authority().cloned() else {
-            return not_a_proxy_request().into();
+            return self.shared.origin.serve_direct(&req).into();
         };
+        if self.shared.origin.is_listen_address(authority.as_str()) {
+            return self.shared.origin.serve_direct(&req).into();
+        }
         let host = authority.host().trim_start_matches('[').trim_end_matches(']');
         if self.shared.origin.is(host) {
             return self.shared.origin.serve(req).await.into();
@@ -326,16 +329,5 @@ fn forbidden_peer() -> Response<Body> {
     html_response(
         StatusCode::FORBIDDEN,
         "<!doctype html><title>smime-proxy</title><p>smime-proxy serves this machine only.</p>\n".to_owned(),
-    )
-}
-
-/// A request sent to the proxy as if it were a web server (no absolute URI): a web page
-/// trying to reach the proxy directly. Answered with nothing useful.
-fn not_a_proxy_request() -> Response<Body> {
-    html_response(
-        StatusCode::BAD_REQUEST,
-        "<!doctype html><title>smime-proxy</title><p>This is a proxy. Its pages are at \
-         <code>http://smime-proxy.invalid/</code> (through the proxy).</p>\n"
-            .to_owned(),
     )
 }

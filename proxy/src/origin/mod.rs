@@ -3,8 +3,10 @@
 //! how to set the proxy, status, key store unlock/lock), `/ca.pem`, `/ca.der`,
 //! `/proxy.pac`, and the state-changing endpoints `POST /api/rewriting`, `/api/unlock`
 //! and `/api/lock` (each token + same-origin checked, never CORS), and the read flow's
-//! single-use message frames under `/view/`.
+//! single-use message frames under `/view/`, and `/probe.gif` (what the listen address's
+//! setup page, `direct.rs`, loads to tell whether the browser goes through the proxy).
 
+mod direct;
 mod guard;
 mod keys;
 mod pac;

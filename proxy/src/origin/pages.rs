@@ -65,8 +65,9 @@ sudo update-ca-certificates</pre>
 
 <h2>3. Send the webmail through the proxy</h2>
 <p>Either set the automatic proxy configuration URL to
-<code>http://{host}/proxy.pac</code> (it sends only the sites below and this page through
-the proxy), or set an HTTP and HTTPS proxy of <code>{listen}</code> for the browser.</p>
+<code>http://{listen}/proxy.pac</code> (it sends only the sites below and this page through
+the proxy; the address answers without any proxy settings), or set an HTTP and HTTPS proxy
+of <code>{listen}</code> for the browser.</p>
 
 <h2>Status</h2>
 <table>
@@ -86,7 +87,6 @@ the proxy), or set an HTTP and HTTPS proxy of <code>{listen}</code> for the brow
 "#,
             cn = escape(self.ca.common_name()),
             spki = escape(&self.ca.spki_sha256()),
-            host = escape(&self.host),
             listen = self.listen,
             version = env!("CARGO_PKG_VERSION"),
             token = self.token,

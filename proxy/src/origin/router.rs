@@ -3,9 +3,11 @@
 
 use http_body_util::{BodyExt as _, Limited};
 use hudsucker::Body;
+use hudsucker::hyper::header::HeaderValue;
 use hudsucker::hyper::{Method, Request, Response, StatusCode};
 
 use super::OwnOrigin;
+use super::direct::PROBE_GIF;
 use super::guard::{Refusal, check_same_origin, form_field, token_matches};
 use super::pages::STYLE_CSS;
 use crate::http::{download, html_response, respond, see_home, text_response};
@@ -31,6 +33,12 @@ impl OwnOrigin {
             }
             (Method::GET | Method::HEAD, "/proxy.pac") => {
                 respond(StatusCode::OK, "application/x-ns-proxy-autoconfig", self.pac())
+            }
+            (Method::GET | Method::HEAD, "/probe.gif") => {
+                let mut res = respond(StatusCode::OK, "image/gif", PROBE_GIF);
+                // Loaded by the listen address's setup page, another origin: it holds nothing.
+                res.headers_mut().insert("cross-origin-resource-policy", HeaderValue::from_static("cross-origin"));
+                res
             }
             (Method::POST, "/api/rewriting") => self.set_rewriting(req).await,
             (Method::POST, "/api/unlock") => self.unlock(req).await,
