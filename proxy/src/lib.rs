@@ -51,6 +51,7 @@ pub mod private_file;
 mod random;
 pub mod rewrite;
 pub mod rules;
+pub mod run_lock;
 mod smtp;
 pub mod store;
 mod timestamp;

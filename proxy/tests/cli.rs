@@ -63,6 +63,46 @@ fn busy_port_is_a_clear_error() {
     assert!(err.contains(&format!("cannot listen on {addr}: the port is already in use")), "{err}");
 }
 
+/// `run --listen ADDR` on `dir` in the background, once it says it listens.
+fn started_run(dir: &std::path::Path) -> (std::process::Child, String) {
+    let listen = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_smime-proxy"))
+        .arg("--config-dir")
+        .arg(dir)
+        .args(["run", "--listen", &listen])
+        .env_remove("RUST_LOG")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stderr.take().unwrap()));
+    let started = lines.by_ref().map_while(Result::ok).find(|l| l.contains("smime-proxy listening on"));
+    assert!(started.is_some_and(|l| l.contains(&format!("set up a browser: http://{listen}/"))), "it started");
+    (child, listen)
+}
+
+#[test]
+fn a_second_run_on_one_config_directory_is_refused_and_names_the_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut first, listen) = started_run(tmp.path());
+    let other = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
+    let second = smime_proxy(tmp.path(), &["run", "--listen", &other]);
+    let pid = first.id();
+    let _ = first.kill();
+    let _ = first.wait();
+    assert!(!second.status.success());
+    let err = stderr(&second);
+    assert!(err.contains(&format!("another smime-proxy run uses {}", tmp.path().display())), "{err}");
+    assert!(
+        err.contains(&format!("PID {pid}, listening on {listen}")) && err.contains(&format!("kill {pid}")),
+        "{err}"
+    );
+
+    // Once the first has ended (here: killed), the directory is free again.
+    let (mut again, _) = started_run(tmp.path());
+    let _ = again.kill();
+    let _ = again.wait();
+}
+
 #[test]
 fn bad_config_names_the_key_and_line() {
     let tmp = tempfile::tempdir().unwrap();

@@ -1,6 +1,7 @@
 //! `smime-proxy run`: load the configuration, load (or create) the CA, unlock the key
 //! store (passphrase file, or a prompt on a terminal; else later on the own page), start
-//! the proxy, lock the keys when idle or on SIGUSR1, stop on Ctrl-C (locking them).
+//! the proxy, lock the keys when idle or on SIGUSR1, stop on Ctrl-C (locking them). One run
+//! per configuration directory (`run_lock`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -8,6 +9,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use smime_ca::CaFiles;
+use smime_proxy::run_lock::RunLock;
 use smime_proxy::store::{KeyRing, KeyStore, StoreError};
 use smime_proxy::{Config, Overrides};
 use tracing_subscriber::EnvFilter;
@@ -41,6 +43,7 @@ pub fn run(dir: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let ca = Arc::new(outcome.ca);
+    let mut lock = RunLock::acquire(dir)?;
     let keys = Arc::new(unlock_at_start(dir, &config, store_passphrase_file.or(config.store_passphrase_file.clone()))?);
 
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
@@ -48,7 +51,14 @@ pub fn run(dir: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
         tokio::spawn(Arc::clone(&keys).lock_when_idle());
         lock_on_sigusr1(Arc::clone(&keys))?;
         let proxy = smime_proxy::start_with_keys(&config, ca, Arc::clone(&keys)).await?;
-        eprintln!("smime-proxy listening on {} (own pages: http://{}/)", proxy.local_addr(), config.origin);
+        if let Err(error) = lock.record(proxy.local_addr()) {
+            tracing::warn!(%error, "cannot record this run in its lock file");
+        }
+        eprintln!(
+            "smime-proxy listening on {listen} (set up a browser: http://{listen}/; own pages: http://{}/)",
+            config.origin,
+            listen = proxy.local_addr()
+        );
         tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
         tracing::info!("stopping");
         keys.lock();
