@@ -40,6 +40,11 @@ for f in signed.eml opaque.eml enveloped.eml signed-enveloped.eml; do
   cp "$f" "$here/corpus/open_message/$f"
 done
 cp stream.der "$here/corpus/ber_to_der/stream.der"
+mkdir -p "$here/corpus/address_list" "$here/corpus/certificate_file"
+printf 'bob@example.test,' > "$here/corpus/address_list/one"
+printf 'Bob Smith <bob@example.test>, "Carol, C." <carol@example.test>; ' > "$here/corpus/address_list/names"
+printf '=?utf-8?q?K=C3=B6ln?= <koeln@example.test>, dave@example.test' > "$here/corpus/address_list/encoded"
+for f in *.pem *.p7c; do [ -f "$f" ] && cp "$f" "$here/corpus/certificate_file/"; done
 mkdir -p "$here/corpus/answered_message"
 for f in "$here/corpus/open_message/"*; do
   for pick in 00 03; do { printf "\\x$pick"; cat "$f"; } > "$here/corpus/answered_message/$pick-$(basename "$f")"; done

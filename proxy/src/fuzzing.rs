@@ -97,6 +97,22 @@ pub fn answered_message(data: &[u8]) {
     let _ = text;
 }
 
+/// A posted address list (`To`, `Cc`, `Bcc` of a compose form): every mailbox it gives
+/// is a plausible address, and a list that parses parses again from its addresses.
+pub fn address_list(text: &str) {
+    use crate::flows::compose::recipients::parse_list;
+    let Ok(list) = parse_list(text) else { return };
+    let again: Vec<&str> = list.iter().map(|m| m.address.as_str()).collect();
+    let reparsed = parse_list(&again.join(", ")).expect("the addresses of a parsed list parse again");
+    assert_eq!(reparsed.len(), list.len(), "the same number of mailboxes");
+}
+
+/// A certificate file as users and directories give them: PEM in any layout, DER,
+/// PKCS#7 certs-only.
+pub fn certificate_file(data: &[u8]) {
+    let _ = smime_crypto::load_certificates(data);
+}
+
 /// A rule file (TOML, CSS selectors, path globs, JSON paths, URL templates).
 pub fn rule_file(text: &str) {
     let _ = crate::rules::parse_rule(text, "fuzz.toml");

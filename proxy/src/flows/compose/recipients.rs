@@ -48,10 +48,21 @@ pub(crate) fn parse_list(posted: &str) -> Result<Vec<Mailbox>, String> {
     }
 }
 
-/// A plausible `local@domain` (the webmail and its SMTP server judge the rest).
+/// A plausible `local@domain`: an unquoted local part, a domain of letters, digits, `-`
+/// and `.` (or an internationalised one), nothing that separates or groups addresses in
+/// a header field (the webmail and its SMTP server judge the rest).
 fn is_address(a: &str) -> bool {
+    const SPECIALS: [char; 11] = ['<', '>', ',', ';', ':', '"', '(', ')', '[', ']', '\\'];
     let Some((local, domain)) = a.rsplit_once('@') else { return false };
-    !local.is_empty() && !domain.is_empty() && !a.contains(char::is_whitespace) && !a.contains(['<', '>', ','])
+    let domain_ok = domain.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.');
+    !local.is_empty()
+        && !domain.is_empty()
+        && domain_ok
+        && !local.contains('@')
+        && !a.contains(char::is_whitespace)
+        && !a.chars().any(|c| c.is_control() || SPECIALS.contains(&c))
 }
 
 /// A recipient that cannot be encrypted to, and why.
@@ -238,5 +249,10 @@ mod tests {
         );
         assert_eq!(parse_list("bob, carol@example.test").unwrap_err(), "bob");
         assert!(parse_list("<>").is_err());
+        // Found by the address_list fuzz target: a colon (group syntax) in the domain.
+        assert_eq!(parse_list("Bob Smith <bob@example.te:t>").unwrap_err(), "Bob Smith");
+        assert!(parse_list("x@[127.0.0.1]").is_err(), "no address literals");
+        assert!(parse_list("a@b@example.test").is_err());
+        assert_eq!(parse_list("Jörg <joerg@bücher.example>").unwrap(), vec![mb(Some("Jörg"), "joerg@bücher.example")]);
     }
 }
