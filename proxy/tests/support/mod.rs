@@ -358,28 +358,43 @@ pub fn issuer_cn(der: &[u8]) -> String {
     cert.issuer().iter_common_name().next().unwrap().as_str().unwrap().to_owned()
 }
 
-/// A WebSocket echo server over TLS on 127.0.0.1 (certificate from `pki`).
-pub async fn start_ws_echo(pki: &UpstreamPki) -> SocketAddr {
-    use hudsucker::futures::{SinkExt as _, StreamExt as _};
+/// A TLS server on 127.0.0.1 (certificate from `pki`) running `serve` on every
+/// connection it accepts.
+pub async fn tls_server<F, Fut>(pki: &UpstreamPki, serve: F) -> SocketAddr
+where
+    F: Fn(tokio_rustls::server::TlsStream<TcpStream>) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let acceptor = tokio_rustls::TlsAcceptor::from(pki.server_config());
+    let serve = Arc::new(serve);
     tokio::spawn(async move {
         loop {
             let Ok((tcp, _)) = listener.accept().await else { return };
-            let acceptor = acceptor.clone();
+            let (acceptor, serve) = (acceptor.clone(), Arc::clone(&serve));
             tokio::spawn(async move {
-                let Ok(tls) = acceptor.accept(tcp).await else { return };
-                let Ok(mut ws) = hudsucker::tokio_tungstenite::accept_async(tls).await else { return };
-                while let Some(Ok(message)) = ws.next().await {
-                    if message.is_text() || message.is_binary() {
-                        let _ = ws.send(message).await;
-                    }
+                if let Ok(tls) = acceptor.accept(tcp).await {
+                    serve(tls).await;
                 }
             });
         }
     });
     addr
+}
+
+/// A WebSocket echo server over TLS on 127.0.0.1 (certificate from `pki`).
+pub async fn start_ws_echo(pki: &UpstreamPki) -> SocketAddr {
+    use hudsucker::futures::{SinkExt as _, StreamExt as _};
+    tls_server(pki, |tls| async move {
+        let Ok(mut ws) = hudsucker::tokio_tungstenite::accept_async(tls).await else { return };
+        while let Some(Ok(message)) = ws.next().await {
+            if message.is_text() || message.is_binary() {
+                let _ = ws.send(message).await;
+            }
+        }
+    })
+    .await
 }
 
 /// CONNECT + TLS (trusting `roots`) + WebSocket handshake to `wss://authority/ws`.
