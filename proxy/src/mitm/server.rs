@@ -122,8 +122,10 @@ pub async fn start_with_keys(config: &Config, ca: Arc<LocalCa>, keys: Arc<KeyRin
     )?;
     let compose = ComposeFlow::new(Arc::clone(&services), config.compose);
     let read = ReadFlow::new(views, config.origin.clone());
-    let handler =
-        Handler::new(Arc::new(Shared { origin, sites: config.sites.clone(), settings, compose, services, read }));
+    let shared = Arc::new(Shared { origin, sites: config.sites.clone(), settings, compose, services, read });
+    let wiping = Arc::clone(&shared);
+    tokio::spawn(async move { wiping.compose.forget_decrypted_on_lock().await });
+    let handler = Handler::new(shared);
     let authority = LeafAuthority::new(ca, config.leaf_cache_size)?;
 
     let (tx, rx) = oneshot::channel::<()>();

@@ -55,6 +55,7 @@ pub struct KeyRing {
     hint: String,
     state: Mutex<State>,
     unlocked: Notify,
+    locked: Notify,
 }
 
 #[derive(Debug)]
@@ -100,7 +101,7 @@ impl KeyRing {
 
     fn build(store: Option<KeyStore>, idle: Duration, hint: String) -> Self {
         let state = State { keys: Vec::new(), last_used: Instant::now(), logins: HashMap::new() };
-        Self { store, idle, hint, state: Mutex::new(state), unlocked: Notify::new() }
+        Self { store, idle, hint, state: Mutex::new(state), unlocked: Notify::new(), locked: Notify::new() }
     }
 
     /// Unseals every stored key with `passphrase` (Argon2id per key: call it off the
@@ -143,8 +144,15 @@ impl KeyRing {
         drop(keys);
         if was {
             tracing::info!("key store locked");
+            self.locked.notify_waiters();
         }
         was
+    }
+
+    /// Returns at the next lock of an unlocked ring: what holds plaintext decrypted with
+    /// its keys waits here to wipe it.
+    pub async fn wait_for_lock(&self) {
+        self.locked.notified().await;
     }
 
     /// True while keys are unlocked.
@@ -279,6 +287,22 @@ mod tests {
         ring.unlock(b"store pass").unwrap();
         tokio::time::sleep(Duration::from_millis(250)).await;
         assert!(!ring.is_unlocked());
+    }
+
+    #[tokio::test]
+    async fn a_lock_of_an_unlocked_ring_wakes_what_waits_for_it() {
+        let (_dir, ring) = ring(Duration::from_secs(600));
+        let waiting = tokio::spawn({
+            let ring = Arc::clone(&ring);
+            async move { ring.wait_for_lock().await }
+        });
+        tokio::task::yield_now().await;
+        assert!(!ring.lock(), "locking a locked ring wakes nobody");
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished());
+        ring.unlock(b"store pass").unwrap();
+        assert!(ring.lock());
+        tokio::time::timeout(Duration::from_secs(5), waiting).await.expect("woken").unwrap();
     }
 
     #[tokio::test(start_paused = true)]

@@ -91,6 +91,16 @@ impl ComposeFlow {
         state
     }
 
+    /// Wipes what composes hold decrypted with the user's keys (answered originals) each
+    /// time the key store locks. Runs for the life of the proxy.
+    pub(crate) async fn forget_decrypted_on_lock(&self) {
+        loop {
+            self.services.keys.wait_for_lock().await;
+            let forgotten = self.sessions.forget_originals();
+            tracing::info!(forgotten, "key store locked: answered originals wiped");
+        }
+    }
+
     /// Remembers the message compose `compose_id` of `site` answers (reply, forward) and
     /// the frame its page shows it in.
     pub(crate) fn answering(&self, site: &str, compose_id: &str, original: Original, frame: Option<String>) {
@@ -693,6 +703,16 @@ mod tests {
             text: Zeroizing::new("Hi Bob".into()),
         };
         Original::new(kind, raw, Some(inner))
+    }
+
+    #[test]
+    fn answered_originals_are_forgotten_when_the_keys_lock() {
+        let sessions = Sessions::default();
+        sessions.answering("mail:443", "c1", original(crate::rules::AnswerKind::Reply), Some("<iframe>".into()));
+        assert!(sessions.original("mail:443", "c1").is_some());
+        assert_eq!(sessions.forget_originals(), 1);
+        assert!(sessions.original("mail:443", "c1").is_none());
+        assert!(sessions.take_frame("mail:443", "c1").is_none());
     }
 
     #[test]

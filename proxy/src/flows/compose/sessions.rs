@@ -126,6 +126,18 @@ impl Sessions {
         self.lock().get_mut(&(site.to_owned(), id.to_owned())).and_then(|s| s.frame.take())
     }
 
+    /// Forgets every answered original (decrypted text and subject) and its frame: the
+    /// key store was locked.
+    pub(crate) fn forget_originals(&self) -> usize {
+        let mut map = self.lock();
+        let mut forgotten = 0;
+        for session in map.values_mut() {
+            forgotten += usize::from(session.original.take().is_some());
+            session.frame = None;
+        }
+        forgotten
+    }
+
     /// Records the toggles as the page last reported or posted them.
     pub(crate) fn choose(&self, site: &str, id: &str, choice: SmimeChoice) {
         self.with(site, id, |s| s.choice = Some(choice));
