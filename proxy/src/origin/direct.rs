@@ -11,8 +11,7 @@ use hudsucker::hyper::header::{self, HeaderValue};
 use hudsucker::hyper::{Method, Request, Response, StatusCode};
 
 use super::OwnOrigin;
-use super::pages::STYLE_CSS;
-use crate::http::{download, html_response, respond, text_response};
+use crate::http::{html_response, text_response};
 use crate::markup::escape;
 
 /// A 1×1 transparent GIF: the probe the setup page loads through the proxy.
@@ -37,6 +36,9 @@ impl OwnOrigin {
         }
         let path = req.uri().path();
         tracing::info!(method = %req.method(), path_len = path.len(), "direct request");
+        if let Some(res) = self.public_file(req.method(), path) {
+            return res;
+        }
         match (req.method(), path) {
             (&Method::GET | &Method::HEAD, "/") => {
                 let mut res = html_response(StatusCode::OK, self.setup_page());
@@ -52,21 +54,7 @@ impl OwnOrigin {
                 }
                 res
             }
-            (&Method::GET | &Method::HEAD, "/style.css") => {
-                respond(StatusCode::OK, "text/css; charset=utf-8", STYLE_CSS)
-            }
-            (&Method::GET | &Method::HEAD, "/proxy.pac") => {
-                respond(StatusCode::OK, "application/x-ns-proxy-autoconfig", self.pac())
-            }
-            (&Method::GET | &Method::HEAD, "/ca.pem") => {
-                download("application/x-pem-file", "smime-proxy-ca.pem", self.ca.cert_pem().to_owned())
-            }
-            (&Method::GET | &Method::HEAD, "/ca.der") => {
-                download("application/x-x509-ca-cert", "smime-proxy-ca.der", self.ca.cert_der().to_vec())
-            }
-            (_, "/" | "/style.css" | "/proxy.pac" | "/ca.pem" | "/ca.der") => {
-                text_response(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n")
-            }
+            (_, "/") => text_response(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n"),
             _ => text_response(
                 StatusCode::NOT_FOUND,
                 "not here: the key store and the settings are on the proxy's own page, through the proxy\n",

@@ -22,18 +22,11 @@ impl OwnOrigin {
         let method = req.method().clone();
         let path = req.uri().path().to_owned();
         tracing::info!(method = %method, path_len = path.len(), "own page");
+        if let Some(res) = self.public_file(&method, &path) {
+            return res;
+        }
         match (method, path.as_str()) {
             (Method::GET | Method::HEAD, "/") => html_response(StatusCode::OK, self.home_page()),
-            (Method::GET | Method::HEAD, "/style.css") => respond(StatusCode::OK, "text/css; charset=utf-8", STYLE_CSS),
-            (Method::GET | Method::HEAD, "/ca.pem") => {
-                download("application/x-pem-file", "smime-proxy-ca.pem", self.ca.cert_pem().to_owned())
-            }
-            (Method::GET | Method::HEAD, "/ca.der") => {
-                download("application/x-x509-ca-cert", "smime-proxy-ca.der", self.ca.cert_der().to_vec())
-            }
-            (Method::GET | Method::HEAD, "/proxy.pac") => {
-                respond(StatusCode::OK, "application/x-ns-proxy-autoconfig", self.pac())
-            }
             (Method::GET | Method::HEAD, "/probe.gif") => {
                 let mut res = respond(StatusCode::OK, "image/gif", PROBE_GIF);
                 // Loaded by the listen address's setup page, another origin: it holds nothing.
@@ -44,16 +37,36 @@ impl OwnOrigin {
             (Method::POST, "/api/unlock") => self.unlock(req).await,
             (Method::POST, "/api/lock") => self.lock(req).await,
             (Method::GET, view) if view.starts_with("/view/") => self.view(&req, &view["/view/".len()..]),
-            (
-                _,
-                "/" | "/style.css" | "/ca.pem" | "/ca.der" | "/proxy.pac" | "/api/rewriting" | "/api/unlock"
-                | "/api/lock",
-            ) => text_response(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n"),
+            (_, "/" | "/probe.gif" | "/api/rewriting" | "/api/unlock" | "/api/lock") => {
+                text_response(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n")
+            }
             (_, view) if view.starts_with("/view/") => {
                 text_response(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n")
             }
             _ => text_response(StatusCode::NOT_FOUND, "not found\n"),
         }
+    }
+
+    /// The read-only files both the own origin and the listen address serve (the style
+    /// sheet, the PAC file, the CA certificate), or `None` for another path. Methods other
+    /// than GET and HEAD get 405.
+    pub(super) fn public_file(&self, method: &Method, path: &str) -> Option<Response<Body>> {
+        let file: fn(&Self) -> Response<Body> = match path {
+            "/style.css" => |_| respond(StatusCode::OK, "text/css; charset=utf-8", STYLE_CSS),
+            "/proxy.pac" => |origin| respond(StatusCode::OK, "application/x-ns-proxy-autoconfig", origin.pac()),
+            "/ca.pem" => {
+                |origin| download("application/x-pem-file", "smime-proxy-ca.pem", origin.ca.cert_pem().to_owned())
+            }
+            "/ca.der" => {
+                |origin| download("application/x-x509-ca-cert", "smime-proxy-ca.der", origin.ca.cert_der().to_vec())
+            }
+            _ => return None,
+        };
+        Some(if matches!(*method, Method::GET | Method::HEAD) {
+            file(self)
+        } else {
+            text_response(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n")
+        })
     }
 
     /// The body of a state-changing `POST`, once it passed the same-origin check and
