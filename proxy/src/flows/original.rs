@@ -11,6 +11,7 @@
 use mail_parser::MessageParser;
 use zeroize::Zeroizing;
 
+use crate::markup::escape;
 use crate::rules::AnswerKind;
 
 /// Most message ids kept in a References field (RFC 5322 allows trimming the middle).
@@ -182,10 +183,6 @@ fn truncate(text: &str, max: usize) -> &str {
         end -= 1;
     }
     &text[..end]
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 #[cfg(test)]

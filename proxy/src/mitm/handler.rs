@@ -167,7 +167,10 @@ impl HttpHandler for Handler {
             return res;
         };
         if let Some((rule, request)) = exchange.answer.take() {
-            self.answering(&rule, &exchange.host, &request, &res).await;
+            // Paused rewriting shows no original in the compose page: nothing to fetch.
+            if self.shared.settings.rewriting() {
+                self.answering(&rule, &exchange.host, &request, &res).await;
+            }
             return res;
         }
         let json_view = exchange.view.as_ref().is_some_and(ViewRequest::is_json);

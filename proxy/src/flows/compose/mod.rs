@@ -77,8 +77,7 @@ impl ComposeFlow {
     /// compose, else the rule's defaults).
     pub(crate) fn compose_page(&self, rule: &Rule, site: &str, compose_id: Option<&str>) -> ControlsState {
         let mut state = ControlsState::defaults(rule);
-        let answered = compose_id.and_then(|id| self.sessions.original(site, id)).filter(|o| o.encrypted);
-        if answered.is_some() {
+        if compose_id.and_then(|id| self.sessions.original(site, id)).is_some_and(|o| o.encrypted) {
             // Answering an encrypted message: encrypted and signed unless the user says otherwise.
             (state.sign, state.encrypt) = (true, true);
             state.status = Some(ANSWERING_ENCRYPTED.to_owned());
