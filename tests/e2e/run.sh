@@ -3,8 +3,9 @@
 # (the stacks' Debian packages, Debian's chromium, playwright-core from the lock file),
 # brings up the shared mail stack (tests/e2e/stack.sh: Dovecot, Postfix, Roundcube), then
 # for each suite its own stack, its browser suite through smime-proxy and its stack
-# again down: Roundcube (suite.mjs), Horde (horde/), SOGo (sogo/), and the directory and
-# revocation suite (pki/: LDAP, OCSP, CRL services, driven through Roundcube). Each suite
+# again down: Roundcube (suite.mjs), Horde (horde/), SOGo (sogo/), the directory and
+# revocation suite (pki/: LDAP, OCSP, CRL services, driven through Roundcube), and Roundcube
+# in Firefox (firefox/: Debian's firefox-esr over WebDriver BiDi). Each suite
 # NAME other than roundcube is NAME/stack.sh + NAME/suite.mjs. Prints how long each stack's
 # install, start and suite took, and stops everything again (trap), also on failure.
 #
@@ -12,8 +13,8 @@
 #
 # SMIME_PROXY_BIN   use this binary (else $CARGO_TARGET_DIR/debug/smime-proxy, built here
 #                   with `cargo build -p smime-proxy` when missing or when E2E_BUILD=1)
-# E2E_WEBMAILS      which suites, in order (default "roundcube horde sogo pki"; the name is
-#                   historical: pki is not a webmail, it runs through Roundcube)
+# E2E_WEBMAILS      which suites, in order (default "roundcube horde sogo pki firefox"; the
+#                   name is historical: pki and firefox are not webmails, they run through Roundcube)
 # E2E_KEEP_STACK=1  leave the stacks running afterwards
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -25,7 +26,7 @@ secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 t_start=$(now)
 say() { printf 'e2e: %s\n' "$*"; }
 
-WEBMAILS=${E2E_WEBMAILS:-roundcube horde sogo pki}
+WEBMAILS=${E2E_WEBMAILS:-roundcube horde sogo pki firefox}
 stack_of() { [[ $1 == roundcube ]] && echo "$HERE/stack.sh" || echo "$HERE/$1/stack.sh"; }
 suite_of() { [[ $1 == roundcube ]] && echo suite.mjs || echo "$1/suite.mjs"; }
 
