@@ -16,6 +16,34 @@ pub enum Error {
         /// The rejected host.
         host: String,
     },
+    /// The host is outside the run's intermediate's name constraints (not a configured
+    /// site nor the own origin).
+    #[error("`{host}` is not a site this proxy intercepts: no certificate is minted for it")]
+    NotPermitted {
+        /// The refused host.
+        host: String,
+    },
+    /// No intermediate is installed (the store passphrase has not been given yet, or the
+    /// intermediate expired).
+    #[error("the local CA is sealed: unlock it with the store passphrase")]
+    Sealed,
+    /// The root allows no intermediate below it (`pathLenConstraint` 0).
+    #[error("the local CA certificate allows no intermediate (pathLenConstraint 0)")]
+    RootTooNarrow,
+    /// The passphrase does not open the sealed CA key.
+    #[error("wrong store passphrase: it does not open the local CA's key")]
+    WrongPassphrase,
+    /// An empty passphrase was given.
+    #[error("the store passphrase is empty")]
+    EmptyPassphrase,
+    /// The sealed key file is not one this program wrote (or was changed).
+    #[error("{}: {reason}", path.display())]
+    SealedFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A CA file could not be read or written.
     #[error("{}: {source}", path.display())]
     Io {
@@ -23,6 +51,12 @@ pub enum Error {
         path: PathBuf,
         /// The underlying error.
         source: std::io::Error,
+    },
+    /// A CA exists already where a new one was to be created.
+    #[error("{} exists already: a new CA would replace the one the browser trusts", path.display())]
+    Exists {
+        /// The certificate file.
+        path: PathBuf,
     },
     /// A CA file exists but does not hold a usable certificate or key.
     #[error("{}: {reason}", path.display())]
@@ -33,9 +67,9 @@ pub enum Error {
         reason: &'static str,
     },
     /// The CA certificate does not match its private key.
-    #[error("the CA certificate in {} does not belong to its private key", path.display())]
+    #[error("the CA certificate does not belong to the private key in {}", path.display())]
     KeyMismatch {
-        /// The certificate file.
+        /// The key file.
         path: PathBuf,
     },
     /// rustls refused the minted certificate chain or key.

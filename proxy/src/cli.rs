@@ -20,9 +20,15 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create the configuration directory: a documented config.toml and a new local CA
-    /// (private key readable by the owner only). Existing files are kept.
-    Init,
-    /// Run the proxy (works without `init`: the CA is then created on first start).
+    /// whose private key is sealed under the store passphrase. Existing files are kept.
+    Init {
+        /// File holding the store passphrase (else asked twice on a terminal). It seals the
+        /// CA's key here and every key imported later.
+        #[arg(long, value_name = "FILE")]
+        store_passphrase_file: Option<PathBuf>,
+    },
+    /// Run the proxy (works without `init`: the store passphrase given at the first start,
+    /// on the terminal, in --store-passphrase-file or on the own page, creates the CA).
     Run(RunArgs),
     /// The local CA.
     #[command(subcommand)]

@@ -144,6 +144,16 @@ impl Config {
 }
 
 impl Config {
+    /// The names the run's intermediate CA may sign for (its name constraints): the
+    /// intercepted hosts of the sites and the own origin.
+    pub fn intercepted_names(&self) -> Vec<String> {
+        let mut names = self.sites.intercepted_hosts();
+        if !names.contains(&self.origin) {
+            names.push(self.origin.clone());
+        }
+        names
+    }
+
     /// Where `certs trust add` keeps anchors.
     pub fn trust_dir(&self) -> PathBuf {
         self.dir.join("trust")

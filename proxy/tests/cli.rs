@@ -20,19 +20,30 @@ fn stderr(output: &Output) -> String {
 
 #[cfg(unix)]
 #[test]
-fn init_creates_an_owner_only_key_and_the_documented_config() {
+fn init_creates_an_owner_only_sealed_key_and_the_documented_config() {
     use std::os::unix::fs::PermissionsExt as _;
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("home");
+    // No terminal, no passphrase file: nothing to seal the CA's key with.
     let out = smime_proxy(&dir, &["init"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("give --store-passphrase-file FILE"), "{}", stderr(&out));
+    assert!(!dir.join("ca.pem").exists());
+
+    let pass = tmp.path().join("pass");
+    std::fs::write(&pass, "init passphrase\n").unwrap();
+    let with_file = ["init", "--store-passphrase-file", pass.to_str().unwrap()];
+    let out = smime_proxy(&dir, &with_file);
     assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("sealed under the store passphrase"), "{}", stderr(&out));
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-    assert_eq!(mode(&dir.join("ca-key.pem")), 0o600);
+    assert_eq!(mode(&dir.join("ca-key.sealed")), 0o600);
+    assert!(!dir.join("ca-key.pem").exists(), "no clear key");
     assert_eq!(mode(&dir), 0o700);
     assert_eq!(std::fs::read_to_string(dir.join("config.toml")).unwrap(), smime_proxy::config::DEFAULT_CONFIG_TOML);
     // Idempotent: a second init keeps the CA.
     let before = std::fs::read(dir.join("ca.pem")).unwrap();
-    assert!(smime_proxy(&dir, &["init"]).status.success());
+    assert!(smime_proxy(&dir, &["init"]).status.success(), "a CA is kept without asking for the passphrase");
     assert_eq!(std::fs::read(dir.join("ca.pem")).unwrap(), before);
     // spki-sha256 export is 44 base64 characters.
     let spki = smime_proxy(&dir, &["ca", "export", "--format", "spki-sha256"]);

@@ -41,10 +41,11 @@ async fn intercepted_site_is_rewritten_with_the_local_ca_in_the_chain() {
     assert!(res.text().contains(&format!("<h2 id=\"aria-label-composeoptions\">o</h2>{MARKER}")), "{}", res.text());
     assert!(res.text().contains(r#"name="_smime_sign""#) && res.text().contains(r#"name="_smime_encrypt""#));
     assert_eq!(res.header("content-length"), Some(res.body.len().to_string().as_str()));
-    // Leaf issued by the local CA, and the CA itself is in the chain.
-    assert_eq!(res.chain.len(), 2);
-    assert_eq!(issuer_cn(&res.chain[0]), "smime-proxy local CA (test)");
-    assert_eq!(res.chain[1], *s.proxy.ca.cert_der());
+    // Leaf issued by the run's intermediate, issued by the local CA; all three in the chain.
+    assert_eq!(res.chain.len(), 3, "leaf, intermediate, root");
+    assert_eq!(issuer_cn(&res.chain[0]), "smime-proxy run intermediate");
+    assert_eq!(issuer_cn(&res.chain[1]), "smime-proxy local CA (test)");
+    assert_eq!(res.chain[2], *s.proxy.ca.certificate().der());
 }
 
 #[tokio::test]
@@ -181,8 +182,8 @@ async fn hosts_a_site_rule_blocks_are_refused() {
     };
     let config = smime_proxy::Config::from_overrides(&overrides).unwrap();
     let ca = std::sync::Arc::new(smime_ca::LocalCa::generate("test").unwrap());
-    let proxy = smime_proxy::start(&config, std::sync::Arc::clone(&ca)).await.unwrap();
-    let roots = vec![ca.cert_der().clone()];
+    let proxy = smime_proxy::start(&config, &ca).await.unwrap();
+    let roots = vec![ca.certificate().der().clone()];
     let res = https_via_proxy(
         proxy.local_addr(),
         "svc.webspellchecker.net:443",
@@ -193,5 +194,5 @@ async fn hosts_a_site_rule_blocks_are_refused() {
     .unwrap();
     assert_eq!(res.status, 403);
     assert!(res.text().contains("smime-proxy blocks svc.webspellchecker.net"), "{}", res.text());
-    assert_eq!(issuer_cn(&res.chain[0]), "smime-proxy local CA (test)");
+    assert_eq!(issuer_cn(&res.chain[0]), "smime-proxy run intermediate", "blocked hosts are in the constraints");
 }

@@ -15,7 +15,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::Request;
 use smime_ca::LocalCa;
-use smime_proxy::store::{KeyRing, KeyStore, KeyUnavailable};
+use smime_proxy::store::{CaVault, KeyRing, KeyStore, KeyUnavailable};
 use smime_proxy::{Config, Overrides};
 use smime_proxy_tests::{Output, openssl_ok, pki_bytes, pki_file, run, sample_message};
 use support::{get, http_via_proxy};
@@ -282,7 +282,8 @@ async fn the_own_page_unlocks_and_locks_only_for_its_own_token_and_origin() {
     let overrides = Overrides { listen: Some("127.0.0.1:0".into()), ..Overrides::default() };
     let config = Config::from_overrides(&overrides).unwrap();
     let ca = Arc::new(LocalCa::generate("test").unwrap());
-    let proxy = smime_proxy::start_with_keys(&config, ca, Arc::clone(&keys)).await.unwrap();
+    let vault = CaVault::from_root(&ca, config.intercepted_names(), config.leaf_cache_size).unwrap();
+    let proxy = smime_proxy::start_with_keys(&config, Arc::new(vault), Arc::clone(&keys)).await.unwrap();
     let addr = proxy.local_addr();
 
     let home = http_via_proxy(addr, get(&format!("http://{ORIGIN}/"))).await;

@@ -31,10 +31,13 @@ fn post_rewriting(form: String, headers: &[(&str, &str)]) -> Request<Full<Bytes>
 #[tokio::test]
 async fn home_page_serves_the_ca_equal_to_ca_export() {
     let dir = tempfile::tempdir().unwrap();
+    let pass = dir.path().join("pass");
+    std::fs::write(&pass, "init pass\n").unwrap();
     let init = Command::new(env!("CARGO_BIN_EXE_smime-proxy"))
         .args(["--config-dir"])
         .arg(dir.path())
-        .arg("init")
+        .args(["init", "--store-passphrase-file"])
+        .arg(&pass)
         .output()
         .unwrap();
     assert!(init.status.success());
@@ -52,7 +55,7 @@ async fn home_page_serves_the_ca_equal_to_ca_export() {
         .output()
         .unwrap();
 
-    let ca = Arc::new(CaFiles::new(dir.path()).load().unwrap());
+    let ca = Arc::new(CaFiles::new(dir.path()).unseal(b"init pass").unwrap().ca);
     let proxy = TestProxy::start_with_ca(&[], vec![], ca).await;
 
     // Plain HTTP: `GET http://smime-proxy.invalid/...` to the proxy.
@@ -70,7 +73,7 @@ async fn home_page_serves_the_ca_equal_to_ca_export() {
     let res =
         https_via_proxy(proxy.addr(), &format!("{ORIGIN}:443"), &proxy.local_ca_roots(), get("/ca.pem")).await.unwrap();
     assert_eq!(res.body, exported.stdout);
-    assert_eq!(res.chain[1], *proxy.ca.cert_der());
+    assert_eq!(res.chain[2], *proxy.ca.certificate().der());
 }
 
 #[tokio::test]
@@ -205,7 +208,7 @@ async fn the_listen_address_serves_setup_page_pac_and_ca_and_nothing_that_change
     let absolute = http_via_proxy(proxy.addr(), get(&format!("http://{listen}/proxy.pac"))).await;
     assert_eq!(absolute.body, pac.body);
     let ca = direct(&proxy, "GET", "/ca.pem", &format!("localhost:{}", proxy.addr().port())).await;
-    assert_eq!(ca.body, proxy.ca.cert_pem().as_bytes());
+    assert_eq!(ca.body, proxy.ca.certificate().pem().as_bytes());
 
     // The setup page: the PAC URL, the probes, and a CSP that allows exactly its own script.
     let page = direct(&proxy, "GET", "/", &listen).await;

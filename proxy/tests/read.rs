@@ -13,7 +13,7 @@ use http_body_util::Full;
 use hyper::{Request, Response};
 use smime_ca::LocalCa;
 use smime_crypto::{Identity, PrivateKey, load_certificates};
-use smime_proxy::store::{CertStore, KeyRing, KeyStore};
+use smime_proxy::store::{CaVault, CertStore, KeyRing, KeyStore};
 use smime_proxy::{Config, Overrides};
 use smime_proxy_tests::{openssl_ok, pki_bytes, pki_file};
 use support::*;
@@ -147,13 +147,14 @@ async fn setup_with(rule: &str, routes: Routes, fetches: Arc<Mutex<Vec<String>>>
     std::fs::create_dir_all(&config.dir).unwrap();
     config.trust_anchors = vec![pki_file("ca.pem")];
     let ca = Arc::new(LocalCa::generate("test").unwrap());
-    let proxy = smime_proxy::start_with_keys(&config, Arc::clone(&ca), Arc::clone(&keys)).await.unwrap();
+    let vault = CaVault::from_root(&ca, config.intercepted_names(), config.leaf_cache_size).unwrap();
+    let proxy = smime_proxy::start_with_keys(&config, Arc::new(vault), Arc::clone(&keys)).await.unwrap();
     Setup { config_dir: config.dir.clone(), _dir: dir, upstream, proxy, ca, keys, fetches }
 }
 
 impl Setup {
     fn roots(&self) -> Vec<rustls::pki_types::CertificateDer<'static>> {
-        vec![self.ca.cert_der().clone()]
+        vec![self.ca.certificate().der().clone()]
     }
 
     fn page_origin(&self) -> String {

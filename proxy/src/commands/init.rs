@@ -1,19 +1,42 @@
 //! `smime-proxy init`: the configuration directory with a documented config.toml and a
-//! new local CA. Existing files are kept, so running it twice is harmless.
+//! new local CA, its key sealed under the store passphrase (chosen here: from
+//! `--store-passphrase-file` or asked twice on a terminal). Existing files are kept, so
+//! running it twice is harmless.
 
 use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use smime_ca::CaFiles;
+use smime_ca::{CaFiles, CaState};
 use smime_proxy::config::DEFAULT_CONFIG_TOML;
+use smime_proxy::store::{KeyStore, StoreError};
 
 use super::home::ca_label;
+use super::passphrase;
 
 /// Runs `init` in `dir`.
-pub fn run(dir: &Path) -> anyhow::Result<ExitCode> {
+pub fn run(dir: &Path, store_passphrase_file: Option<&Path>) -> anyhow::Result<ExitCode> {
     let files = CaFiles::new(dir);
-    let outcome = files.load_or_create(&ca_label())?;
+    let created = match files.state()? {
+        CaState::Missing => {
+            let flag = "--store-passphrase-file";
+            let label = "store passphrase (it seals the local CA and your keys)";
+            let store = KeyStore::new(dir);
+            let passphrase = if store.is_empty()? {
+                passphrase::obtain_new(store_passphrase_file, flag, label)?
+            } else {
+                passphrase::obtain(store_passphrase_file, flag, label)?
+            };
+            store.check_passphrase(&passphrase).map_err(|e| match e {
+                StoreError::WrongStorePassphrase => {
+                    anyhow::anyhow!("wrong store passphrase: it does not open the stored keys")
+                }
+                other => other.into(),
+            })?;
+            Some(files.create(&ca_label(), &passphrase)?)
+        }
+        _ => None,
+    };
     let config = dir.join("config.toml");
     if config.exists() {
         eprintln!("kept {}", config.display());
@@ -21,15 +44,14 @@ pub fn run(dir: &Path) -> anyhow::Result<ExitCode> {
         std::fs::write(&config, DEFAULT_CONFIG_TOML).with_context(|| format!("cannot write {}", config.display()))?;
         eprintln!("wrote {}", config.display());
     }
-    if outcome.created {
-        eprintln!(
-            "created the local CA \"{}\": {} (private key {}, readable by you only)",
-            outcome.ca.common_name(),
+    match created {
+        Some(ca) => eprintln!(
+            "created the local CA \"{}\": {} (private key {}, sealed under the store passphrase)",
+            ca.certificate().common_name(),
             files.cert_path().display(),
-            files.key_path().display()
-        );
-    } else {
-        eprintln!("kept the local CA {}", files.cert_path().display());
+            files.sealed_key_path().display()
+        ),
+        None => eprintln!("kept the local CA {}", files.cert_path().display()),
     }
     eprintln!("next: `smime-proxy run`, then open http://smime-proxy.invalid/ through the proxy to trust the CA");
     Ok(ExitCode::SUCCESS)

@@ -4,6 +4,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Result, anyhow};
+use smime_ca::{CaFiles, CaState};
 use smime_crypto::pkcs12;
 use smime_proxy::store::{KeyEntry, KeyStore, StoreError};
 use zeroize::Zeroizing;
@@ -29,11 +30,24 @@ pub fn run(dir: &Path, command: KeysCommand) -> Result<ExitCode> {
             drop((data, p12_passphrase));
 
             let flag = "--store-passphrase-file";
-            let store_passphrase = if store.is_empty()? {
+            // The CA's sealed key shares the store passphrase: once it exists, the first
+            // key must be imported under the same one.
+            let ca = CaFiles::new(dir);
+            let ca_sealed = matches!(ca.state(), Ok(CaState::Sealed));
+            let store_passphrase = if store.is_empty()? && !ca_sealed {
                 passphrase::obtain_new(store_passphrase_file.as_deref(), flag, "key store passphrase")?
             } else {
                 passphrase::obtain(store_passphrase_file.as_deref(), flag, "key store passphrase")?
             };
+            if ca_sealed && store.is_empty()? {
+                ca.unseal(&store_passphrase).map_err(|e| match e {
+                    smime_ca::Error::WrongPassphrase => anyhow!(
+                        "wrong store passphrase: it does not open the local CA, which was sealed under the \
+                         store passphrase chosen when it was created"
+                    ),
+                    other => anyhow!(other),
+                })?;
+            }
             let imported = store.import(&identity, &store_passphrase).map_err(store_error)?;
             let entry = &imported.entry;
             if imported.added {

@@ -17,7 +17,7 @@ mod run;
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let dir = home::config_dir(cli.config_dir)?;
     match cli.command {
-        Command::Init => init::run(&dir),
+        Command::Init { store_passphrase_file } => init::run(&dir, store_passphrase_file.as_deref()),
         Command::Run(args) => run::run(&dir, args),
         Command::Ca(command) => ca::run(&dir, command),
         Command::Message(command) => message::run(&dir, command),

@@ -29,7 +29,7 @@ use crate::rewrite::STATE_QUERY;
 use crate::rules::{
     Head, LoginRequest, Match, Query, RequestRule, Rule, SiteTable, classify, match_request, split_host_port,
 };
-use crate::store::Login;
+use crate::store::{CaStatus, CaVault, Login};
 
 /// Largest compose request body the proxy reads (attachments included).
 const MAX_COMPOSE_BODY: usize = 64 * 1024 * 1024;
@@ -48,6 +48,10 @@ pub(crate) struct Shared {
     pub(crate) services: Arc<crate::flows::Services>,
     /// What happens to message view pages.
     pub(crate) read: ReadFlow,
+    /// The interception CA: sealed until the store passphrase is given.
+    pub(crate) ca: Arc<CaVault>,
+    /// `http://<own origin>/`, where a sealed CA is unlocked.
+    pub(crate) ca_unlock_page: String,
 }
 
 /// The per-exchange handler.
@@ -78,6 +82,27 @@ impl Handler {
         Self { shared, exchange: None }
     }
 
+    /// Whether the interception CA is unlocked: until then no configured site is served,
+    /// neither intercepted (no certificate) nor tunnelled (it would bypass S/MIME).
+    fn ca_ready(&self) -> bool {
+        matches!(self.shared.ca.status(), CaStatus::Ready { .. })
+    }
+
+    /// The refusal of a configured site while the CA is sealed. A browser shows a CONNECT
+    /// refusal only as a tunnel error, so the log says it too.
+    fn sealed(&self, host: &str) -> Response<Body> {
+        let origin = &self.shared.ca_unlock_page;
+        tracing::warn!(host, "refused: the local CA is sealed; unlock it at {origin}");
+        html_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "<!doctype html><title>smime-proxy</title><p>smime-proxy is locked: {} is neither intercepted nor \
+                 passed on until you unlock it with the store passphrase at <a href=\"{origin}\">{origin}</a>.</p>\n",
+                crate::markup::escape(host)
+            ),
+        )
+    }
+
     fn should_intercept(&self, authority: &str) -> bool {
         let (host, port) = split_host_port(authority);
         let port = port.and_then(|p| p.parse().ok()).unwrap_or(443);
@@ -92,6 +117,10 @@ impl HttpHandler for Handler {
             return forbidden_peer().into();
         }
         if req.method() == Method::CONNECT {
+            let authority = req.uri().authority().map(|a| a.as_str()).unwrap_or_default();
+            if self.should_intercept(authority) && !self.ca_ready() {
+                return self.sealed(split_host_port(authority).0).into();
+            }
             return req.into();
         }
         let Some(authority) = req.uri().authority().cloned() else {
@@ -124,6 +153,9 @@ impl HttpHandler for Handler {
             self.exchange = Some(exchange);
             return req.into();
         };
+        if !self.ca_ready() {
+            return self.sealed(host).into();
+        }
         let query_text = req.uri().query().unwrap_or_default();
         if query_text == STATE_QUERY && req.method() == Method::POST {
             let origin = web_origin(req.uri()).unwrap_or_default();

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use hudsucker::Proxy;
 use hudsucker::hyper_util::client::legacy::connect::HttpConnector;
 use hudsucker::tokio_tungstenite::Connector;
-use smime_ca::{LeafAuthority, LocalCa};
+use smime_ca::LocalCa;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -20,7 +20,7 @@ use crate::flows::read::{ReadFlow, ViewStore};
 use crate::http::{UpstreamClient, client_config};
 use crate::origin::{OwnOrigin, RuntimeSettings};
 use crate::pki::Pki;
-use crate::store::{CertStore, KeyRing};
+use crate::store::{CaVault, CertStore, KeyRing};
 use crate::{Config, Error};
 
 /// A started proxy.
@@ -74,19 +74,22 @@ fn bind(addr: SocketAddr) -> Result<TcpListener, Error> {
 }
 
 /// Binds `config.listen` and starts serving in a background task, with no key store
-/// (flows that need a key fail closed).
-pub async fn start(config: &Config, ca: Arc<LocalCa>) -> Result<RunningProxy, Error> {
+/// (flows that need a key fail closed), intercepting at once with an intermediate minted
+/// from `root` (which the caller holds; `run` keeps its root sealed, see [`CaVault`]).
+pub async fn start(config: &Config, root: &LocalCa) -> Result<RunningProxy, Error> {
     let keys = KeyRing::without_store(format!(
         "this proxy was started without a key store (import a key, then restart; unlock at http://{}/)",
         config.origin
     ));
-    start_with_keys(config, ca, Arc::new(keys)).await
+    let ca = CaVault::from_root(root, config.intercepted_names(), config.leaf_cache_size)?;
+    start_with_keys(config, Arc::new(ca), Arc::new(keys)).await
 }
 
-/// Binds `config.listen` and starts serving in a background task; `keys` is the ring the
-/// own page unlocks and locks and that flows take keys from. The caller runs its idle
-/// timer ([`KeyRing::lock_when_idle`]) and locks it at shutdown.
-pub async fn start_with_keys(config: &Config, ca: Arc<LocalCa>, keys: Arc<KeyRing>) -> Result<RunningProxy, Error> {
+/// Binds `config.listen` and starts serving in a background task; `ca` mints the leaves
+/// (once unlocked) and `keys` is the ring the own page unlocks and locks and that flows
+/// take keys from. The caller runs its idle timer ([`KeyRing::lock_when_idle`]) and
+/// locks it at shutdown.
+pub async fn start_with_keys(config: &Config, ca: Arc<CaVault>, keys: Arc<KeyRing>) -> Result<RunningProxy, Error> {
     let listener = bind(config.listen)?;
     let addr = listener.local_addr().map_err(|source| Error::Bind { addr: config.listen, source })?;
 
@@ -122,11 +125,21 @@ pub async fn start_with_keys(config: &Config, ca: Arc<LocalCa>, keys: Arc<KeyRin
     )?;
     let compose = ComposeFlow::new(Arc::clone(&services), config.compose);
     let read = ReadFlow::new(views, config.origin.clone());
-    let shared = Arc::new(Shared { origin, sites: config.sites.clone(), settings, compose, services, read });
+    let ca_unlock_page = format!("http://{}/", config.origin);
+    let shared = Arc::new(Shared {
+        origin,
+        sites: config.sites.clone(),
+        settings,
+        compose,
+        services,
+        read,
+        ca: Arc::clone(&ca),
+        ca_unlock_page,
+    });
     let wiping = Arc::clone(&shared);
     tokio::spawn(async move { wiping.compose.forget_decrypted_on_lock().await });
     let handler = Handler::new(shared);
-    let authority = LeafAuthority::new(ca, config.leaf_cache_size)?;
+    let authority = ca.authority().clone();
 
     let (tx, rx) = oneshot::channel::<()>();
     let proxy = Proxy::builder()

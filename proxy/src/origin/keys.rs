@@ -1,5 +1,6 @@
-//! The key store on the own origin: its state on the home page, `POST /api/unlock`
-//! (form fields `token`, `passphrase`) and `POST /api/lock` (field `token`). Both pass
+//! The key store and the interception CA on the own origin: their state on the home
+//! page, `POST /api/unlock` (form fields `token`, `passphrase`, and `confirm` when the
+//! passphrase is being chosen) and `POST /api/lock` (field `token`). Both pass
 //! the same checks as every state-changing request ([`super::guard`]): a page of another
 //! origin can neither unlock nor lock, and never learns whether a passphrase was right.
 
@@ -13,48 +14,74 @@ use zeroize::Zeroizing;
 use super::OwnOrigin;
 use crate::http::{html_response, see_home, text_response};
 use crate::markup::escape;
-use crate::store::StoreError;
+use crate::store::{CaStatus, StoreError, unlock_all};
 
 impl OwnOrigin {
-    /// The key store part of the home page: state, and the unlock or lock form.
+    /// The key store part of the home page: the state of the CA and the keys, and the
+    /// form that fits (choose the passphrase, unlock, or lock).
     pub(super) fn keys_section(&self) -> String {
         let status = self.keys.status();
         let idle = human_duration(status.lock_after_idle);
-        if status.stored == 0 {
-            return "<h3>Key store</h3>\n<p>No keys imported yet: run <code>smime-proxy keys import FILE.p12</code>, \
-                    then reload this page.</p>"
-                .to_owned();
-        }
-        if status.unlocked > 0 {
+        let ca = self.ca.status();
+        let ca_state = match ca {
+            CaStatus::Missing => "<p><strong>No local CA yet.</strong> Choose the store passphrase: it seals the \
+                                  CA's key and every key you import. Until then no site is intercepted.</p>"
+                .to_owned(),
+            CaStatus::Sealed => "<p><strong>Sealed.</strong> The local CA's key is sealed under the store \
+                                 passphrase: the webmail sites are refused until you unlock.</p>"
+                .to_owned(),
+            CaStatus::Ready { until } => format!(
+                "<p>Intercepting the sites below with an intermediate CA held in memory only, valid until \
+                 {} (each unlock renews it).</p>",
+                escape(&crate::timestamp::rfc3339(until.into()))
+            ),
+        };
+        let keys_state = match (status.stored, status.unlocked) {
+            (0, _) => "<p>No keys imported yet: run <code>smime-proxy keys import FILE.p12</code>, then reload \
+                       this page.</p>"
+                .to_owned(),
+            (n, 0) => format!(
+                "<p>Locked ({n} key{s} stored). Signing and decrypting need the keys unlocked; they lock again \
+                 after {idle} without use.</p>",
+                s = plural(n)
+            ),
+            (_, n) => {
+                format!("<p>Unlocked ({n} key{s}); the keys lock again after {idle} without use.</p>", s = plural(n))
+            }
+        };
+        let token = &self.token;
+        let form = if ca == CaStatus::Missing && status.stored == 0 {
             format!(
-                r#"<h3>Key store</h3>
-<p>Unlocked ({n} key{s}); it locks again after {idle} without use.</p>
-<form method="post" action="/api/lock">
+                r#"<form method="post" action="/api/unlock">
 <input type="hidden" name="token" value="{token}">
-<button>Lock now</button>
-</form>"#,
-                n = status.unlocked,
-                s = if status.unlocked == 1 { "" } else { "s" },
-                token = self.token,
+<label>New store passphrase <input type="password" name="passphrase" autocomplete="new-password" required></label>
+<label>Again <input type="password" name="confirm" autocomplete="new-password" required></label>
+<button>Create the local CA</button>
+</form>"#
             )
-        } else {
+        } else if !matches!(ca, CaStatus::Ready { .. }) || (status.stored > 0 && status.unlocked == 0) {
             format!(
-                r#"<h3>Key store</h3>
-<p>Locked ({n} key{s} stored). Signing and decrypting need it unlocked; it locks again after
-{idle} without use.</p>
-<form method="post" action="/api/unlock">
+                r#"<form method="post" action="/api/unlock">
 <input type="hidden" name="token" value="{token}">
 <label>Store passphrase <input type="password" name="passphrase" autocomplete="current-password" required></label>
 <button>Unlock</button>
-</form>"#,
-                n = status.stored,
-                s = if status.stored == 1 { "" } else { "s" },
-                token = self.token,
+</form>"#
             )
-        }
+        } else if status.unlocked > 0 {
+            format!(
+                r#"<form method="post" action="/api/lock">
+<input type="hidden" name="token" value="{token}">
+<button>Lock the keys now</button>
+</form>"#
+            )
+        } else {
+            String::new()
+        };
+        format!("<h3>Key store</h3>\n{ca_state}\n{keys_state}\n{form}")
     }
 
-    /// `POST /api/unlock`.
+    /// `POST /api/unlock`: fields `passphrase` and, when the passphrase is being chosen
+    /// (no CA and no key yet), `confirm`.
     pub(super) async fn unlock(&self, req: Request<Body>) -> Response<Body> {
         let form = match self.checked_form(req).await {
             Ok(form) => form,
@@ -63,18 +90,25 @@ impl OwnOrigin {
         let Some(passphrase) = form_value(&form, b"passphrase") else {
             return text_response(StatusCode::BAD_REQUEST, "the form has no passphrase\n");
         };
+        let confirm = form_value(&form, b"confirm");
         drop(form);
-        let keys = Arc::clone(&self.keys);
+        let choosing = self.ca.status() == CaStatus::Missing && self.keys.status().stored == 0;
+        if choosing && confirm.as_deref() != Some(&*passphrase) {
+            return message_page(StatusCode::BAD_REQUEST, "The two passphrases differ. Nothing was created.");
+        }
+        let (ca, keys) = (Arc::clone(&self.ca), Arc::clone(&self.keys));
         // Argon2id takes memory and time: off the executor.
-        let result = tokio::task::spawn_blocking(move || keys.unlock(&passphrase)).await;
+        let result = tokio::task::spawn_blocking(move || unlock_all(&ca, &keys, &passphrase)).await;
         match result {
-            Ok(Ok(_)) => see_home(),
+            Ok(Ok(opened)) => {
+                if opened.ca.created {
+                    tracing::info!("local CA created, sealed under the store passphrase chosen on the own page");
+                }
+                see_home()
+            }
             Ok(Err(StoreError::WrongStorePassphrase | StoreError::EmptyPassphrase)) => {
                 tracing::warn!("unlock refused: wrong store passphrase");
-                message_page(StatusCode::FORBIDDEN, "Wrong store passphrase. The key store stays locked.")
-            }
-            Ok(Err(StoreError::NoKeys)) => {
-                message_page(StatusCode::CONFLICT, "The key store is empty: import a key with smime-proxy keys import.")
+                message_page(StatusCode::FORBIDDEN, "Wrong store passphrase. Everything stays locked.")
             }
             Ok(Err(error)) => {
                 tracing::error!(%error, "unlock failed");
@@ -84,7 +118,8 @@ impl OwnOrigin {
         }
     }
 
-    /// `POST /api/lock`.
+    /// `POST /api/lock`: locks the keys (the interception CA stays ready: browsing goes
+    /// on; signing and decrypting need the passphrase again).
     pub(super) async fn lock(&self, req: Request<Body>) -> Response<Body> {
         if let Err(refusal) = self.checked_form(req).await {
             return refusal;
@@ -94,6 +129,10 @@ impl OwnOrigin {
         }
         see_home()
     }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
 }
 
 /// A short page with one message and a link home.

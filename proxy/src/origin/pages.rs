@@ -27,6 +27,7 @@ impl OwnOrigin {
                 })
                 .collect()
         };
+        let root = self.ca.root();
         let rewriting = self.settings.rewriting();
         let (state, action, value) =
             if rewriting { ("on", "Pause rewriting", "off") } else { ("paused", "Resume rewriting", "on") };
@@ -44,8 +45,10 @@ webmail through it.</p>
 <p><a class="button" href="/ca.pem" download>CA certificate (PEM)</a>
 <a class="button" href="/ca.der" download>CA certificate (DER)</a></p>
 <p>Certificate: <code>{cn}</code><br>SPKI SHA-256: <code>{spki}</code></p>
-<p>This CA is unique to this machine; its key never leaves <code>ca-key.pem</code> in the
-configuration directory. It only signs certificates for the sites listed below.</p>
+<p>This CA is unique to this machine. Its key is sealed under your store passphrase
+(<code>ca-key.sealed</code>): a copy of the configuration directory signs nothing. While the
+proxy runs, only an intermediate CA held in memory signs, and its name constraints limit it
+to the sites listed below and this page, for a few days.</p>
 
 <h2>2. Trust it</h2>
 <h3>Firefox</h3>
@@ -85,8 +88,8 @@ of <code>{listen}</code> for the browser.</p>
 </form>
 </body></html>
 "#,
-            cn = escape(self.ca.common_name()),
-            spki = escape(&self.ca.spki_sha256()),
+            cn = root.as_ref().map_or_else(|| "(not created yet)".to_owned(), |r| escape(r.common_name())),
+            spki = root.as_ref().map_or_else(String::new, |r| escape(&r.spki_sha256())),
             listen = self.listen,
             version = env!("CARGO_PKG_VERSION"),
             token = self.token,

@@ -54,12 +54,14 @@ impl OwnOrigin {
         let file: fn(&Self) -> Response<Body> = match path {
             "/style.css" => |_| respond(StatusCode::OK, "text/css; charset=utf-8", STYLE_CSS),
             "/proxy.pac" => |origin| respond(StatusCode::OK, "application/x-ns-proxy-autoconfig", origin.pac()),
-            "/ca.pem" => {
-                |origin| download("application/x-pem-file", "smime-proxy-ca.pem", origin.ca.cert_pem().to_owned())
-            }
-            "/ca.der" => {
-                |origin| download("application/x-x509-ca-cert", "smime-proxy-ca.der", origin.ca.cert_der().to_vec())
-            }
+            "/ca.pem" => |origin| match origin.ca.root() {
+                Some(root) => download("application/x-pem-file", "smime-proxy-ca.pem", root.pem().to_owned()),
+                None => no_ca_yet(origin),
+            },
+            "/ca.der" => |origin| match origin.ca.root() {
+                Some(root) => download("application/x-x509-ca-cert", "smime-proxy-ca.der", root.der().to_vec()),
+                None => no_ca_yet(origin),
+            },
             _ => return None,
         };
         Some(if matches!(*method, Method::GET | Method::HEAD) {
@@ -106,6 +108,15 @@ impl OwnOrigin {
         tracing::info!(rewriting = self.settings.rewriting(), "setting changed");
         see_home()
     }
+}
+
+/// The answer for the CA files before the first store passphrase created the CA.
+fn no_ca_yet(origin: &OwnOrigin) -> Response<Body> {
+    respond(
+        StatusCode::NOT_FOUND,
+        "text/plain; charset=utf-8",
+        format!("no local CA yet: choose the store passphrase on http://{}/ first\n", origin.host),
+    )
 }
 
 fn refused(why: Refusal) -> Response<Body> {

@@ -5,11 +5,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use smime_ca::LocalCa;
-
 use crate::flows::read::ViewStore;
 use crate::rules::SiteTable;
-use crate::store::KeyRing;
+use crate::store::{CaVault, KeyRing};
 
 /// Settings the user may change while the proxy runs (only from the own origin).
 #[derive(Debug)]
@@ -46,7 +44,8 @@ pub struct OwnOrigin {
     pub(super) host: String,
     pub(super) listen: SocketAddr,
     pub(super) sites: SiteTable,
-    pub(super) ca: Arc<LocalCa>,
+    /// The interception CA: its public root for downloads, its state for the home page.
+    pub(super) ca: Arc<CaVault>,
     /// Per-run secret that every state-changing request must carry.
     pub(super) token: String,
     pub(super) settings: Arc<RuntimeSettings>,
@@ -62,7 +61,7 @@ impl OwnOrigin {
         host: String,
         listen: SocketAddr,
         sites: SiteTable,
-        ca: Arc<LocalCa>,
+        ca: Arc<CaVault>,
         settings: Arc<RuntimeSettings>,
         keys: Arc<KeyRing>,
         views: Arc<ViewStore>,

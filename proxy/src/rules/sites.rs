@@ -108,6 +108,20 @@ impl SiteTable {
     pub fn iter(&self) -> impl Iterator<Item = &Site> {
         self.sites.iter()
     }
+
+    /// Every host these sites make the proxy intercept: the sites' hosts and the hosts
+    /// their rules block, lower case, each once, in configuration order.
+    pub fn intercepted_hosts(&self) -> Vec<String> {
+        let mut hosts: Vec<String> = Vec::new();
+        let all = self.sites.iter().flat_map(|s| std::iter::once(&s.host).chain(&s.rule.blocked_hosts));
+        for host in all {
+            let host = host.to_ascii_lowercase();
+            if !hosts.contains(&host) {
+                hosts.push(host);
+            }
+        }
+        hosts
+    }
 }
 
 #[cfg(test)]

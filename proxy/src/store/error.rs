@@ -65,4 +65,18 @@ pub enum StoreError {
     /// The S/MIME engine failed (encoding, sealing, a key that does not match).
     #[error(transparent)]
     Crypto(#[from] smime_crypto::Error),
+    /// The interception CA's files or certificates failed (not a wrong passphrase: that
+    /// is [`StoreError::WrongStorePassphrase`]).
+    #[error(transparent)]
+    Ca(smime_ca::Error),
+}
+
+impl From<smime_ca::Error> for StoreError {
+    fn from(error: smime_ca::Error) -> Self {
+        match error {
+            smime_ca::Error::WrongPassphrase => Self::WrongStorePassphrase,
+            smime_ca::Error::EmptyPassphrase => Self::EmptyPassphrase,
+            other => Self::Ca(other),
+        }
+    }
 }

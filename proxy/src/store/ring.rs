@@ -124,6 +124,16 @@ impl KeyRing {
         Ok(count)
     }
 
+    /// Checks `passphrase` against a stored key without unlocking anything (any non-empty
+    /// passphrase when the store is empty or absent).
+    pub fn check_passphrase(&self, passphrase: &[u8]) -> Result<(), StoreError> {
+        match &self.store {
+            Some(store) => store.check_passphrase(passphrase),
+            None if passphrase.is_empty() => Err(StoreError::EmptyPassphrase),
+            None => Ok(()),
+        }
+    }
+
     /// Remembers the login the user gave `site` (for sending over SMTP as that user), in
     /// memory only, until the ring is locked (on demand, when idle, at shutdown).
     pub fn remember_login(&self, site: &str, login: Login) {

@@ -196,7 +196,7 @@ impl TestProxy {
             revocation: None,
         };
         let config = Config::from_overrides(&overrides).unwrap();
-        let proxy = smime_proxy::start(&config, Arc::clone(&ca)).await.unwrap();
+        let proxy = smime_proxy::start(&config, &ca).await.unwrap();
         Self { proxy, ca }
     }
 
@@ -206,7 +206,7 @@ impl TestProxy {
 
     /// Trusts only the proxy's local CA.
     pub fn local_ca_roots(&self) -> Vec<CertificateDer<'static>> {
-        vec![self.ca.cert_der().clone()]
+        vec![self.ca.certificate().der().clone()]
     }
 }
 
