@@ -45,6 +45,8 @@ printf 'bob@example.test,' > "$here/corpus/address_list/one"
 printf 'Bob Smith <bob@example.test>, "Carol, C." <carol@example.test>; ' > "$here/corpus/address_list/names"
 printf '=?utf-8?q?K=C3=B6ln?= <koeln@example.test>, dave@example.test' > "$here/corpus/address_list/encoded"
 for f in *.pem *.p7c; do [ -f "$f" ] && cp "$f" "$here/corpus/certificate_file/"; done
+mkdir -p "$here/corpus/ca_certificate"
+for f in *.pem; do [ -f "$f" ] && cp "$f" "$here/corpus/ca_certificate/"; done
 mkdir -p "$here/corpus/answered_message"
 for f in "$here/corpus/open_message/"*; do
   for pick in 00 03; do { printf "\\x$pick"; cat "$f"; } > "$here/corpus/answered_message/$pick-$(basename "$f")"; done

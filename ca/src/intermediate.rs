@@ -205,8 +205,9 @@ mod tests {
     /// outside the constraints (what a thief of the running proxy's memory could do), and
     /// asks OpenSSL: the leaf for a permitted host verifies, this one does not. With
     /// `SMIME_CA_CHAIN_OUT=DIR` the chain is left in DIR for the browser test
-    /// (tests/e2e/ca-constraints.mjs): root.pem, intermediate.pem, inside.pem (for
-    /// permitted.test), outside.pem (for outside.test) and leaf-key.pem.
+    /// (tests/e2e/ca-constraints.mjs): root.pem, intermediate.pem, inside.pem (ours, for
+    /// permitted.test), inside-by-hand.pem (for www.permitted.test) and outside.pem (for
+    /// outside.test), both made by hand with one profile, and leaf-key.pem.
     #[test]
     fn openssl_rejects_a_hand_minted_leaf_outside_the_constraints() {
         use std::process::Command;
@@ -221,18 +222,24 @@ mod tests {
             crate::LeafProfile::default().mint(&inter, &key, "outside.test"),
             Err(Error::NotPermitted { .. })
         ));
-        let mut params = CertificateParams::new(vec!["outside.test".to_owned()]).unwrap();
-        params.distinguished_name.push(DnType::CommonName, "outside.test");
-        params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
-        params.not_before = OffsetDateTime::now_utc() - Duration::hours(1);
-        params.not_after = OffsetDateTime::now_utc() + Duration::hours(20);
-        let outside = params.signed_by(&key, inter.issuer()).unwrap();
+        let by_hand = |host: &str| {
+            let mut params = CertificateParams::new(vec![host.to_owned()]).unwrap();
+            params.distinguished_name.push(DnType::CommonName, host);
+            params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+            params.not_before = OffsetDateTime::now_utc() - Duration::hours(1);
+            params.not_after = OffsetDateTime::now_utc() + Duration::hours(20);
+            params.signed_by(&key, inter.issuer()).unwrap()
+        };
+        // The same hand-made profile for a permitted name: only the name differs.
+        let inside_by_hand = by_hand("www.permitted.test");
+        let outside = by_hand("outside.test");
 
         let pem = crate::root::pem_block;
         let write = |name: &str, text: String| std::fs::write(out.join(name), text).unwrap();
         write("root.pem", root.certificate().pem().to_owned());
         write("intermediate.pem", pem(inter.der()));
         write("inside.pem", pem(&inside));
+        write("inside-by-hand.pem", pem(inside_by_hand.der()));
         write("outside.pem", pem(outside.der()));
         write("leaf-key.pem", key.serialize_pem());
 
@@ -256,8 +263,10 @@ mod tests {
                 String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr),
             )
         };
-        let (ok, text) = verify("inside.pem");
-        assert!(ok, "the permitted leaf verifies: {text}");
+        for leaf in ["inside.pem", "inside-by-hand.pem"] {
+            let (ok, text) = verify(leaf);
+            assert!(ok, "{leaf}: a permitted leaf verifies: {text}");
+        }
         let (ok, text) = verify("outside.pem");
         assert!(!ok, "a leaf outside the constraints must not verify: {text}");
         assert!(text.contains("permitted subtree violation"), "{text}");

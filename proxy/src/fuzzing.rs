@@ -112,6 +112,11 @@ pub fn certificate_file(data: &[u8]) {
     let _ = smime_crypto::load_certificates(data);
 }
 
+/// The local CA's certificate file (`<config-dir>/ca.pem`), as `run` and `ca export` read it.
+pub fn ca_certificate(data: &[u8]) {
+    let _ = smime_ca::RootCertificate::from_pem(&String::from_utf8_lossy(data), std::path::Path::new("ca.pem"));
+}
+
 /// A rule file (TOML, CSS selectors, path globs, JSON paths, URL templates).
 pub fn rule_file(text: &str) {
     let _ = crate::rules::parse_rule(text, "fuzz.toml");

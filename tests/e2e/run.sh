@@ -5,7 +5,8 @@
 # for each suite its own stack, its browser suite through smime-proxy and its stack
 # again down: Roundcube (suite.mjs), Horde (horde/), SOGo (sogo/), the directory and
 # revocation suite (pki/: LDAP, OCSP, CRL services, driven through Roundcube), and Roundcube
-# in Firefox (firefox/: Debian's firefox-esr over WebDriver BiDi). Each suite
+# in Firefox (firefox/: Debian's firefox-esr over WebDriver BiDi), after ca-constraints.mjs
+# (the interception CA's name constraints in Chromium with an NSS trust store, no stack). Each suite
 # NAME other than roundcube is NAME/stack.sh + NAME/suite.mjs. Prints how long each stack's
 # install, start and suite took, and stops everything again (trap), also on failure.
 #
@@ -59,6 +60,12 @@ if ! command -v /usr/bin/chromium >/dev/null; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -o Dpkg::Use-Pty=0 \
     -o DPkg::Lock::Timeout=600 chromium fonts-liberation >/dev/null
 fi
+if ! command -v certutil >/dev/null; then
+  say "installing certutil (Debian libnss3-tools, for ca-constraints.mjs's NSS trust store)"
+  [[ -n "$(ls -A /var/lib/apt/lists 2>/dev/null | grep -v -e lock -e partial)" ]] || apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -o Dpkg::Use-Pty=0 \
+    -o DPkg::Lock::Timeout=600 libnss3-tools >/dev/null
+fi
 command -v node >/dev/null || {
   say "installing nodejs + npm (Debian)"
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
@@ -79,6 +86,14 @@ fi
 export SMIME_PROXY_BIN
 timings+=("proxy binary $(secs "$t0" "$(now)")s")
 
+# ---- the interception CA in Chromium with a real trust store (no mail stack) -------------------
+rc=0
+failed=()
+t0=$(now)
+say "suite: ca-constraints"
+(cd "$HERE" && node --test-reporter=spec ca-constraints.mjs) || { rc=1; failed+=(ca-constraints); }
+timings+=("ca-constraints suite $(secs "$t0" "$(now)")s")
+
 # ---- the shared mail stack ----------------------------------------------------------------
 t0=$(now)
 bash "$HERE/stack.sh" configure
@@ -86,8 +101,6 @@ bash "$HERE/stack.sh" start
 timings+=("mail stack + roundcube configure+start $(secs "$t0" "$(now)")s")
 
 # ---- each suite: stack up, suite, stack down -----------------------------------------------
-rc=0
-failed=()
 for w in $WEBMAILS; do
   if [[ $w != roundcube ]]; then
     t0=$(now)
