@@ -5,15 +5,18 @@
 # for each suite its own stack, its browser suite through smime-proxy and its stack
 # again down: Roundcube (suite.mjs), Horde (horde/), SOGo (sogo/), and the directory and
 # revocation suite (pki/: LDAP, OCSP, CRL services, driven through Roundcube). Each suite
-# NAME other than roundcube is NAME/stack.sh + NAME/suite.mjs. Prints how long each stack's
-# install, start and suite took, and stops everything again (trap), also on failure.
+# NAME other than roundcube is NAME/stack.sh + NAME/suite.mjs. Before them, without any
+# stack, the hostile-page suite (hostile.mjs: another origin's page in the same Chromium
+# attacks the proxy's own origin). Prints how long each stack's install, start and suite
+# took, and stops everything again (trap), also on failure.
 #
 #   tests/e2e/run.sh
 #
 # SMIME_PROXY_BIN   use this binary (else $CARGO_TARGET_DIR/debug/smime-proxy, built here
 #                   with `cargo build -p smime-proxy` when missing or when E2E_BUILD=1)
-# E2E_WEBMAILS      which suites, in order (default "roundcube horde sogo pki"; the name is
-#                   historical: pki is not a webmail, it runs through Roundcube)
+# E2E_WEBMAILS      which suites, in order (default "hostile roundcube horde sogo pki"; the
+#                   name is historical: hostile and pki are not webmails; hostile needs no
+#                   stack, pki runs through Roundcube)
 # E2E_KEEP_STACK=1  leave the stacks running afterwards
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -25,7 +28,9 @@ secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 t_start=$(now)
 say() { printf 'e2e: %s\n' "$*"; }
 
-WEBMAILS=${E2E_WEBMAILS:-roundcube horde sogo pki}
+SUITES=${E2E_WEBMAILS:-hostile roundcube horde sogo pki}
+HOSTILE=; [[ " $SUITES " == *" hostile "* ]] && HOSTILE=1
+WEBMAILS=$(printf '%s\n' $SUITES | grep -vx hostile | xargs || true)
 stack_of() { [[ $1 == roundcube ]] && echo "$HERE/stack.sh" || echo "$HERE/$1/stack.sh"; }
 suite_of() { [[ $1 == roundcube ]] && echo suite.mjs || echo "$1/suite.mjs"; }
 
@@ -33,6 +38,7 @@ stopped=
 stop_stacks() {
   [[ -n $stopped ]] && return
   stopped=1
+  [[ -n $WEBMAILS ]] || return 0
   if [[ ${E2E_KEEP_STACK:-} == 1 ]]; then say "leaving the stacks running (E2E_KEEP_STACK=1)"; return; fi
   for w in $WEBMAILS; do [[ $w == roundcube ]] || bash "$(stack_of "$w")" stop || true; done
   bash "$HERE/stack.sh" stop || true
@@ -42,9 +48,11 @@ trap stop_stacks EXIT
 timings=()
 
 # ---- install ------------------------------------------------------------------------------
-t0=$(now)
-bash "$HERE/stack.sh" install
-timings+=("install mail stack + roundcube $(secs "$t0" "$(now)")s")
+if [[ -n $WEBMAILS ]]; then
+  t0=$(now)
+  bash "$HERE/stack.sh" install
+  timings+=("install mail stack + roundcube $(secs "$t0" "$(now)")s")
+fi
 for w in $WEBMAILS; do
   [[ $w == roundcube ]] && continue
   t0=$(now)
@@ -78,15 +86,26 @@ fi
 export SMIME_PROXY_BIN
 timings+=("proxy binary $(secs "$t0" "$(now)")s")
 
-# ---- the shared mail stack ----------------------------------------------------------------
-t0=$(now)
-bash "$HERE/stack.sh" configure
-bash "$HERE/stack.sh" start
-timings+=("mail stack + roundcube configure+start $(secs "$t0" "$(now)")s")
-
-# ---- each suite: stack up, suite, stack down -----------------------------------------------
 rc=0
 failed=()
+
+# ---- hostile pages: no stack (the webmail is the suite's own upstream) ----------------------
+if [[ -n $HOSTILE ]]; then
+  t0=$(now)
+  say "suite: hostile"
+  (cd "$HERE" && node --test-reporter=spec hostile.mjs) || { rc=1; failed+=(hostile); }
+  timings+=("hostile suite $(secs "$t0" "$(now)")s")
+fi
+
+# ---- the shared mail stack ----------------------------------------------------------------
+if [[ -n $WEBMAILS ]]; then
+  t0=$(now)
+  bash "$HERE/stack.sh" configure
+  bash "$HERE/stack.sh" start
+  timings+=("mail stack + roundcube configure+start $(secs "$t0" "$(now)")s")
+fi
+
+# ---- each suite: stack up, suite, stack down -----------------------------------------------
 for w in $WEBMAILS; do
   if [[ $w != roundcube ]]; then
     t0=$(now)
