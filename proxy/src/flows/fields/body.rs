@@ -12,7 +12,7 @@ use crate::rules::JsonPath;
 
 /// `body` (of `content_type`) with each field of `fields` sealed by `seal`; `None` when
 /// no named field has a value to seal. `Err` is one sentence for the user.
-pub(super) fn seal_body(
+pub(crate) fn seal_body(
     content_type: Option<&str>,
     body: &[u8],
     fields: &[String],

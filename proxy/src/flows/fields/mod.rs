@@ -11,6 +11,8 @@
 //! ```
 
 mod body;
+
+pub(crate) use body::seal_body;
 mod seal;
 
 use std::sync::Arc;
@@ -20,7 +22,6 @@ use hudsucker::Body;
 use hudsucker::hyper::header::{self, HeaderValue};
 use hudsucker::hyper::{Request, StatusCode};
 
-use self::body::seal_body;
 use self::seal::Sealer;
 use super::read::ReadFlow;
 use super::{Services, Verdict, refused};
