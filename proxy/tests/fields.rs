@@ -16,7 +16,7 @@ use http_body_util::Full;
 use hyper::{Request, Response};
 use smime_ca::LocalCa;
 use smime_crypto::{Identity, PrivateKey, load_certificates};
-use smime_proxy::store::{KeyRing, KeyStore};
+use smime_proxy::store::{CaVault, KeyRing, KeyStore};
 use smime_proxy::{Config, Overrides};
 use smime_proxy_tests::{openssl, openssl_ok, pki_bytes, pki_file};
 use support::*;
@@ -169,13 +169,14 @@ async fn setup() -> Setup {
     std::fs::create_dir_all(&config.dir).unwrap();
     config.trust_anchors = vec![pki_file("ca.pem")];
     let ca = Arc::new(LocalCa::generate("test").unwrap());
-    let proxy = smime_proxy::start_with_keys(&config, Arc::clone(&ca), Arc::clone(&keys)).await.unwrap();
+    let vault = CaVault::from_root(&ca, config.intercepted_names(), config.leaf_cache_size).unwrap();
+    let proxy = smime_proxy::start_with_keys(&config, Arc::new(vault), Arc::clone(&keys)).await.unwrap();
     Setup { _dir: dir, upstream, proxy, ca, keys, stored }
 }
 
 impl Setup {
     fn roots(&self) -> Vec<rustls::pki_types::CertificateDer<'static>> {
-        vec![self.ca.cert_der().clone()]
+        vec![self.ca.certificate().der().clone()]
     }
 
     async fn get(&self, path: &str) -> Fetched {
