@@ -4,7 +4,6 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Result, anyhow};
-use smime_crypto::pkcs12;
 use smime_proxy::store::{KeyEntry, KeyStore, StoreError};
 use zeroize::Zeroizing;
 
@@ -20,21 +19,20 @@ pub fn run(dir: &Path, command: KeysCommand) -> Result<ExitCode> {
             let data = Zeroizing::new(std::fs::read(&file).map_err(|e| anyhow!("{}: {e}", file.display()))?);
             let label = format!("passphrase of {}", file.display());
             let p12_passphrase = passphrase::obtain(passphrase_file.as_deref(), "--passphrase-file", &label)?;
-            let identity = pkcs12::read_identity(&data, &p12_passphrase).map_err(|e| match e {
-                smime_crypto::Error::WrongPassphrase => {
-                    anyhow!("wrong passphrase for the PKCS#12 file {} (or the file is damaged)", file.display())
-                }
-                other => anyhow!("{}: {other}", file.display()),
-            })?;
-            drop((data, p12_passphrase));
-
             let flag = "--store-passphrase-file";
             let store_passphrase = if store.is_empty()? {
                 passphrase::obtain_new(store_passphrase_file.as_deref(), flag, "key store passphrase")?
             } else {
                 passphrase::obtain(store_passphrase_file.as_deref(), flag, "key store passphrase")?
             };
-            let imported = store.import(&identity, &store_passphrase).map_err(store_error)?;
+            let imported = store.import_pkcs12(&data, &p12_passphrase, &store_passphrase).map_err(|e| match e {
+                StoreError::WrongPkcs12Passphrase => {
+                    anyhow!("wrong passphrase for the PKCS#12 file {} (or the file is damaged)", file.display())
+                }
+                StoreError::Crypto(other) => anyhow!("{}: {other}", file.display()),
+                other => store_error(other),
+            })?;
+            drop((data, p12_passphrase, store_passphrase));
             let entry = &imported.entry;
             if imported.added {
                 eprintln!(

@@ -119,6 +119,7 @@ pub async fn start_with_keys(config: &Config, ca: Arc<LocalCa>, keys: Arc<KeyRin
         Arc::clone(&settings),
         keys,
         Arc::clone(&views),
+        CertStore::new(&config.dir),
     )?;
     let compose = ComposeFlow::new(Arc::clone(&services), config.compose);
     let read = ReadFlow::new(views, config.origin.clone());

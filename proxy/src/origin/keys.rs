@@ -21,8 +21,8 @@ impl OwnOrigin {
         let status = self.keys.status();
         let idle = human_duration(status.lock_after_idle);
         if status.stored == 0 {
-            return "<h3>Key store</h3>\n<p>No keys imported yet: run <code>smime-proxy keys import FILE.p12</code>, \
-                    then reload this page.</p>"
+            return "<h3>Key store</h3>\n<p>No keys imported yet: import your <code>.p12</code> below (or run \
+                    <code>smime-proxy keys import FILE.p12</code>).</p>"
                 .to_owned();
         }
         if status.unlocked > 0 {
@@ -97,7 +97,7 @@ impl OwnOrigin {
 }
 
 /// A short page with one message and a link home.
-fn message_page(status: StatusCode, message: &str) -> Response<Body> {
+pub(super) fn message_page(status: StatusCode, message: &str) -> Response<Body> {
     html_response(
         status,
         format!(

@@ -8,6 +8,7 @@
 
 mod direct;
 mod guard;
+mod import;
 mod keys;
 mod pac;
 mod pages;

@@ -76,6 +76,7 @@ of <code>{listen}</code> for the browser.</p>
 <tr><th>rewriting</th><td>{state}</td></tr>
 </table>
 {keys}
+{import}
 <h3>Intercepted sites</h3>
 <table><tr><th>site</th><th>rule</th></tr>{sites}</table>
 <p>Every other site is tunnelled untouched: the browser sees its real certificate.</p>
@@ -91,6 +92,7 @@ of <code>{listen}</code> for the browser.</p>
             version = env!("CARGO_PKG_VERSION"),
             token = self.token,
             keys = self.keys_section(),
+            import = self.import_section(),
         )
     }
 }

@@ -9,7 +9,7 @@ use smime_ca::LocalCa;
 
 use crate::flows::read::ViewStore;
 use crate::rules::SiteTable;
-use crate::store::KeyRing;
+use crate::store::{CertStore, KeyRing};
 
 /// Settings the user may change while the proxy runs (only from the own origin).
 #[derive(Debug)]
@@ -54,10 +54,14 @@ pub struct OwnOrigin {
     pub(super) keys: Arc<KeyRing>,
     /// The read flow's pending views.
     pub(super) views: Arc<ViewStore>,
+    /// Recipients' certificates, listed and added on the home page.
+    pub(super) certs: CertStore,
 }
 
 impl OwnOrigin {
-    /// The origin `host`, for a proxy listening on `listen`, serving `views`.
+    /// The origin `host`, for a proxy listening on `listen`, serving `views`, listing and
+    /// adding to `certs`.
+    #[expect(clippy::too_many_arguments, reason = "wired once, in mitm::server, from values it holds anyway")]
     pub fn new(
         host: String,
         listen: SocketAddr,
@@ -66,8 +70,9 @@ impl OwnOrigin {
         settings: Arc<RuntimeSettings>,
         keys: Arc<KeyRing>,
         views: Arc<ViewStore>,
+        certs: CertStore,
     ) -> Result<Self, crate::Error> {
-        Ok(Self { host, listen, sites, ca, token: crate::random::random_hex(32)?, settings, keys, views })
+        Ok(Self { host, listen, sites, ca, token: crate::random::random_hex(32)?, settings, keys, views, certs })
     }
 
     /// True when `host` (from a request URI or CONNECT) is this origin.
