@@ -23,10 +23,13 @@ pub fn run(command: GenerateCommand) -> anyhow::Result<ExitCode> {
         }
         GenerateCommand::Completions { dir } => {
             create(&dir)?;
-            for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
+            for shell in [Shell::Zsh, Shell::Fish] {
                 clap_complete::generate_to(shell, &mut cli, "smime-proxy", &dir)
                     .with_context(|| format!("cannot write the {shell} completions into {}", dir.display()))?;
             }
+            let path = dir.join("smime-proxy.bash");
+            std::fs::write(&path, bash_completions(&mut cli))
+                .with_context(|| format!("cannot write {}", path.display()))?;
             dir
         }
     };
@@ -36,4 +39,14 @@ pub fn run(command: GenerateCommand) -> anyhow::Result<ExitCode> {
 
 fn create(dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))
+}
+
+/// The bash completions. clap_complete spells the state of a subcommand of a hyphenated
+/// program two ways (`smime__proxy__subcmd__ca` where it is set, `smime__subcmd__proxy__subcmd__ca`
+/// where it is matched), so nothing after the first word completes (clap-rs/clap#6421):
+/// the matched spelling is made the set one.
+fn bash_completions(cli: &mut clap::Command) -> String {
+    let mut script = Vec::new();
+    clap_complete::generate(Shell::Bash, cli, "smime-proxy", &mut script);
+    String::from_utf8_lossy(&script).replace("smime__subcmd__proxy", "smime__proxy")
 }
