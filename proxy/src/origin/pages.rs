@@ -48,6 +48,9 @@ webmail through it.</p>
 configuration directory. It only signs certificates for the sites listed below.</p>
 
 <h2>2. Trust it</h2>
+<p>On this machine, <code>smime-proxy ca install</code> does all of the below that applies
+(the system store, Chromium's and every Firefox profile's certificate database); then restart
+the browser. Or by hand:</p>
 <h3>Firefox</h3>
 <p>Settings → Privacy &amp; Security → Certificates → View Certificates → Authorities →
 Import, choose <code>ca.pem</code>, tick “Trust this CA to identify websites”.</p>
