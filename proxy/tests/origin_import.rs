@@ -52,6 +52,11 @@ fn upload(path: &str, body: Vec<u8>, headers: &[(&str, &str)]) -> Request<Full<B
     req.body(Full::new(Bytes::from(body))).unwrap()
 }
 
+/// A same-origin upload of `token` and one file `field` holding `data`.
+fn one_file(path: &str, token: &str, field: &str, data: &[u8]) -> Request<Full<Bytes>> {
+    upload(path, multipart(&[("token", None, token.as_bytes()), (field, Some("file"), data)]), SAME)
+}
+
 fn token_of(home: &str) -> String {
     let start = home.find("name=\"token\" value=\"").unwrap() + "name=\"token\" value=\"".len();
     home[start..start + 64].to_owned()
@@ -129,15 +134,7 @@ async fn a_p12_imported_on_the_own_page_unlocks_and_signs_and_other_origins_chan
     let res = http_via_proxy(addr, upload("/api/keys/import", wrong, SAME)).await;
     assert_eq!(res.status, 400);
     assert!(res.text().contains("Wrong passphrase for the PKCS#12 file"));
-    let res = http_via_proxy(
-        addr,
-        upload(
-            "/api/keys/import",
-            multipart(&[("token", None, token.as_bytes()), ("p12", Some("x.p12"), b"garbage")]),
-            SAME,
-        ),
-    )
-    .await;
+    let res = http_via_proxy(addr, one_file("/api/keys/import", &token, "p12", b"garbage")).await;
     assert_eq!(res.status, 400);
     assert!(store.is_empty().unwrap());
 
@@ -164,15 +161,7 @@ async fn a_p12_imported_on_the_own_page_unlocks_and_signs_and_other_origins_chan
     let listed = CertStore::new(dir.path()).list().unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].summary.addresses, ["bob@example.test"]);
-    let res = http_via_proxy(
-        addr,
-        upload(
-            "/api/certs/add",
-            multipart(&[("token", None, token.as_bytes()), ("certificate", Some("x.pem"), b"no")]),
-            SAME,
-        ),
-    )
-    .await;
+    let res = http_via_proxy(addr, one_file("/api/certs/add", &token, "certificate", b"no")).await;
     assert_eq!(res.status, 400);
     assert!(res.text().contains("The certificate was not added"));
 

@@ -35,9 +35,10 @@ pub fn run(dir: &Path, args: BrowserArgs) -> anyhow::Result<ExitCode> {
         .tempdir()
         .context("cannot create the browser's temporary profile")?;
     let mut command = tokio::process::Command::new(&program);
+    let setup = Setup { profile: profile.path(), pac: &pac, ca, headless: args.headless };
     match args.browser {
-        BrowserKind::Chromium => chromium(&mut command, profile.path(), &pac, ca, args.headless)?,
-        BrowserKind::Firefox => firefox(&mut command, profile.path(), &pac, ca, args.headless)?,
+        BrowserKind::Chromium => chromium(&mut command, &setup)?,
+        BrowserKind::Firefox => firefox(&mut command, &setup)?,
     }
     command.args(&args.browser_args).arg(&url).kill_on_drop(true);
     eprintln!(
@@ -108,42 +109,43 @@ fn trust(db: &Path, ca: CaCertificate<'_>) -> anyhow::Result<()> {
     }
 }
 
+/// What a browser's throw-away profile is made of.
+struct Setup<'a> {
+    /// The temporary directory holding the profile.
+    profile: &'a Path,
+    /// The proxy's PAC file URL.
+    pac: &'a str,
+    /// The CA the profile trusts.
+    ca: CaCertificate<'a>,
+    /// Without a window.
+    headless: bool,
+}
+
 /// Chromium reads its certificates from `$HOME/.pki/nssdb`: the child gets a home of its
 /// own in the profile, whose database holds only the local CA.
-fn chromium(
-    command: &mut tokio::process::Command,
-    profile: &Path,
-    pac: &str,
-    ca: CaCertificate<'_>,
-    headless: bool,
-) -> anyhow::Result<()> {
-    let home = profile.join("home");
-    trust(&home.join(".pki/nssdb"), ca)?;
+fn chromium(command: &mut tokio::process::Command, setup: &Setup<'_>) -> anyhow::Result<()> {
+    let home = setup.profile.join("home");
+    trust(&home.join(".pki/nssdb"), setup.ca)?;
     command.env("HOME", &home).args([
-        format!("--user-data-dir={}", profile.join("chromium").display()),
-        format!("--proxy-pac-url={pac}"),
+        format!("--user-data-dir={}", setup.profile.join("chromium").display()),
+        format!("--proxy-pac-url={}", setup.pac),
         "--no-first-run".to_owned(),
         "--no-default-browser-check".to_owned(),
     ]);
-    if headless {
+    if setup.headless {
         command.arg("--headless");
     }
     Ok(())
 }
 
 /// Firefox: a profile whose `user.js` sets the PAC file and whose `cert9.db` holds the CA.
-fn firefox(
-    command: &mut tokio::process::Command,
-    profile: &Path,
-    pac: &str,
-    ca: CaCertificate<'_>,
-    headless: bool,
-) -> anyhow::Result<()> {
-    let dir = profile.join("firefox");
-    trust(&dir, ca)?;
-    std::fs::write(dir.join("user.js"), firefox_prefs(pac)).context("cannot write the Firefox profile's user.js")?;
+fn firefox(command: &mut tokio::process::Command, setup: &Setup<'_>) -> anyhow::Result<()> {
+    let dir = setup.profile.join("firefox");
+    trust(&dir, setup.ca)?;
+    std::fs::write(dir.join("user.js"), firefox_prefs(setup.pac))
+        .context("cannot write the Firefox profile's user.js")?;
     command.arg("-profile").arg(&dir).args(["-no-remote", "-new-instance"]);
-    if headless {
+    if setup.headless {
         command.arg("-headless");
     }
     Ok(())
