@@ -86,7 +86,7 @@ async fn a_p12_imported_on_the_own_page_unlocks_and_signs_and_other_origins_chan
         multipart(&[
             ("token", None, token.as_bytes()),
             ("p12", Some("alice.p12"), &p12),
-            ("passphrase", None, p12_passphrase),
+            ("p12_passphrase", None, p12_passphrase),
             ("store_passphrase", None, STORE_PASSPHRASE.as_bytes()),
             ("store_passphrase_again", None, store_again.as_bytes()),
         ])
@@ -127,7 +127,7 @@ async fn a_p12_imported_on_the_own_page_unlocks_and_signs_and_other_origins_chan
     let wrong = multipart(&[
         ("token", None, token.as_bytes()),
         ("p12", Some("alice.p12"), &p12),
-        ("passphrase", None, b"not it"),
+        ("p12_passphrase", None, b"not it"),
         ("store_passphrase", None, STORE_PASSPHRASE.as_bytes()),
         ("store_passphrase_again", None, STORE_PASSPHRASE.as_bytes()),
     ]);

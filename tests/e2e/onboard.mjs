@@ -65,7 +65,7 @@ export function onboardSteps() {
         page.evaluate((action) => {
           const form = document.createElement('form');
           Object.assign(form, { method: 'post', action, enctype: 'multipart/form-data' });
-          for (const [name, value] of [['token', '0'.repeat(64)], ['passphrase', 'x'], ['store_passphrase', 'y']]) {
+          for (const [name, value] of [['token', '0'.repeat(64)], ['p12_passphrase', 'x'], ['store_passphrase', 'y']]) {
             const input = document.createElement('input');
             Object.assign(input, { type: 'hidden', name, value });
             form.append(input);
@@ -81,7 +81,7 @@ export function onboardSteps() {
       assert.ok(!(await page.content()).includes('erin@example.test'), 'not imported by the other origin');
       const form = page.locator('#import-key');
       await form.locator('input[name="p12"]').setInputFiles(p12);
-      await form.locator('input[name="passphrase"]').fill('erin export');
+      await form.locator('input[name="p12_passphrase"]').fill('erin export');
       await form.locator('input[name="store_passphrase"]').fill(ctx.storePassphrase);
       await Promise.all([page.waitForURL(`https://${ORIGIN_HOST}/`), form.locator('button').click()]);
       const home = await page.content();

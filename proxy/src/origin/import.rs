@@ -63,7 +63,7 @@ impl OwnOrigin {
 <form method="post" action="/api/keys/import" enctype="multipart/form-data" id="import-key">
 <input type="hidden" name="token" value="{token}">
 <label>PKCS#12 file (.p12, .pfx) <input type="file" name="p12" accept=".p12,.pfx" required></label>
-<label>Its passphrase <input type="password" name="passphrase" autocomplete="off"></label>
+<label>Its passphrase <input type="password" name="p12_passphrase" autocomplete="off"></label>
 <label>Store passphrase <input type="password" name="store_passphrase" autocomplete="{autocomplete}" required></label>
 {again}<button>Import</button>
 </form>
@@ -79,7 +79,7 @@ impl OwnOrigin {
         )
     }
 
-    /// `POST /api/keys/import`: fields `token`, `p12` (the file), `passphrase` (the
+    /// `POST /api/keys/import`: fields `token`, `p12` (the file), `p12_passphrase` (the
     /// file's), `store_passphrase` and, on the first import, `store_passphrase_again`.
     pub(super) async fn import_key(&self, req: Request<Body>) -> Response<Body> {
         let mut upload = match self.checked_upload(req).await {
@@ -87,7 +87,7 @@ impl OwnOrigin {
             Err(refusal) => return refusal,
         };
         let (Some(p12), Some(p12_passphrase), Some(store_passphrase)) =
-            (upload.take("p12"), upload.take("passphrase"), upload.take("store_passphrase"))
+            (upload.take("p12"), upload.take("p12_passphrase"), upload.take("store_passphrase"))
         else {
             return message_page(
                 StatusCode::BAD_REQUEST,
