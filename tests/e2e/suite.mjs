@@ -28,6 +28,7 @@ import {
 import { composeSteps } from './compose.mjs';
 import { readSteps } from './read.mjs';
 import { conversationSteps } from './conversation.mjs';
+import { onboardSteps } from './onboard.mjs';
 
 // ---- the suite -----------------------------------------------------------------------------
 
@@ -122,4 +123,5 @@ describe('Roundcube through smime-proxy', () => {
   composeSteps();
   readSteps();
   conversationSteps();
+  onboardSteps();
 });

@@ -106,6 +106,14 @@ impl Form {
         &self.fields
     }
 
+    /// Overwrites the text copy of every value (a passphrase posted to the own page must
+    /// not outlive its use).
+    pub fn wipe(&mut self) {
+        for field in &mut self.fields {
+            zeroize::Zeroize::zeroize(&mut field.value);
+        }
+    }
+
     /// `body` without the fields for which `drop` is true; everything else unchanged.
     /// Returns `None` when nothing is dropped.
     pub fn without(&self, body: &[u8], drop: impl Fn(&str) -> bool) -> Option<Vec<u8>> {
