@@ -2,7 +2,7 @@
 // no browser download), through smime-proxy to the real Roundcube of the shared mail stack.
 // The browser is set up the way the README tells a user to: the proxy's PAC file from the
 // listen address, and the proxy's CA trusted in the Firefox profile's own certificate
-// database. No certificate errors are ignored. Then the same story as the Chromium suite,
+// database by `smime-proxy ca install`. No certificate errors are ignored. Then the same story as the Chromium suite,
 // shorter: alice logs in, the compose page has the S/MIME controls, she sends a signed and
 // encrypted message to bob (opened with openssl in bob's maildir), and bob reads it
 // decrypted and verified in the proxy's frame, the webmail's own document never holding it.
@@ -13,12 +13,12 @@
 // Environment: as suite.mjs, plus E2E_FIREFOX (default /usr/bin/firefox-esr).
 import { describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
 import {
-  ctx, step, shot, OUT, run, runId, stackEnv, stackStatus, startProxy, shutdown, proxyCli, waitForMessage, maildirMessages,
+  ctx, step, shot, OUT, run, runId, stackEnv, stackStatus, startProxy, shutdown, proxyBin, waitForMessage, maildirMessages,
   ORIGIN_HOST, ACTION_TIMEOUT,
 } from '../harness.mjs';
 import { decryptFor, verifyEntity } from '../compose.mjs';
@@ -29,17 +29,26 @@ const secret = {
   marker: `firefox-body-marker-${runId}`,
 };
 
-// A Firefox profile that trusts the proxy's CA (and nothing else added) in its own NSS
-// database, as `certutil` writes it for a user's profile.
+// A Firefox profile that trusts the proxy's CA, put there as a user does it: a home with
+// one (never started) Firefox profile, and `smime-proxy ca install`, which finds it through
+// profiles.ini and adds the CA to its NSS database (the system store of an empty tree).
 async function profileTrustingProxyCa() {
-  const profile = mkdtempSync(path.join(os.tmpdir(), 'smime-proxy-e2e-firefox-'));
-  const ca = path.join(profile, 'smime-proxy-ca.pem');
-  writeFileSync(ca, await proxyCli('ca', 'export', '--format', 'pem'));
-  await run('certutil', ['-N', '-d', `sql:${profile}`, '--empty-password'], { timeout: 15_000 });
-  await run('certutil', ['-A', '-d', `sql:${profile}`, '-t', 'C,,', '-n', 'smime-proxy local CA', '-i', ca], { timeout: 15_000 });
-  const { stdout } = await run('certutil', ['-L', '-d', `sql:${profile}`], { timeout: 15_000 });
-  assert.match(stdout, /smime-proxy local CA\s+C,,/, 'the profile trusts the proxy CA for TLS servers');
-  return profile;
+  const home = mkdtempSync(path.join(os.tmpdir(), 'smime-proxy-e2e-firefox-home-'));
+  const profiles = path.join(home, '.mozilla', 'firefox');
+  const profile = path.join(profiles, 'e2e.default-esr');
+  mkdirSync(profile, { recursive: true });
+  writeFileSync(path.join(profiles, 'profiles.ini'),
+    '[Profile0]\nName=default-esr\nIsRelative=1\nPath=e2e.default-esr\nDefault=1\n\n[General]\nVersion=2\n');
+  const system = path.join(home, 'system');
+  mkdirSync(system);
+  const { stdout } = await run(proxyBin(), ['--config-dir', ctx.configDir, 'ca', 'install', '--system-root', system],
+    { timeout: 30_000, env: { ...process.env, HOME: home } });
+  console.log(stdout.trimEnd().replace(/^/gm, 'e2e: ca install: '));
+  assert.ok(stdout.split('\n').some((l) => l.startsWith(`Firefox profile ${profile}`) && l.includes('trusted now')),
+    'ca install trusted the CA in the Firefox profile');
+  const list = await run('certutil', ['-L', '-d', `sql:${profile}`], { timeout: 15_000 });
+  assert.match(list.stdout, /smime-proxy local CA\s+C,,/, 'the profile trusts the proxy CA for TLS servers');
+  return { home, profile };
 }
 
 async function launchFirefox(profile) {
@@ -117,9 +126,10 @@ describe('Roundcube through smime-proxy, in Firefox', () => {
 
   step('preflight: smime-proxy listens (alice\'s and bob\'s keys unlocked)', startProxy, 90_000);
 
-  step('firefox starts with the PAC from the listen address and the proxy CA in its profile', async () => {
-    ctx.userDataDir = await profileTrustingProxyCa();
-    ctx.browser = await launchFirefox(ctx.userDataDir);
+  step('ca install trusts the proxy CA in a Firefox profile; firefox starts with it and the PAC from the listen address', async () => {
+    const { home, profile } = await profileTrustingProxyCa();
+    ctx.userDataDir = home;
+    ctx.browser = await launchFirefox(profile);
     const page = await freshPage();
     console.log(`e2e: ${await ctx.browser.version()}`);
     // The listen address's setup page sees a browser that goes through the proxy and trusts its CA.
