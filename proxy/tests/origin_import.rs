@@ -13,9 +13,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::Request;
-use smime_ca::LocalCa;
+use smime_ca::CaFiles;
 use smime_crypto::SignOptions;
-use smime_proxy::store::{CertStore, KeyRing, KeyStore};
+use smime_proxy::store::{CaStatus, CaVault, CertStore, KeyRing, KeyStore};
 use smime_proxy::{Config, Overrides};
 use smime_proxy_tests::{openssl_ok, pki_bytes, pki_file, sample_message};
 use support::{get, http_via_proxy};
@@ -70,9 +70,11 @@ async fn a_p12_imported_on_the_own_page_unlocks_and_signs_and_other_origins_chan
     let config =
         Config::from_overrides(&Overrides { listen: Some("127.0.0.1:0".into()), ..Overrides::default() }).unwrap();
     let config = Config { dir: dir.path().to_owned(), ..config };
-    let proxy = smime_proxy::start_with_keys(&config, Arc::new(LocalCa::generate("test").unwrap()), Arc::clone(&keys))
-        .await
-        .unwrap();
+    // No local CA yet: the first key's store passphrase creates it, sealed under the same one.
+    let names = config.intercepted_names();
+    let ca = Arc::new(CaVault::sealed(CaFiles::new(dir.path()), "test".into(), names, 16).unwrap());
+    assert_eq!(ca.status(), CaStatus::Missing);
+    let proxy = smime_proxy::start_with_keys(&config, Arc::clone(&ca), Arc::clone(&keys)).await.unwrap();
     let addr = proxy.local_addr();
 
     let home = http_via_proxy(addr, get(&format!("http://{ORIGIN}/"))).await.text();
@@ -144,6 +146,8 @@ async fn a_p12_imported_on_the_own_page_unlocks_and_signs_and_other_origins_chan
     // verifies the signature.
     assert_eq!(store.list().unwrap().len(), 1);
     store.check_passphrase(STORE_PASSPHRASE.as_bytes()).unwrap();
+    assert!(matches!(ca.status(), CaStatus::Ready { .. }), "the local CA was created and intercepts");
+    assert!(CaFiles::new(dir.path()).unseal(STORE_PASSPHRASE.as_bytes()).is_ok(), "sealed under the same passphrase");
     let alice = keys.identity_for("alice@example.test").unwrap();
     let message = sample_message("alice@example.test", "bob@example.test", "PAGE-IMPORT-MARKER");
     let signed = smime_crypto::sign_message(&message, &alice, &SignOptions::default(), false).unwrap().to_vec();
