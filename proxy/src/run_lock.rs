@@ -58,6 +58,11 @@ impl RunLock {
     /// Takes the lock of configuration directory `dir`, or says who holds it.
     pub fn acquire(dir: &Path) -> Result<Self, RunLockError> {
         let path = dir.join(LOCK_FILE);
+        // The first run of a new configuration directory makes it (owner-only) to hold the lock.
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(dir).map_err(|source| RunLockError::Io { path: path.clone(), source })?;
         let io = |source| RunLockError::Io { path: path.clone(), source };
         let mut options = OpenOptions::new();
         options.read(true).write(true).create(true).truncate(false);

@@ -25,10 +25,15 @@ impl RunningProxy {
     fn start() -> Self {
         let tmp = tempfile::tempdir().unwrap();
         let listen = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
+        // The store passphrase creates the (sealed) CA and unseals it: the own page over HTTPS
+        // needs the run's intermediate.
+        let passphrase = tmp.path().join("store-passphrase");
+        std::fs::write(&passphrase, "store pass\n").unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_smime-proxy"))
             .arg("--config-dir")
             .arg(tmp.path().join("config"))
-            .args(["run", "--listen", &listen])
+            .args(["run", "--listen", &listen, "--store-passphrase-file"])
+            .arg(&passphrase)
             .env("HOME", tmp.path())
             .env_remove("RUST_LOG")
             .stderr(Stdio::piped())
