@@ -10,6 +10,7 @@ mod init;
 mod keys;
 mod message;
 mod passphrase;
+mod roam;
 mod rules;
 mod run;
 

@@ -18,7 +18,7 @@ use crate::flows::Services;
 use crate::flows::compose::ComposeFlow;
 use crate::flows::read::{ReadFlow, ViewStore};
 use crate::http::{UpstreamClient, client_config};
-use crate::origin::{OwnOrigin, RuntimeSettings};
+use crate::origin::{OwnOrigin, Roaming, RuntimeSettings};
 use crate::pki::Pki;
 use crate::store::{CertStore, KeyRing};
 use crate::{Config, Error};
@@ -120,6 +120,14 @@ pub async fn start_with_keys(config: &Config, ca: Arc<LocalCa>, keys: Arc<KeyRin
         keys,
         Arc::clone(&views),
     )?;
+    let origin = match &config.keyserver {
+        Some(keyserver) => origin.with_roaming(Roaming::new(
+            crate::roam::connect(keyserver, Arc::clone(&tls), None)?,
+            config.dir.clone(),
+            keyserver.account.clone(),
+        )),
+        None => origin,
+    };
     let compose = ComposeFlow::new(Arc::clone(&services), config.compose);
     let read = ReadFlow::new(views, config.origin.clone());
     let shared = Arc::new(Shared { origin, sites: config.sites.clone(), settings, compose, services, read });

@@ -20,7 +20,7 @@ impl OwnOrigin {
     pub(super) fn keys_section(&self) -> String {
         let status = self.keys.status();
         let idle = human_duration(status.lock_after_idle);
-        if status.stored == 0 {
+        if status.stored == 0 && status.unlocked == 0 {
             return "<h3>Key store</h3>\n<p>No keys imported yet: run <code>smime-proxy keys import FILE.p12</code>, \
                     then reload this page.</p>"
                 .to_owned();
@@ -97,7 +97,7 @@ impl OwnOrigin {
 }
 
 /// A short page with one message and a link home.
-fn message_page(status: StatusCode, message: &str) -> Response<Body> {
+pub(super) fn message_page(status: StatusCode, message: &str) -> Response<Body> {
     html_response(
         status,
         format!(
@@ -111,7 +111,7 @@ fn message_page(status: StatusCode, message: &str) -> Response<Body> {
 
 /// The percent-decoded value of `name` in an `application/x-www-form-urlencoded` body,
 /// in a wiping buffer (`+` is a space; a bad `%` escape is kept as it is).
-fn form_value(form: &[u8], name: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+pub(super) fn form_value(form: &[u8], name: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
     let raw = form.split(|b| *b == b'&').find_map(|pair| {
         let at = pair.iter().position(|b| *b == b'=')?;
         (&pair[..at] == name).then(|| &pair[at + 1..])

@@ -11,8 +11,10 @@ mod guard;
 mod keys;
 mod pac;
 mod pages;
+mod roam;
 mod router;
 mod site;
 mod view;
 
+pub use roam::Roaming;
 pub use site::{OwnOrigin, RuntimeSettings};

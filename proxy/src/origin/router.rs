@@ -36,8 +36,9 @@ impl OwnOrigin {
             (Method::POST, "/api/rewriting") => self.set_rewriting(req).await,
             (Method::POST, "/api/unlock") => self.unlock(req).await,
             (Method::POST, "/api/lock") => self.lock(req).await,
+            (Method::POST, "/api/roam/unlock") => self.roam_unlock(req).await,
             (Method::GET, view) if view.starts_with("/view/") => self.view(&req, &view["/view/".len()..]),
-            (_, "/" | "/probe.gif" | "/api/rewriting" | "/api/unlock" | "/api/lock") => {
+            (_, "/" | "/probe.gif" | "/api/rewriting" | "/api/unlock" | "/api/lock" | "/api/roam/unlock") => {
                 text_response(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n")
             }
             (_, view) if view.starts_with("/view/") => {

@@ -54,6 +54,8 @@ pub struct OwnOrigin {
     pub(super) keys: Arc<KeyRing>,
     /// The read flow's pending views.
     pub(super) views: Arc<ViewStore>,
+    /// The roaming key server the page unlocks from, if configured.
+    pub(super) roaming: Option<super::Roaming>,
 }
 
 impl OwnOrigin {
@@ -67,7 +69,23 @@ impl OwnOrigin {
         keys: Arc<KeyRing>,
         views: Arc<ViewStore>,
     ) -> Result<Self, crate::Error> {
-        Ok(Self { host, listen, sites, ca, token: crate::random::random_hex(32)?, settings, keys, views })
+        Ok(Self {
+            host,
+            listen,
+            sites,
+            ca,
+            token: crate::random::random_hex(32)?,
+            settings,
+            keys,
+            views,
+            roaming: None,
+        })
+    }
+
+    /// Adds the "Unlock from key server" form.
+    pub fn with_roaming(mut self, roaming: super::Roaming) -> Self {
+        self.roaming = Some(roaming);
+        self
     }
 
     /// True when `host` (from a request URI or CONNECT) is this origin.
