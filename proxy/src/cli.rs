@@ -143,29 +143,29 @@ pub enum RoamCommand {
     Revoke {
         /// The device's id.
         device_id: String,
-        /// The key server (default: `[keyserver] url` of config.toml).
-        #[arg(long, value_name = "URL")]
-        server: Option<String>,
-        /// The account (default: `[keyserver] account`, or the only one registered here).
-        #[arg(long, value_name = "EMAIL")]
-        account: Option<String>,
-        /// File holding the key-server password (otherwise asked on a terminal).
-        #[arg(long, value_name = "FILE")]
-        password_file: Option<PathBuf>,
+        #[command(flatten)]
+        login: RoamLogin,
     },
     /// Log in (without releasing the key) and show the account: envelope version,
     /// devices, audit log.
     Status {
-        /// The key server (default: `[keyserver] url` of config.toml).
-        #[arg(long, value_name = "URL")]
-        server: Option<String>,
-        /// The account (default: `[keyserver] account`, or the only one registered here).
-        #[arg(long, value_name = "EMAIL")]
-        account: Option<String>,
-        /// File holding the key-server password (otherwise asked on a terminal).
-        #[arg(long, value_name = "FILE")]
-        password_file: Option<PathBuf>,
+        #[command(flatten)]
+        login: RoamLogin,
     },
+}
+
+/// How `keys roam revoke|status` log in.
+#[derive(Debug, Args)]
+pub struct RoamLogin {
+    /// The key server (default: `[keyserver] url` of config.toml).
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
+    /// The account (default: `[keyserver] account`, or the only one registered here).
+    #[arg(long, value_name = "EMAIL")]
+    pub account: Option<String>,
+    /// File holding the key-server password (otherwise asked on a terminal).
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
 }
 
 /// `smime-proxy certs ...`

@@ -4,12 +4,14 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, anyhow};
+use smime_keyserver::client::KeyServer;
 use smime_proxy::config::KeyServerConfig;
 use smime_proxy::store::KeyStore;
 use smime_proxy::{Config, Overrides, roam};
+use zeroize::Zeroizing;
 
 use super::passphrase;
-use crate::cli::RoamCommand;
+use crate::cli::{RoamCommand, RoamLogin};
 
 /// Runs one `keys roam` command.
 pub fn run(dir: &Path, command: RoamCommand) -> Result<ExitCode> {
@@ -57,17 +59,13 @@ pub fn run(dir: &Path, command: RoamCommand) -> Result<ExitCode> {
                 server.url()
             );
         }
-        RoamCommand::Revoke { device_id, server, account, password_file } => {
-            let server = roam::connect(&keyserver, tls, server.as_deref())?;
-            let account = account_name(dir, &keyserver, account)?;
-            let password = passphrase::obtain(password_file.as_deref(), "--password-file", "key-server password")?;
+        RoamCommand::Revoke { device_id, login } => {
+            let (server, account, password) = log_in_parts(dir, &keyserver, tls, login)?;
             runtime.block_on(roam::revoke(&server, &account, &password, &device_id))?;
             eprintln!("revoked device {device_id} of {account}");
         }
-        RoamCommand::Status { server, account, password_file } => {
-            let server = roam::connect(&keyserver, tls, server.as_deref())?;
-            let account = account_name(dir, &keyserver, account)?;
-            let password = passphrase::obtain(password_file.as_deref(), "--password-file", "key-server password")?;
+        RoamCommand::Status { login } => {
+            let (server, account, password) = log_in_parts(dir, &keyserver, tls, login)?;
             let report = runtime.block_on(roam::status(&server, &account, &password))?;
             let high_water = roam::RoamState::load(dir)?.high_water(server.url(), &account);
             let mut out = format!(
@@ -96,6 +94,19 @@ pub fn run(dir: &Path, command: RoamCommand) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The server, the account and the password a `revoke` or `status` logs in with.
+fn log_in_parts(
+    dir: &Path,
+    keyserver: &KeyServerConfig,
+    tls: std::sync::Arc<rustls::ClientConfig>,
+    login: RoamLogin,
+) -> Result<(KeyServer, String, Zeroizing<Vec<u8>>)> {
+    let server = roam::connect(keyserver, tls, login.server.as_deref())?;
+    let account = account_name(dir, keyserver, login.account)?;
+    let password = passphrase::obtain(login.password_file.as_deref(), "--password-file", "key-server password")?;
+    Ok((server, account, password))
 }
 
 /// The account to use: the flag, the configured one, or the only one registered here.
