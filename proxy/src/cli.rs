@@ -172,6 +172,62 @@ pub enum KeysCommand {
         #[arg(value_name = "FINGERPRINT|EMAIL")]
         key: String,
     },
+    /// The roaming key server (config.toml `[keyserver]`): keep the key there, sealed on
+    /// this machine, to unlock it on another one.
+    #[command(subcommand)]
+    Roam(RoamCommand),
+}
+
+/// `smime-proxy keys roam ...`
+#[derive(Debug, Subcommand)]
+pub enum RoamCommand {
+    /// Upload a stored key, sealed under a new key-server password, with the one-time
+    /// enrolment token the server's operator gave you.
+    Register {
+        /// The key server (default: `[keyserver] url` of config.toml).
+        #[arg(long, value_name = "URL")]
+        server: Option<String>,
+        /// File holding the enrolment token (`smime-keyserver enrol EMAIL` printed it).
+        #[arg(long, value_name = "FILE")]
+        token_file: PathBuf,
+        /// Which stored key: fingerprint or e-mail address (default: the only one).
+        #[arg(long, value_name = "FINGERPRINT|EMAIL")]
+        key: Option<String>,
+        /// File holding the new key-server password (otherwise asked twice on a terminal).
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+        /// File holding the key store passphrase (otherwise asked on a terminal).
+        #[arg(long, value_name = "FILE")]
+        store_passphrase_file: Option<PathBuf>,
+    },
+    /// Revoke a device of the account (ids from `status`): its token stops working at once.
+    /// A device that already received the key still has it: rotate the certificate too.
+    Revoke {
+        /// The device's id.
+        device_id: String,
+        #[command(flatten)]
+        login: RoamLogin,
+    },
+    /// Log in (without releasing the key) and show the account: envelope version,
+    /// devices, audit log.
+    Status {
+        #[command(flatten)]
+        login: RoamLogin,
+    },
+}
+
+/// How `keys roam revoke|status` log in.
+#[derive(Debug, Args)]
+pub struct RoamLogin {
+    /// The key server (default: `[keyserver] url` of config.toml).
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
+    /// The account (default: `[keyserver] account`, or the only one registered here).
+    #[arg(long, value_name = "EMAIL")]
+    pub account: Option<String>,
+    /// File holding the key-server password (otherwise asked on a terminal).
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
 }
 
 /// `smime-proxy certs ...`

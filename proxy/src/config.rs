@@ -64,6 +64,8 @@ pub struct Config {
     pub pki_timeout: std::time::Duration,
     /// LDAP directories asked for a recipient's certificate, in order.
     pub directories: Vec<DirectoryConfig>,
+    /// The roaming key server (`[keyserver]`), if one is configured.
+    pub keyserver: Option<KeyServerConfig>,
 }
 
 /// What revocation checking allows (`revocation` in config.toml, flag `--revocation`).
@@ -188,6 +190,17 @@ pub struct Overrides {
     pub revocation: Option<String>,
 }
 
+/// The roaming key server the user's key can be kept on (`[keyserver]`).
+#[derive(Debug, Clone)]
+pub struct KeyServerConfig {
+    /// `https://HOST[:PORT]`.
+    pub url: String,
+    /// The server's OPAQUE public key, pinned (`smime-keyserver init` prints it).
+    pub server_key: Vec<u8>,
+    /// The account name (an e-mail address) the unlock form suggests.
+    pub account: Option<String>,
+}
+
 /// The file as written: every key optional, unknown keys rejected.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -207,6 +220,15 @@ struct FileConfig {
     pki_cache_mb: Option<Spanned<u64>>,
     pki_timeout: Option<Spanned<String>>,
     directories: Option<Vec<Spanned<DirectoryEntry>>>,
+    keyserver: Option<Spanned<KeyServerEntry>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyServerEntry {
+    url: String,
+    server_key: String,
+    account: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -370,6 +392,11 @@ impl Config {
             directories.push(parse_directory(entry.get_ref(), base_dir).map_err(|m| at(entry.span(), m))?);
         }
 
+        let keyserver = match &raw.keyserver {
+            Some(entry) => Some(parse_keyserver(entry.get_ref()).map_err(|m| at(entry.span(), m))?),
+            None => None,
+        };
+
         Ok(Self {
             dir: base_dir.to_path_buf(),
             listen,
@@ -389,8 +416,23 @@ impl Config {
             pki_cache_bytes,
             pki_timeout,
             directories,
+            keyserver,
         })
     }
+}
+
+fn parse_keyserver(entry: &KeyServerEntry) -> Result<KeyServerConfig, String> {
+    use base64::Engine as _;
+    let url = entry.url.trim().trim_end_matches('/').to_owned();
+    if !url.starts_with("https://") || url.parse::<hyper::Uri>().is_err() {
+        return Err(format!("keyserver url `{url}` must be https://HOST[:PORT]"));
+    }
+    let server_key = base64::engine::general_purpose::STANDARD
+        .decode(entry.server_key.trim())
+        .ok()
+        .filter(|key| key.len() == 32)
+        .ok_or("keyserver server_key must be the base64 key `smime-keyserver init` printed (32 bytes)")?;
+    Ok(KeyServerConfig { url, server_key, account: entry.account.clone() })
 }
 
 fn parse_directory(entry: &DirectoryEntry, base_dir: &Path) -> Result<DirectoryConfig, String> {

@@ -104,6 +104,12 @@ pub enum Error {
     /// The key store or the certificate store failed.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    /// The roaming key server refused or failed.
+    #[error(transparent)]
+    KeyServer(#[from] smime_keyserver::Error),
+    /// The roaming key server's local side: `roam.json`, the released key.
+    #[error("{0}")]
+    Roam(String),
     /// hudsucker refused the proxy configuration.
     #[error("cannot start the proxy: {0}")]
     Proxy(#[from] hudsucker::Error),

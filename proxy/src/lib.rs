@@ -50,6 +50,7 @@ mod pki;
 pub mod private_file;
 mod random;
 pub mod rewrite;
+pub mod roam;
 pub mod rules;
 pub mod run_lock;
 mod smtp;

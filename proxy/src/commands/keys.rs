@@ -73,6 +73,7 @@ pub fn run(dir: &Path, command: KeysCommand) -> Result<ExitCode> {
             let entry = store.remove(&key)?;
             eprintln!("removed the key of {} ({})", addresses(&entry), entry.summary.fingerprint);
         }
+        KeysCommand::Roam(command) => return super::roam::run(dir, command),
     }
     super::emit(out)?;
     Ok(ExitCode::SUCCESS)
@@ -93,7 +94,7 @@ fn addresses(entry: &KeyEntry) -> String {
 }
 
 /// A wrong store passphrase names the flag that gives it.
-fn store_error(error: StoreError) -> anyhow::Error {
+pub(super) fn store_error(error: StoreError) -> anyhow::Error {
     match error {
         StoreError::WrongStorePassphrase => {
             anyhow!("wrong store passphrase (the one given when the first key was imported)")

@@ -12,6 +12,7 @@ mod init;
 mod keys;
 mod message;
 mod passphrase;
+mod roam;
 mod rules;
 mod run;
 

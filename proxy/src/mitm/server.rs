@@ -18,7 +18,7 @@ use crate::flows::Services;
 use crate::flows::compose::ComposeFlow;
 use crate::flows::read::{ReadFlow, ViewStore};
 use crate::http::{UpstreamClient, client_config};
-use crate::origin::{OwnOrigin, RuntimeSettings};
+use crate::origin::{OwnOrigin, Roaming, RuntimeSettings};
 use crate::pki::Pki;
 use crate::store::{CaVault, CertStore, KeyRing};
 use crate::{Config, Error};
@@ -124,6 +124,14 @@ pub async fn start_with_keys(config: &Config, ca: Arc<CaVault>, keys: Arc<KeyRin
         Arc::clone(&views),
         CertStore::new(&config.dir),
     )?;
+    let origin = match &config.keyserver {
+        Some(keyserver) => origin.with_roaming(Roaming::new(
+            crate::roam::connect(keyserver, Arc::clone(&tls), None)?,
+            config.dir.clone(),
+            keyserver.account.clone(),
+        )),
+        None => origin,
+    };
     let compose = ComposeFlow::new(Arc::clone(&services), config.compose);
     let read = ReadFlow::new(views, config.origin.clone());
     let ca_unlock_page = format!("http://{}/", config.origin);

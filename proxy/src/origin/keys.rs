@@ -37,7 +37,7 @@ impl OwnOrigin {
             ),
         };
         let keys_state = match (status.stored, status.unlocked) {
-            (0, _) => "<p>No keys imported yet: import your <code>.p12</code> below (or run \
+            (0, 0) => "<p>No keys imported yet: import your <code>.p12</code> below (or run \
                        <code>smime-proxy keys import FILE.p12</code>).</p>"
                 .to_owned(),
             (n, 0) => format!(
@@ -150,7 +150,7 @@ pub(super) fn message_page(status: StatusCode, message: &str) -> Response<Body> 
 
 /// The percent-decoded value of `name` in an `application/x-www-form-urlencoded` body,
 /// in a wiping buffer (`+` is a space; a bad `%` escape is kept as it is).
-fn form_value(form: &[u8], name: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+pub(super) fn form_value(form: &[u8], name: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
     let raw = form.split(|b| *b == b'&').find_map(|pair| {
         let at = pair.iter().position(|b| *b == b'=')?;
         (&pair[..at] == name).then(|| &pair[at + 1..])

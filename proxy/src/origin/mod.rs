@@ -13,8 +13,10 @@ mod import;
 mod keys;
 mod pac;
 mod pages;
+mod roam;
 mod router;
 mod site;
 mod view;
 
+pub use roam::Roaming;
 pub use site::{OwnOrigin, RuntimeSettings};

@@ -97,7 +97,7 @@ of <code>{listen}</code> for the browser.</p>
             listen = self.listen,
             version = env!("CARGO_PKG_VERSION"),
             token = self.token,
-            keys = self.keys_section(),
+            keys = self.keys_section() + &self.roam_section(),
             import = self.import_section(),
         )
     }

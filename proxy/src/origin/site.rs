@@ -55,6 +55,8 @@ pub struct OwnOrigin {
     pub(super) views: Arc<ViewStore>,
     /// Recipients' certificates, listed and added on the home page.
     pub(super) certs: CertStore,
+    /// The roaming key server the page unlocks from, if configured.
+    pub(super) roaming: Option<super::Roaming>,
 }
 
 impl OwnOrigin {
@@ -71,7 +73,24 @@ impl OwnOrigin {
         views: Arc<ViewStore>,
         certs: CertStore,
     ) -> Result<Self, crate::Error> {
-        Ok(Self { host, listen, sites, ca, token: crate::random::random_hex(32)?, settings, keys, views, certs })
+        Ok(Self {
+            host,
+            listen,
+            sites,
+            ca,
+            token: crate::random::random_hex(32)?,
+            settings,
+            keys,
+            views,
+            certs,
+            roaming: None,
+        })
+    }
+
+    /// Adds the "Unlock from key server" form.
+    pub fn with_roaming(mut self, roaming: super::Roaming) -> Self {
+        self.roaming = Some(roaming);
+        self
     }
 
     /// True when `host` (from a request URI or CONNECT) is this origin.

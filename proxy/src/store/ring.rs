@@ -139,6 +139,26 @@ impl KeyRing {
         }
     }
 
+    /// Adds identities that come from elsewhere than the key store (released by the roaming
+    /// key server), in memory only: they are held and wiped exactly like unlocked stored
+    /// keys (idle timeout, lock, SIGUSR1, shutdown). An identity with the same certificate
+    /// replaces the one held. Returns how many keys are unlocked now.
+    pub fn unlock_with(&self, identities: Vec<Identity>) -> usize {
+        let count = {
+            let mut state = self.state();
+            for identity in identities {
+                state.keys.retain(|k| k.identity.certificate != identity.certificate);
+                let addresses = smime_crypto::email_addresses(&identity.certificate);
+                state.keys.push(Unlocked { addresses, identity: Arc::new(identity) });
+            }
+            state.last_used = Instant::now();
+            state.keys.len()
+        };
+        self.unlocked.notify_waiters();
+        tracing::info!(keys = count, "keys unlocked from the roaming key server");
+        count
+    }
+
     /// Remembers the login the user gave `site` (for sending over SMTP as that user), in
     /// memory only, until the ring is locked (on demand, when idle, at shutdown).
     pub fn remember_login(&self, site: &str, login: Login) {

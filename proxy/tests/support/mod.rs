@@ -65,7 +65,7 @@ impl UpstreamPki {
         path
     }
 
-    fn server_config(&self) -> Arc<rustls::ServerConfig> {
+    pub fn server_config(&self) -> Arc<rustls::ServerConfig> {
         let key = PrivateKeyDer::from(PrivatePkcs8KeyDer::from(self.leaf_key.clone()));
         let mut config =
             rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
