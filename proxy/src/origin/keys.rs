@@ -111,7 +111,7 @@ fn message_page(status: StatusCode, message: &str) -> Response<Body> {
 
 /// The percent-decoded value of `name` in an `application/x-www-form-urlencoded` body,
 /// in a wiping buffer (`+` is a space; a bad `%` escape is kept as it is).
-fn form_value(form: &[u8], name: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+pub(super) fn form_value(form: &[u8], name: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
     let raw = form.split(|b| *b == b'&').find_map(|pair| {
         let at = pair.iter().position(|b| *b == b'=')?;
         (&pair[..at] == name).then(|| &pair[at + 1..])
