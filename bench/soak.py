@@ -203,7 +203,8 @@ def report(samples, idle, after, counts, errors, seconds, settle):
         print(f"  failed: {e} ({errors.count(e)}x)")
     print(f"idle before: RSS {idle[0] / 1024:.1f} MB, {idle[1]} fds; "
           f"{settle:.0f} s after the load: RSS {after[0] / 1024:.1f} MB, {after[1]} fds")
-    half = [s for s in samples if s[0] >= samples[-1][0] / 2]
+    # The second half of the load: not the samples taken as it ended (its connections closing).
+    half = [s for s in samples if seconds / 2 <= s[0] <= seconds - 1]
     if len(half) < 3:
         print("verdict: too few samples to judge")
         return True

@@ -13,7 +13,8 @@
 #                                 grows beyond the noise or a descriptor leaks
 #   bench/soak.sh --smoke         debug build, 20 s, nothing judged (CI runs it)
 #
-# Env: WORKERS=6 INTERVAL=10 (smoke: 2) SETTLE=15 (smoke: 10) UP_PORT=19450 (and +1) SP_PORT=19090.
+# Env: WORKERS=6 INTERVAL=10 (smoke: 2) SETTLE=15 (smoke: 10) UP_PORT=19450 (and +1) SP_PORT=19090,
+# PROFILE=debug for the full soak on the debug build (memory and descriptors do not depend on it).
 # Needs curl, python3, openssl. Every process started here is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,8 +36,12 @@ if [[ -n $smoke ]]; then
   seconds=20 interval=${INTERVAL:-2} judge=0 settle=${SETTLE:-10} profile=debug
   cargo build --locked -q -p smime-proxy --bin smime-proxy
 else
-  seconds=$((minutes * 60)) interval=${INTERVAL:-10} judge=1 settle=${SETTLE:-15} profile=release
-  cargo build --release --locked -q -p smime-proxy --bin smime-proxy
+  seconds=$((minutes * 60)) interval=${INTERVAL:-10} judge=1 settle=${SETTLE:-15} profile=${PROFILE:-release}
+  if [[ $profile == release ]]; then
+    cargo build --release --locked -q -p smime-proxy --bin smime-proxy
+  else
+    cargo build --locked -q -p smime-proxy --bin smime-proxy
+  fi
 fi
 bin=$CARGO_TARGET_DIR/$profile/smime-proxy
 
