@@ -47,74 +47,60 @@ else
   BIN=$CARGO_TARGET_DIR/release
 fi
 
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-wait_port() {
-  for _ in $(seq 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "port $1 did not open" >&2; exit 1
-}
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 URL="https://localhost:$UP_PORT/?_task=mail&_action=compose&_id=bench"
 PLAIN_URL="https://localhost:$UP_PORT/?_task=mail&_action=bench"  # the same page, not a compose page
 
-"$BIN/examples/bench_upstream" "$UP_PORT" "$WORK/upstream-ca.pem" "$PAGE_BYTES" \
-  rewrite-rules/fixtures/roundcube/compose.html 2>"$WORK/upstream.log" &
-PIDS+=($!)
+"$BIN/examples/bench_upstream" "$UP_PORT" "$work/upstream-ca.pem" "$PAGE_BYTES" \
+  rewrite-rules/fixtures/roundcube/compose.html 2>"$work/upstream.log" &
+pids+=($!)
 wait_port "$UP_PORT"
 
-"$BIN/smime-proxy" --config-dir "$WORK/smime-proxy" run --listen "127.0.0.1:$SP_PORT" \
-  --site "localhost:$UP_PORT=roundcube" --upstream-ca "$WORK/upstream-ca.pem" --log warn \
-  2>"$WORK/smime-proxy.log" &
+"$BIN/smime-proxy" --config-dir "$work/smime-proxy" run --listen "127.0.0.1:$SP_PORT" \
+  --site "localhost:$UP_PORT=roundcube" --upstream-ca "$work/upstream-ca.pem" --log warn \
+  2>"$work/smime-proxy.log" &
 SP_PID=$!
-PIDS+=($SP_PID)
+pids+=($SP_PID)
 wait_port "$SP_PORT"
 
 MARKER='id="smime-proxy-controls"'
-fetch() { curl -sf -o "$WORK/page.html" "$@" "$URL"; } # to a file: `| grep -q` would SIGPIPE curl
+fetch() { curl -sf -o "$work/page.html" "$@" "$URL"; } # to a file: `| grep -q` would SIGPIPE curl
 if [[ -n $SMOKE ]]; then
   echo "== smoke: the compose page direct and through smime-proxy (10 each, curl; nothing judged)"
-  fetch --cacert "$WORK/upstream-ca.pem"
-  if grep -q "$MARKER" "$WORK/page.html"; then echo "direct page has the marker?" >&2; exit 1; fi
-  fetch --proxy "http://127.0.0.1:$SP_PORT" --cacert "$WORK/smime-proxy/ca.pem"
-  grep -q "$MARKER" "$WORK/page.html" || { echo "smime-proxy did not rewrite the compose page" >&2; exit 1; }
+  fetch --cacert "$work/upstream-ca.pem"
+  if grep -q "$MARKER" "$work/page.html"; then echo "direct page has the marker?" >&2; exit 1; fi
+  fetch --proxy "http://127.0.0.1:$SP_PORT" --cacert "$work/smime-proxy/ca.pem"
+  grep -q "$MARKER" "$work/page.html" || { echo "smime-proxy did not rewrite the compose page" >&2; exit 1; }
   for leg in direct smime-proxy; do
-    args=(--cacert "$WORK/upstream-ca.pem")
-    [[ $leg == smime-proxy ]] && args=(--proxy "http://127.0.0.1:$SP_PORT" --cacert "$WORK/smime-proxy/ca.pem")
+    args=(--cacert "$work/upstream-ca.pem")
+    [[ $leg == smime-proxy ]] && args=(--proxy "http://127.0.0.1:$SP_PORT" --cacert "$work/smime-proxy/ca.pem")
     # One curl, ten requests on one keep-alive connection: the mean of the transfers.
     urls=(); for _ in $(seq 10); do urls+=(-o /dev/null "$URL"); done
-    curl -sf "${args[@]}" -w '%{time_total}\n' "${urls[@]}" >"$WORK/$leg.times"
+    curl -sf "${args[@]}" -w '%{time_total}\n' "${urls[@]}" >"$work/$leg.times"
     awk -v leg="$leg" '{ s += $1 } END { printf "  %-12s %d requests, mean %.2f ms (debug build)\n", leg, NR, s / NR * 1000 }' \
-      "$WORK/$leg.times"
+      "$work/$leg.times"
   done
   exit 0
 fi
 
-"$MITMDUMP" -q --listen-host 127.0.0.1 -p "$MP_PORT" --set confdir="$WORK/mitmproxy" \
-  --set ssl_verify_upstream_trusted_ca="$WORK/upstream-ca.pem" \
-  -s bench/mitm_insert.py >"$WORK/mitmproxy.log" 2>&1 &
+"$MITMDUMP" -q --listen-host 127.0.0.1 -p "$MP_PORT" --set confdir="$work/mitmproxy" \
+  --set ssl_verify_upstream_trusted_ca="$work/upstream-ca.pem" \
+  -s bench/mitm_insert.py >"$work/mitmproxy.log" 2>&1 &
 MP_PID=$!
-PIDS+=($MP_PID)
+pids+=($MP_PID)
 wait_port "$MP_PORT"
 
 echo "== sanity: both proxies rewrite, direct does not"
-fetch --cacert "$WORK/upstream-ca.pem"
-if grep -q "$MARKER" "$WORK/page.html"; then echo "direct page has the marker?" >&2; exit 1; fi
-fetch --proxy "http://127.0.0.1:$SP_PORT" --cacert "$WORK/smime-proxy/ca.pem"
-grep -q "$MARKER" "$WORK/page.html" || { echo "smime-proxy did not rewrite" >&2; exit 1; }
-fetch --proxy "http://127.0.0.1:$MP_PORT" --cacert "$WORK/mitmproxy/mitmproxy-ca-cert.pem"
-grep -q "$MARKER" "$WORK/page.html" || { echo "mitmproxy did not rewrite" >&2; exit 1; }
-fetch --cacert "$WORK/upstream-ca.pem"
-echo "ok (page: $(wc -c <"$WORK/page.html") bytes)"
+fetch --cacert "$work/upstream-ca.pem"
+if grep -q "$MARKER" "$work/page.html"; then echo "direct page has the marker?" >&2; exit 1; fi
+fetch --proxy "http://127.0.0.1:$SP_PORT" --cacert "$work/smime-proxy/ca.pem"
+grep -q "$MARKER" "$work/page.html" || { echo "smime-proxy did not rewrite" >&2; exit 1; }
+fetch --proxy "http://127.0.0.1:$MP_PORT" --cacert "$work/mitmproxy/mitmproxy-ca-cert.pem"
+grep -q "$MARKER" "$work/page.html" || { echo "mitmproxy did not rewrite" >&2; exit 1; }
+fetch --cacert "$work/upstream-ca.pem"
+echo "ok (page: $(wc -c <"$work/page.html") bytes)"
 
 cpu_ticks() { # utime + stime of a process, in clock ticks
   [ -n "${1:-}" ] || { echo 0; return; }
@@ -130,17 +116,17 @@ run() { # name, pid-of-proxy-or-empty, json-out, url, oha args...
 for mode in throughput latency; do
   if [ "$mode" = throughput ]; then load=(-z "${DURATION}s" -c "$CONC"); else load=(-n "$LAT_N" -c 1); fi
   echo "== $mode run (${load[*]})"
-  run direct "" "$WORK/direct-$mode.json" "$URL" "${load[@]}" --cacert "$WORK/upstream-ca.pem"
-  run smime-proxy "$SP_PID" "$WORK/smime-proxy-$mode.json" "$URL" "${load[@]}" -x "http://127.0.0.1:$SP_PORT" \
-    --cacert "$WORK/smime-proxy/ca.pem"
-  run pass-through "$SP_PID" "$WORK/pass-through-$mode.json" "$PLAIN_URL" "${load[@]}" \
-    -x "http://127.0.0.1:$SP_PORT" --cacert "$WORK/smime-proxy/ca.pem"
+  run direct "" "$work/direct-$mode.json" "$URL" "${load[@]}" --cacert "$work/upstream-ca.pem"
+  run smime-proxy "$SP_PID" "$work/smime-proxy-$mode.json" "$URL" "${load[@]}" -x "http://127.0.0.1:$SP_PORT" \
+    --cacert "$work/smime-proxy/ca.pem"
+  run pass-through "$SP_PID" "$work/pass-through-$mode.json" "$PLAIN_URL" "${load[@]}" \
+    -x "http://127.0.0.1:$SP_PORT" --cacert "$work/smime-proxy/ca.pem"
   if [ "$mode" = latency ]; then load=(-n $((LAT_N / 4)) -c 1); fi
-  run mitmproxy "$MP_PID" "$WORK/mitmproxy-$mode.json" "$URL" "${load[@]}" -x "http://127.0.0.1:$MP_PORT" \
-    --cacert "$WORK/mitmproxy/mitmproxy-ca-cert.pem"
+  run mitmproxy "$MP_PID" "$work/mitmproxy-$mode.json" "$URL" "${load[@]}" -x "http://127.0.0.1:$MP_PORT" \
+    --cacert "$work/mitmproxy/mitmproxy-ca-cert.pem"
 done
 
-python3 - "$WORK" "$CONC" "$DURATION" "$(getconf CLK_TCK)" <<'PY'
+python3 - "$work" "$CONC" "$DURATION" "$(getconf CLK_TCK)" <<'PY'
 import json, sys
 work, conc, duration, hz = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 names = ["direct", "smime-proxy", "pass-through", "mitmproxy"]

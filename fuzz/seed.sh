@@ -59,7 +59,7 @@ mkdir -p "$here/corpus/form_body" "$here/corpus/compose_request" "$here/corpus/j
   "$here/corpus/smtp_reply" "$here/corpus/rule_file"
 for f in "$rules"/fixtures/*/*-request-raw.txt; do
   name="$(basename "$(dirname "$f")")-$(basename "$f")"
-  case "$(grep -im1 '^content-type:' "$f" || true)" in
+  case "$(grep -aim1 '^content-type:' "$f" || true)" in
     *multipart*) pick=01 ;; *json*) pick=02 ;; *) pick=00 ;;
   esac
   body=$(mktemp)
@@ -95,3 +95,54 @@ done
 { printf '\x02'; openssl crl -in "$pki/crl.pem" -outform DER; } > "$here/corpus/pki_answer/crl"
 { printf '\x03'; cat "$pki/alice.p7c"; } > "$here/corpus/pki_answer/p7c"
 { printf '\x03'; openssl x509 -in "$pki/ca.pem" -outform DER; } > "$here/corpus/pki_answer/ca-der"
+
+# The webmails' pages (webmail_page): every captured HTML page of the rules' fixtures, after
+# the Content-Type line it was served with.
+mkdir -p "$here/corpus/webmail_page"
+for f in "$rules"/fixtures/*/*.html; do
+  case "$f" in *.expected.html) continue ;; esac
+  name="$(basename "$(dirname "$f")")-$(basename "$f")"
+  { printf 'text/html; charset=UTF-8\n'; cat "$f"; } > "$here/corpus/webmail_page/$name"
+done
+{ printf 'text/html\n'; printf '<meta charset="windows-1252"><div id="messagebody">S/MIME \xe9</div>'; } \
+  > "$here/corpus/webmail_page/meta-charset"
+
+# The adapters' answers (adapter_answer; first byte: 0 Roundcube, 1 Horde IMP answer,
+# 2 Horde compose page, 3 SOGo draft answer or path), in the formats the adapters read.
+mkdir -p "$here/corpus/adapter_answer"
+printf '\x00this.display_message("Could not \\"save\\"", "error", 0);' > "$here/corpus/adapter_answer/rc-error"
+printf '\x00this.add_message_row(42,{"subject":"s"},{},false);this.set_rowcount("1");' \
+  > "$here/corpus/adapter_answer/rc-search"
+printf '\x01/*-secure-{"response":{"success":1},"msgs":[{"message":"No","type":"horde.error"}]}*/' \
+  > "$here/corpus/adapter_answer/horde-error"
+{ printf '\x02'; cat "$rules/fixtures/horde/compose.html"; } > "$here/corpus/adapter_answer/horde-compose"
+printf '\x03{"uid":"17","messageID":"<a@b>"}' > "$here/corpus/adapter_answer/sogo-draft"
+printf '\x03/SOGo/so/bob/Mail/0/folderDrafts/newDraft1/send' > "$here/corpus/adapter_answer/sogo-path"
+
+# Decrypted messages for the view frame (view_content): plain text, HTML with what the
+# sanitiser removes, an inline cid image and an attachment.
+mkdir -p "$here/corpus/view_content"
+cp "$pki/msg.txt" "$here/corpus/view_content/plain"
+printf 'Content-Type: multipart/related; boundary="r"\r\n\r\n--r\r\nContent-Type: text/html\r\n\r\n<p onclick="x()">Hi<script>alert(1)</script><img src="cid:i1"><img src="https://track.example/p.gif"><a href="javascript:x">l</a><form action="https://e.example"><input></form></p>\r\n--r\r\nContent-Type: image/png\r\nContent-ID: <i1>\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n--r\r\nContent-Type: application/pdf; name="a.pdf"\r\nContent-Disposition: attachment; filename="../a.pdf"\r\n\r\n%%PDF\r\n--r--\r\n' \
+  > "$here/corpus/view_content/html-related"
+
+# Private key files (private_key; first byte: 0 no passphrase, 1 "test"): the test PKI's
+# PEM keys (some encrypted with "test"), as PKCS#8 DER, and encrypted PKCS#8.
+mkdir -p "$here/corpus/private_key"
+for f in "$pki"/*.key; do
+  b=$(basename "$f" .key)
+  pick=00; grep -q ENCRYPTED "$f" && pick=01
+  { printf "\\x$pick"; cat "$f"; } > "$here/corpus/private_key/$b-pem"
+  { printf '\x00'; openssl pkcs8 -topk8 -nocrypt -passin file:passphrase.txt -in "$f" -outform DER; } \
+    > "$here/corpus/private_key/$b-der"
+done
+{ printf '\x01'; openssl pkcs8 -topk8 -v2 aes-256-cbc -passout pass:test -in "$pki/alice.key"; } \
+  > "$here/corpus/private_key/alice-encrypted"
+
+# Requests to the own origin (own_origin_request): headers, a blank line, the form.
+mkdir -p "$here/corpus/own_origin_request"
+printf 'origin: https://smime-proxy.invalid\nsec-fetch-site: same-origin\n\ntoken=%064d&passphrase=p%%C3%%A4ss+word' 0 \
+  > "$here/corpus/own_origin_request/unlock"
+printf 'referer: https://mail.example:8443/?_task=mail\nsec-fetch-dest: iframe\n\ntoken=0123456789abcdef0123456789abcdef' \
+  > "$here/corpus/own_origin_request/view"
+ls "$here/corpus/" | wc -l

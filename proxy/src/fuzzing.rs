@@ -164,3 +164,99 @@ pub fn sealed_form(content_type: &str, body: &[u8]) {
         );
     }
 }
+
+/// A webmail's HTML page, its first line the response's `Content-Type`: each bundled
+/// rule's compose controls inserted (its sender options read in the same pass), and each
+/// HTML view's message area replaced by a frame; an inserted piece is in the page once.
+pub fn webmail_page(data: &[u8]) {
+    use crate::rewrite::{ControlsState, PageCharset, controls, insert_reading, replace_content};
+    let Some(rules) = rules() else { return };
+    let (line, page) = match data.iter().position(|b| *b == b'\n') {
+        Some(at) => (&data[..at], &data[at + 1..]),
+        None => (data, &b""[..]),
+    };
+    let charset = PageCharset::from_content_type(&String::from_utf8_lossy(line));
+    let _ = crate::rewrite::is_html(&String::from_utf8_lossy(line));
+    for rule in rules.iter() {
+        let state = ControlsState { compose_id: Some("fuzz".into()), ..ControlsState::defaults(rule) };
+        let inserts = controls(rule, &state);
+        if let Ok(rewritten) = insert_reading(page, charset, &inserts, rule.fields.from_options.as_deref()) {
+            assert!(rewritten.placed <= inserts.len(), "more insertions placed than asked for");
+        }
+        for view in &rule.views {
+            if let ViewBody::Html { replace } = &view.body {
+                let _ = replace_content(page, charset, replace, "<iframe></iframe>", false);
+                let _ = replace_content(page, charset, replace, "<div></div>", true);
+            }
+        }
+    }
+}
+
+/// What a webmail answers the adapters' own requests (the first byte picks): Roundcube's
+/// import and search answers, Horde's IMP answers and compose page, SOGo's draft answer
+/// and the request path its sent folder is derived from.
+pub fn adapter_answer(data: &[u8]) {
+    use crate::adapters::{horde, roundcube, sogo};
+    let Some((&pick, body)) = data.split_first() else { return };
+    match pick % 4 {
+        0 => {
+            let _ = roundcube::error_shown(body);
+            let _ = roundcube::listed_uids(body);
+        }
+        1 => {
+            let _ = horde::parse_answer(body, "fuzz");
+        }
+        2 => {
+            if let Some(id) = horde::compose_cache(body) {
+                assert!(id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'), "{id:?}");
+            }
+        }
+        _ => {
+            let _ = sogo::draft_uid(body);
+            let _ = sogo::sent_folder_url(&String::from_utf8_lossy(body), "Sent");
+        }
+    }
+}
+
+/// A decrypted message's entity, rendered for the view frame: no active or loading
+/// element survives the sanitiser (text that looks like one is escaped).
+pub fn view_content(entity: &[u8]) {
+    let content = crate::flows::read::render_content(entity);
+    let html = content.html.to_ascii_lowercase();
+    for tag in ["<script", "<iframe", "<frame", "<object", "<embed", "<form", "<link", "<meta", "<base", "<svg"] {
+        assert!(!html.contains(tag), "{tag} survived the sanitiser");
+    }
+}
+
+/// A private key file (`keys import` of PEM, encrypted or not, and PKCS#8 DER); the
+/// first byte picks the passphrase.
+pub fn private_key(data: &[u8]) {
+    let Some((&pick, key)) = data.split_first() else { return };
+    let passphrase: Option<&[u8]> = match pick % 3 {
+        0 => None,
+        1 => Some(b"test"),
+        _ => Some(b""),
+    };
+    if let Ok(text) = std::str::from_utf8(key) {
+        let _ = smime_crypto::PrivateKey::from_pem(text, passphrase);
+    }
+    let _ = smime_crypto::PrivateKey::from_pkcs8_der(key);
+}
+
+/// A request to the proxy's own origin, as a page of another origin can shape it: its
+/// `Origin`, `Referer` and `Sec-Fetch-*` (the first lines, `name: value`, up to a blank
+/// line) and its form body (the rest), through the same-origin, token and frame checks,
+/// and the form fields read.
+pub fn own_origin_request(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let (head, body) = text.split_once("\n\n").unwrap_or((&text, ""));
+    let headers = head
+        .lines()
+        .filter_map(|line| line.split_once(':'))
+        .filter_map(|(name, value)| {
+            let name = hudsucker::hyper::header::HeaderName::from_bytes(name.trim().as_bytes()).ok()?;
+            Some((name, hudsucker::hyper::header::HeaderValue::from_str(value.trim()).ok()?))
+        })
+        .collect();
+    crate::origin::fuzz_request(&headers, body.as_bytes());
+}

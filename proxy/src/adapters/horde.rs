@@ -217,7 +217,7 @@ impl<'r> Imp<'r> {
 
 /// An IMP answer: the JSON in its envelope; an error when it is not one, or when IMP
 /// reported an error (`msgs` of type `horde.error`).
-fn parse_answer(body: &[u8], what: &str) -> Result<Value, DeliveryError> {
+pub(crate) fn parse_answer(body: &[u8], what: &str) -> Result<Value, DeliveryError> {
     let text = String::from_utf8_lossy(body);
     let json = text.trim().strip_prefix(SECURE.0).and_then(|t| t.strip_suffix(SECURE.1)).unwrap_or(text.trim());
     let value: Value = serde_json::from_str(json).map_err(|_| {
@@ -234,7 +234,7 @@ fn parse_answer(body: &[u8], what: &str) -> Result<Value, DeliveryError> {
 }
 
 /// The compose cache id in a compose page (`"imp:compose":{"cacheid":"…"`).
-fn compose_cache(page: &[u8]) -> Option<String> {
+pub(crate) fn compose_cache(page: &[u8]) -> Option<String> {
     let text = String::from_utf8_lossy(page);
     let after = &text[text.find("\"imp:compose\"")?..];
     let after = &after[after.find("\"cacheid\"")? + "\"cacheid\"".len()..];

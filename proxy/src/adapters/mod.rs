@@ -5,9 +5,9 @@
 //! Adding a webmail means one module here and one line in [`ADAPTERS`].
 
 mod exchange;
-mod horde;
-mod roundcube;
-mod sogo;
+pub(crate) mod horde;
+pub(crate) mod roundcube;
+pub(crate) mod sogo;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -183,7 +183,7 @@ async fn send(
 }
 
 /// The message Roundcube showed in an answer (`display_message("...", "error")`), if any.
-fn error_shown(body: &[u8]) -> Option<String> {
+pub(crate) fn error_shown(body: &[u8]) -> Option<String> {
     let text = String::from_utf8_lossy(body);
     text.split("display_message(").skip(1).find_map(|call| {
         let (message, rest) = string_literal(call)?;
@@ -241,16 +241,24 @@ async fn find(
     );
     let built = request(req, Method::GET, &query, Some(token)).body(Full::new(Bytes::new()));
     let fetched = send(upstream, "search", built).await?;
-    let text = String::from_utf8_lossy(&fetched.body);
-    let mut uids = text.split("add_message_row(").skip(1).filter_map(|rest| {
-        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-        (!digits.is_empty()).then_some(digits)
-    });
+    let mut uids = listed_uids(&fetched.body).into_iter();
     match (uids.next(), uids.next()) {
         (Some(uid), None) => Ok(uid),
         (None, _) => Err(DeliveryError::Refused(format!("the stored message was not found in {}", d.sent_folder))),
         (Some(_), Some(_)) => Err(DeliveryError::Refused("the stored message's Message-ID is not unique".into())),
     }
+}
+
+/// The uids of the rows a search answer lists (`add_message_row(<uid>, …)`).
+pub(crate) fn listed_uids(body: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(body);
+    text.split("add_message_row(")
+        .skip(1)
+        .filter_map(|rest| {
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            (!digits.is_empty()).then_some(digits)
+        })
+        .collect()
 }
 
 async fn bounce(
@@ -311,6 +319,13 @@ mod tests {
         );
         assert_eq!(error_shown(br#"this.display_message("Successfully imported 1 messages","confirmation",0);"#), None);
         assert_eq!(Roundcube.attachment_id("rcmfilesmp1a"), "smp1a");
+    }
+
+    #[test]
+    fn uids_of_a_search_answer() {
+        let answer = br#"this.add_message_row(42,{"subject":"s"});this.add_message_row(x);this.add_message_row(7,{})"#;
+        assert_eq!(listed_uids(answer), ["42", "7"]);
+        assert!(listed_uids(br#"this.set_rowcount("0");"#).is_empty());
     }
 
     #[test]

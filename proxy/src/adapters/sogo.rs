@@ -65,14 +65,7 @@ impl Webmail for Sogo {
             let empty = json!({"to": [], "cc": [], "bcc": [], "subject": "", "text": ""});
             let built = built.body(Full::new(Bytes::from(empty.to_string())));
             let fetched = exchange::send(upstream, "SOGo", "draft for the attachment", built).await?;
-            let answer: serde_json::Value = serde_json::from_slice(&fetched.body)
-                .map_err(|_| DeliveryError::Refused("SOGo's answer to the draft save is not JSON".into()))?;
-            let uid = match &answer["uid"] {
-                serde_json::Value::String(s) if s.bytes().all(|b| b.is_ascii_digit()) && !s.is_empty() => s.clone(),
-                serde_json::Value::Number(n) => n.to_string(),
-                _ => return Err(DeliveryError::Refused("SOGo stored no draft for the attachment".into())),
-            };
-            Ok(Some(uid))
+            draft_uid(&fetched.body).map(Some)
         })
     }
 
@@ -119,9 +112,20 @@ impl Webmail for Sogo {
     }
 }
 
+/// The uid of the draft SOGo stored, from its answer to the save (`{"uid": …}`: digits).
+pub(crate) fn draft_uid(answer: &[u8]) -> Result<String, DeliveryError> {
+    let answer: serde_json::Value = serde_json::from_slice(answer)
+        .map_err(|_| DeliveryError::Refused("SOGo's answer to the draft save is not JSON".into()))?;
+    match &answer["uid"] {
+        serde_json::Value::String(s) if s.bytes().all(|b| b.is_ascii_digit()) && !s.is_empty() => Ok(s.clone()),
+        serde_json::Value::Number(n) if n.is_u64() => Ok(n.to_string()),
+        _ => Err(DeliveryError::Refused("SOGo stored no draft for the attachment".into())),
+    }
+}
+
 /// `…/SOGo/so/<user>/Mail/<account>/folder<Sent>` from the URL of a compose request
 /// (`…/Mail/<account>/folderDrafts/<draft>/send`).
-fn sent_folder_url(base: &str, folder: &str) -> Option<String> {
+pub(crate) fn sent_folder_url(base: &str, folder: &str) -> Option<String> {
     let (root, rest) = base.split_once("/Mail/")?;
     let account = rest.split('/').next().filter(|a| !a.is_empty())?;
     let folder = exchange::q(folder);
@@ -152,6 +156,18 @@ mod tests {
             Some("https://s.example/SOGo/so/alice@example.test/Mail/0/folderSent")
         );
         assert_eq!(sent_folder_url("https://s.example/SOGo/connect", "Sent"), None);
+    }
+
+    #[test]
+    fn a_draft_uid_is_digits() {
+        assert_eq!(draft_uid(br#"{"uid":"17"}"#).ok().as_deref(), Some("17"));
+        assert_eq!(draft_uid(br#"{"uid":17}"#).ok().as_deref(), Some("17"));
+        // Whatever else SOGo might answer never becomes part of a URL.
+        for bad in
+            [&br#"{"uid":-1}"#[..], br#"{"uid":1.5}"#, br#"{"uid":"1/../2"}"#, br#"{"uid":""}"#, b"{}", b"<html>"]
+        {
+            assert!(draft_uid(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
     }
 
     #[test]

@@ -20,3 +20,17 @@ mod view;
 
 pub use roam::Roaming;
 pub use site::{OwnOrigin, RuntimeSettings};
+
+/// The checks of a request to the own origin that a page of another origin can shape
+/// (for [`crate::fuzzing`]): same origin, frame of a webmail page, token, form fields.
+pub(crate) fn fuzz_request(headers: &hudsucker::hyper::header::HeaderMap, body: &[u8]) {
+    let _ = guard::check_same_origin(headers, "smime-proxy.invalid");
+    let _ = view::from_frame_of(headers, "https://mail.example:8443");
+    if let Some(token) = std::str::from_utf8(body).ok().and_then(|form| guard::form_field(form, "token")) {
+        let _ = guard::token_matches(&"0".repeat(64), token);
+        let _ = crate::flows::read::ViewId::parse(token);
+    }
+    if let Some(value) = keys::form_value(body, b"passphrase") {
+        assert!(value.len() <= body.len(), "a decoded value is never longer than the form");
+    }
+}

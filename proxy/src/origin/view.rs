@@ -70,7 +70,7 @@ impl OwnOrigin {
 }
 
 /// Whether the request is a frame of a page of `origin` loading the document.
-fn from_frame_of(headers: &HeaderMap, origin: &str) -> Result<(), &'static str> {
+pub(super) fn from_frame_of(headers: &HeaderMap, origin: &str) -> Result<(), &'static str> {
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     if text("sec-fetch-dest").is_some_and(|dest| dest != "iframe") {
         return Err("not loaded as a frame");

@@ -17,5 +17,6 @@ mod open;
 mod render;
 mod views;
 
+pub(crate) use content::render as render_content;
 pub use flow::{AnswerRequest, ReadFlow, ViewRequest};
 pub use views::{ViewId, ViewStore};
