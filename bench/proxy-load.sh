@@ -72,9 +72,11 @@ PLAIN_URL="https://localhost:$UP_PORT/?_task=mail&_action=bench"  # the same pag
 PIDS+=($!)
 wait_port "$UP_PORT"
 
+# The store passphrase seals the proxy's CA (created at this first start) and unseals it.
+printf 'bench store passphrase\n' >"$WORK/store-passphrase"
 "$BIN/smime-proxy" --config-dir "$WORK/smime-proxy" run --listen "127.0.0.1:$SP_PORT" \
   --site "localhost:$UP_PORT=roundcube" --upstream-ca "$WORK/upstream-ca.pem" --log warn \
-  2>"$WORK/smime-proxy.log" &
+  --store-passphrase-file "$WORK/store-passphrase" 2>"$WORK/smime-proxy.log" &
 SP_PID=$!
 PIDS+=($SP_PID)
 wait_port "$SP_PORT"
