@@ -211,11 +211,9 @@ export function certThroughProxy(host, port, { ca } = {}) {
       if (!/^HTTP\/1\.[01] 200/.test(head)) return reject(new Error(`CONNECT ${host}:${port}: ${head.split('\r\n')[0]}`));
       const t = tls.connect({ socket: sock, servername: net.isIP(host) ? undefined : host, ca, rejectUnauthorized: false }, () => {
         const cert = t.getPeerX509Certificate();
-        const issuerRaw = t.getPeerCertificate(true).issuerCertificate?.raw;
-        const issuer = issuerRaw ? new X509Certificate(issuerRaw) : null;
         const authorized = t.authorized;
         t.end();
-        resolve({ cert, issuer, authorized, authorizationError: t.authorizationError });
+        resolve({ cert, authorized, authorizationError: t.authorizationError });
       });
       t.once('error', reject);
     };
@@ -227,11 +225,10 @@ export function certThroughProxy(host, port, { ca } = {}) {
 // constrained to its sites): the issuer the browser sees on every intercepted page.
 export const PROXY_INTERMEDIATE_CN = 'smime-proxy run intermediate';
 
-// True when `certThroughProxy`'s answer is the proxy's: the leaf signed by the run's
-// intermediate (sent after it), the intermediate signed by the proxy CA (`ca export`).
-export function issuedByProxyCa({ cert, issuer }) {
-  return Boolean(issuer) && issuer.subject !== cert.subject && cert.checkIssued(issuer)
-    && cert.verify(issuer.publicKey) && issuer.checkIssued(ctx.proxyCa) && issuer.verify(ctx.proxyCa.publicKey);
+// What the proxy serves for an intercepted site, validated by OpenSSL against the proxy CA
+// alone: the leaf, the run's intermediate the proxy sends after it, its name constraints.
+export function proxyCertThroughProxy(host, port) {
+  return certThroughProxy(host, port, { ca: ctx.proxyCa.toString() });
 }
 
 export async function login(user, pass) {
