@@ -24,6 +24,7 @@
 #![warn(missing_docs)]
 
 mod algorithms;
+pub mod armor;
 pub mod ber;
 mod capabilities;
 mod content_cipher;

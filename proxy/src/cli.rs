@@ -45,6 +45,62 @@ pub enum Command {
     /// Rewrite rules (one TOML file per webmail).
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Start a browser with a throw-away profile set up for the running proxy.
+    ///
+    /// The profile goes through the proxy (its PAC file), trusts its CA in the profile's own
+    /// NSS database, and opens the first configured webmail (or the proxy's own page). It is
+    /// removed when the browser exits.
+    Browser(BrowserArgs),
+    /// Write the man page or the shell completions into a directory (for packagers).
+    #[command(hide = true, subcommand)]
+    Generate(GenerateCommand),
+}
+
+/// `smime-proxy browser`.
+#[derive(Debug, Args)]
+pub struct BrowserArgs {
+    /// The browser.
+    #[arg(value_enum, default_value_t = BrowserKind::Chromium)]
+    pub browser: BrowserKind,
+    /// The page to open [default: the first site of config.toml, else the proxy's own page].
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// The browser's program [default: the first of chromium, chromium-browser,
+    /// google-chrome (or firefox, firefox-esr) on the PATH].
+    #[arg(long, value_name = "PATH")]
+    pub program: Option<PathBuf>,
+    /// Run the browser without a window.
+    #[arg(long)]
+    pub headless: bool,
+    /// More arguments for the browser, after `--` (e.g. `-- --no-sandbox`).
+    #[arg(last = true, value_name = "BROWSER-ARGS")]
+    pub browser_args: Vec<String>,
+}
+
+/// `smime-proxy browser chromium|firefox`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BrowserKind {
+    /// Chromium or Google Chrome.
+    Chromium,
+    /// Firefox.
+    Firefox,
+}
+
+/// `smime-proxy generate ...` (hidden: packaging/build-deb.sh calls it).
+#[derive(Debug, Subcommand)]
+pub enum GenerateCommand {
+    /// `smime-proxy.1` and one page per subcommand (`smime-proxy-ca-install.1`, ...).
+    Man {
+        /// Output directory.
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
+    /// `smime-proxy.bash`, `_smime-proxy` (zsh) and `smime-proxy.fish`.
+    Completions {
+        /// Output directory.
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
 }
 
 /// `smime-proxy rules ...`
@@ -190,6 +246,32 @@ pub enum CaCommand {
         #[arg(long, value_enum, default_value_t = ExportFormat::Pem)]
         format: ExportFormat,
     },
+    /// Trust the local CA in the system store and the browsers' NSS databases.
+    ///
+    /// The system store needs root (otherwise the command to run is printed); Chromium's
+    /// database is ~/.pki/nssdb (created if missing), Firefox's are in each profile. One
+    /// line per store; running it again changes nothing. Creates the CA if there is none
+    /// (sealed under the store passphrase, chosen then, as `init` does).
+    Install {
+        #[command(flatten)]
+        stores: TrustStoreArgs,
+        /// File holding the store passphrase, when the CA is created here (else asked twice
+        /// on a terminal).
+        #[arg(long, value_name = "FILE")]
+        store_passphrase_file: Option<PathBuf>,
+    },
+    /// Stop trusting the local CA in every store `install` knows.
+    Uninstall(TrustStoreArgs),
+    /// Tell, per store, whether the local CA is trusted there.
+    Status(TrustStoreArgs),
+}
+
+/// Where `ca install|uninstall|status` look.
+#[derive(Debug, Args)]
+pub struct TrustStoreArgs {
+    /// The root of the system tree whose store to change (an image being built) [default: /].
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub system_root: PathBuf,
 }
 
 /// `ca export --format`.

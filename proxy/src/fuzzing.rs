@@ -121,3 +121,46 @@ pub fn ca_certificate(data: &[u8]) {
 pub fn rule_file(text: &str) {
     let _ = crate::rules::parse_rule(text, "fuzz.toml");
 }
+
+/// A page that may hold armored S/MIME (`-----BEGIN CMS-----`): its lines joined, its
+/// blocks found in their contexts and replaced; plaintext goes only where a field is
+/// edited, the page is still read the same way afterwards.
+pub fn armored_page(page: &[u8]) {
+    use crate::rewrite::{ArmorContext, ArmorReplacement, PageCharset, find_armor, join_broken_lines, replace_armor};
+    const PLAINTEXT: &str = "FUZZ-PLAINTEXT";
+    let joined = join_broken_lines(page);
+    let fields = ["_notes", "_phone[]"];
+    let Ok(found) = find_armor(&joined, PageCharset::Undeclared, &fields) else { return };
+    let edits = found.iter().filter(|f| f.context == ArmorContext::Edit).count();
+    let replacements = found
+        .iter()
+        .map(|f| match f.context {
+            ArmorContext::Edit => ArmorReplacement::Plaintext(zeroize::Zeroizing::new(PLAINTEXT.to_owned())),
+            ArmorContext::Display => ArmorReplacement::Markup("<i>frame</i>".to_owned()),
+        })
+        .collect();
+    let Ok(out) = replace_armor(&joined, PageCharset::Undeclared, &fields, replacements) else { return };
+    let before = memchr::memmem::find_iter(&joined, PLAINTEXT.as_bytes()).count();
+    let after = memchr::memmem::find_iter(&out, PLAINTEXT.as_bytes()).count();
+    assert!(after <= before + edits, "plaintext went where no field is edited");
+}
+
+/// A form body (the first byte of `data` picks urlencoded, multipart or JSON) whose fields
+/// `_notes`, `_phone[]` and `$.notes` are sealed: what comes out holds no named field's
+/// value that is neither empty, armor nor sealed.
+pub fn sealed_form(content_type: &str, body: &[u8]) {
+    const SEALED: &str = "SEALED";
+    let fields = ["_notes".to_owned(), "_phone[]".to_owned(), "$.notes".to_owned()];
+    let Ok(Some(out)) = crate::flows::fields::seal_body(Some(content_type), body, &fields, &|_| Ok(SEALED.into()))
+    else {
+        return;
+    };
+    let again = Form::parse(Some(content_type), &out);
+    for field in again.fields().iter().filter(|f| f.filename.is_none() && fields.contains(&f.name)) {
+        let value = field.value.as_str();
+        assert!(
+            value.is_empty() || value == SEALED || smime_crypto::armor::is_armored(value),
+            "a named field left unsealed: {value:?}"
+        );
+    }
+}

@@ -56,6 +56,7 @@ pub mod run_lock;
 mod smtp;
 pub mod store;
 mod timestamp;
+pub mod trust_stores;
 
 pub use config::{Config, Overrides};
 pub use error::Error;

@@ -125,6 +125,20 @@ fn a_second_run_on_one_config_directory_is_refused_and_names_the_first() {
 }
 
 #[test]
+fn a_first_run_on_a_new_config_directory_starts_sealed_without_a_terminal() {
+    // The README's first command on a fresh machine: no directory yet, no passphrase, no
+    // terminal. It starts (the own page chooses the passphrase), the directory owner-only.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("new").join("smime-proxy");
+    let (mut child, _) = started_run(&dir);
+    let _ = child.kill();
+    let _ = child.wait();
+    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&dir).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o700);
+    assert!(!dir.join("ca-key.pem").exists() && !dir.join("ca-key.sealed").exists(), "no CA key without a passphrase");
+}
+
+#[test]
 fn bad_config_names_the_key_and_line() {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("config.toml"), "# comment\norigin = \"smime-proxy.invalid\"\nlisten_port = 8080\n")

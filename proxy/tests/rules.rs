@@ -180,6 +180,27 @@ fn invalid_rules_name_file_line_and_reason() {
         }
     }
 
+    // Encrypted fields: bad recipients, fields and keys name the line.
+    for (from, to, reason) in [
+        ("to = \"self\"", "to = \"me\"", "`me` is neither \"self\" nor an e-mail address"),
+        ("to = \"self\"", "to = [\"bob@example.test\", \"bob\"]", "`bob` is neither"),
+        ("to = \"self\"", "to = []", "name \"self\" or at least one address"),
+        ("fields = [\"_notes\", \"_phone[]\"]", "fields = []", "name at least one form field"),
+        ("fields = [\"_notes\", \"_phone[]\"]", "fields = [\"$.a..b\"]", "JSON path"),
+        ("fields = [\"_notes\", \"_phone[]\"]", "fields = [\"{id}\"]", "a path capture, not a form field"),
+        ("to = \"self\"", "to = \"self\"\nsing = true", "unknown field `sing`"),
+    ] {
+        assert!(ROUNDCUBE.contains(from), "{from}");
+        let bad = ROUNDCUBE.replace(from, to);
+        let err = rule_error(&bad);
+        let line = line_of(&bad, to.lines().last().unwrap());
+        assert!(err.starts_with(&format!("rules/x.toml, line {line}:")) && err.contains(reason), "{to}: {err}");
+    }
+    let bad = ROUNDCUBE.replace("adapter = \"roundcube\"\n", "adapter = \"roundcube\"\nsmime_pages = \"yes\"\n");
+    let err = rule_error(&bad);
+    assert!(err.starts_with(&format!("rules/x.toml, line {}:", line_of(&bad, "smime_pages"))), "{err}");
+    assert!(err.contains("invalid type"), "{err}");
+
     // No send request.
     let bad = ROUNDCUBE.replace("kind = \"send\"", "kind = \"upload\"");
     assert!(rule_error(&bad).contains("no [[requests]] entry of kind \"send\""));

@@ -63,6 +63,9 @@ export const ctx = {
   extraArgs: [],
   configureProxy: null,
   proxyArgs: null, // the `run` arguments of the running proxy, without extraArgs (for restarts)
+  proxyPort: null, // the port the proxy this suite starts listens on (default: a free one)
+  browserArgs: [], // more Chromium flags
+  proxyBypass: ['<-loopback>'], // Chromium's proxy bypass list (loopback goes through the proxy)
 };
 export const runId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 
@@ -299,7 +302,7 @@ export async function startProxy() {
     ctx.configDir = mkdtempSync(path.join(os.tmpdir(), 'smime-proxy-e2e-config-'));
     const storePass = await prepareConfigDir(ctx.configDir);
     if (ctx.configureProxy) await ctx.configureProxy(ctx.configDir);
-    ctx.proxyAddr = `127.0.0.1:${await freePort()}`;
+    ctx.proxyAddr = `127.0.0.1:${ctx.proxyPort || await freePort()}`;
     const sites = ctx.sites || [`${ctx.stack.E2E_WEBMAIL_SITE}=roundcube`];
     ctx.proxyArgs = ['--config-dir', ctx.configDir, 'run', '--listen', ctx.proxyAddr,
       ...sites.flatMap((s) => ['--site', s]), '--upstream-ca', ctx.stack.E2E_STACK_CA, '--log', 'info',
@@ -374,8 +377,9 @@ export async function startBrowser() {
       '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
       `--proxy-server=http://${ctx.proxyAddr}`,
-      '--proxy-bypass-list=<-loopback>',
+      `--proxy-bypass-list=${ctx.proxyBypass.join(';')}`,
       `--ignore-certificate-errors-spki-list=${ctx.spki}`,
+      ...ctx.browserArgs,
     ],
   });
   ctx.browser.setDefaultTimeout(ACTION_TIMEOUT);

@@ -3,19 +3,22 @@
 # (the stacks' Debian packages, Debian's chromium, playwright-core from the lock file),
 # brings up the shared mail stack (tests/e2e/stack.sh: Dovecot, Postfix, Roundcube), then
 # for each suite its own stack, its browser suite through smime-proxy and its stack
-# again down: Roundcube (suite.mjs), Horde (horde/), SOGo (sogo/), and the directory and
-# revocation suite (pki/: LDAP, OCSP, CRL services, driven through Roundcube), after
-# ca-constraints.mjs (the interception CA's name constraints in Chromium with an NSS trust
-# store, no stack). Each suite
-# NAME other than roundcube is NAME/stack.sh + NAME/suite.mjs. Prints how long each stack's
-# install, start and suite took, and stops everything again (trap), also on failure.
+# again down: Roundcube (suite.mjs), Horde (horde/), SOGo (sogo/), the directory and
+# revocation suite (pki/: LDAP, OCSP, CRL services, driven through Roundcube), and Roundcube
+# in Firefox (firefox/: Debian's firefox-esr over WebDriver BiDi). Each suite NAME other than
+# roundcube is NAME/stack.sh + NAME/suite.mjs. Before them, without any stack, the stackless
+# suites NAME.mjs: ca-constraints (the interception CA's name constraints in Chromium with an
+# NSS trust store) and hostile (another origin's page in the same Chromium attacks the proxy's
+# own origin). Prints how long each stack's install, start and suite took, and stops
+# everything again (trap), also on failure.
 #
 #   tests/e2e/run.sh
 #
 # SMIME_PROXY_BIN   use this binary (else $CARGO_TARGET_DIR/debug/smime-proxy, built here
 #                   with `cargo build -p smime-proxy` when missing or when E2E_BUILD=1)
-# E2E_WEBMAILS      which suites, in order (default "roundcube horde sogo pki"; the name is
-#                   historical: pki is not a webmail, it runs through Roundcube)
+# E2E_WEBMAILS      which suites, in order (default "ca-constraints hostile roundcube horde sogo
+#                   pki firefox"; the name is historical: ca-constraints and hostile need no
+#                   stack and run first, pki and firefox run through Roundcube)
 # E2E_KEEP_STACK=1  leave the stacks running afterwards
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -27,7 +30,10 @@ secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 t_start=$(now)
 say() { printf 'e2e: %s\n' "$*"; }
 
-WEBMAILS=${E2E_WEBMAILS:-roundcube horde sogo pki}
+SUITES=${E2E_WEBMAILS:-ca-constraints hostile roundcube horde sogo pki firefox}
+STACKLESS_ALL="ca-constraints hostile"
+STACKLESS=$(printf '%s\n' $SUITES | grep -xF "${STACKLESS_ALL// /$'\n'}" | xargs || true)
+WEBMAILS=$(printf '%s\n' $SUITES | grep -vxF "${STACKLESS_ALL// /$'\n'}" | xargs || true)
 stack_of() { [[ $1 == roundcube ]] && echo "$HERE/stack.sh" || echo "$HERE/$1/stack.sh"; }
 suite_of() { [[ $1 == roundcube ]] && echo suite.mjs || echo "$1/suite.mjs"; }
 
@@ -35,6 +41,7 @@ stopped=
 stop_stacks() {
   [[ -n $stopped ]] && return
   stopped=1
+  [[ -n $WEBMAILS ]] || return 0
   if [[ ${E2E_KEEP_STACK:-} == 1 ]]; then say "leaving the stacks running (E2E_KEEP_STACK=1)"; return; fi
   for w in $WEBMAILS; do [[ $w == roundcube ]] || bash "$(stack_of "$w")" stop || true; done
   bash "$HERE/stack.sh" stop || true
@@ -44,9 +51,11 @@ trap stop_stacks EXIT
 timings=()
 
 # ---- install ------------------------------------------------------------------------------
-t0=$(now)
-bash "$HERE/stack.sh" install
-timings+=("install mail stack + roundcube $(secs "$t0" "$(now)")s")
+if [[ -n $WEBMAILS ]]; then
+  t0=$(now)
+  bash "$HERE/stack.sh" install
+  timings+=("install mail stack + roundcube $(secs "$t0" "$(now)")s")
+fi
 for w in $WEBMAILS; do
   [[ $w == roundcube ]] && continue
   t0=$(now)
@@ -60,16 +69,16 @@ if ! command -v /usr/bin/chromium >/dev/null; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -o Dpkg::Use-Pty=0 \
     -o DPkg::Lock::Timeout=600 chromium fonts-liberation >/dev/null
 fi
-if ! command -v certutil >/dev/null; then
-  say "installing certutil (Debian libnss3-tools, for ca-constraints.mjs's NSS trust store)"
-  [[ -n "$(ls -A /var/lib/apt/lists 2>/dev/null | grep -v -e lock -e partial)" ]] || apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -o Dpkg::Use-Pty=0 \
-    -o DPkg::Lock::Timeout=600 libnss3-tools >/dev/null
-fi
 command -v node >/dev/null || {
   say "installing nodejs + npm (Debian)"
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
 }
+if ! command -v certutil >/dev/null; then
+  say "installing certutil (Debian libnss3-tools, for the NSS trust stores of ca-constraints.mjs and firefox/)"
+  [[ -n "$(ls -A /var/lib/apt/lists 2>/dev/null | grep -v -e lock -e partial)" ]] || apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -o Dpkg::Use-Pty=0 \
+    -o DPkg::Lock::Timeout=600 libnss3-tools >/dev/null
+fi
 (cd "$HERE" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 timings+=("install chromium + playwright $(secs "$t0" "$(now)")s")
 
@@ -86,19 +95,24 @@ fi
 export SMIME_PROXY_BIN
 timings+=("proxy binary $(secs "$t0" "$(now)")s")
 
-# ---- the interception CA in Chromium with a real trust store (no mail stack) -------------------
 rc=0
 failed=()
-t0=$(now)
-say "suite: ca-constraints"
-(cd "$HERE" && node --test-reporter=spec ca-constraints.mjs) || { rc=1; failed+=(ca-constraints); }
-timings+=("ca-constraints suite $(secs "$t0" "$(now)")s")
+
+# ---- the stackless suites (their own upstreams, or none) -----------------------------------
+for s in $STACKLESS; do
+  t0=$(now)
+  say "suite: $s"
+  (cd "$HERE" && node --test-reporter=spec "$s.mjs") || { rc=1; failed+=("$s"); }
+  timings+=("$s suite $(secs "$t0" "$(now)")s")
+done
 
 # ---- the shared mail stack ----------------------------------------------------------------
-t0=$(now)
-bash "$HERE/stack.sh" configure
-bash "$HERE/stack.sh" start
-timings+=("mail stack + roundcube configure+start $(secs "$t0" "$(now)")s")
+if [[ -n $WEBMAILS ]]; then
+  t0=$(now)
+  bash "$HERE/stack.sh" configure
+  bash "$HERE/stack.sh" start
+  timings+=("mail stack + roundcube configure+start $(secs "$t0" "$(now)")s")
+fi
 
 # ---- each suite: stack up, suite, stack down -----------------------------------------------
 for w in $WEBMAILS; do

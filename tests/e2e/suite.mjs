@@ -29,6 +29,7 @@ import {
 import { composeSteps } from './compose.mjs';
 import { readSteps } from './read.mjs';
 import { conversationSteps } from './conversation.mjs';
+import { onboardSteps } from './onboard.mjs';
 
 // ---- the suite -----------------------------------------------------------------------------
 
@@ -125,4 +126,5 @@ describe('Roundcube through smime-proxy', () => {
   composeSteps();
   readSteps();
   conversationSteps();
+  onboardSteps();
 });

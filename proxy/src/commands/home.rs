@@ -15,6 +15,11 @@ pub fn config_dir(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
         .context("cannot find a configuration directory: set --config-dir or SMIME_PROXY_HOME")
 }
 
+/// The user's home directory (`$HOME`, `%USERPROFILE%` on Windows).
+pub fn user_home() -> Option<PathBuf> {
+    std::env::home_dir().filter(|h| !h.as_os_str().is_empty())
+}
+
 /// `$XDG_CONFIG_HOME` or `~/.config` (Linux, BSD), `~/Library/Application Support`
 /// (macOS), `%APPDATA%` (Windows).
 fn platform_config_dir() -> Option<PathBuf> {

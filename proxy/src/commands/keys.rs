@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use anyhow::{Result, anyhow};
 use smime_ca::{CaFiles, CaState};
-use smime_crypto::pkcs12;
 use smime_proxy::store::{KeyEntry, KeyStore, StoreError};
 use zeroize::Zeroizing;
 
@@ -21,14 +20,6 @@ pub fn run(dir: &Path, command: KeysCommand) -> Result<ExitCode> {
             let data = Zeroizing::new(std::fs::read(&file).map_err(|e| anyhow!("{}: {e}", file.display()))?);
             let label = format!("passphrase of {}", file.display());
             let p12_passphrase = passphrase::obtain(passphrase_file.as_deref(), "--passphrase-file", &label)?;
-            let identity = pkcs12::read_identity(&data, &p12_passphrase).map_err(|e| match e {
-                smime_crypto::Error::WrongPassphrase => {
-                    anyhow!("wrong passphrase for the PKCS#12 file {} (or the file is damaged)", file.display())
-                }
-                other => anyhow!("{}: {other}", file.display()),
-            })?;
-            drop((data, p12_passphrase));
-
             let flag = "--store-passphrase-file";
             // The CA's sealed key shares the store passphrase: once it exists, the first
             // key must be imported under the same one.
@@ -48,7 +39,14 @@ pub fn run(dir: &Path, command: KeysCommand) -> Result<ExitCode> {
                     other => anyhow!(other),
                 })?;
             }
-            let imported = store.import(&identity, &store_passphrase).map_err(store_error)?;
+            let imported = store.import_pkcs12(&data, &p12_passphrase, &store_passphrase).map_err(|e| match e {
+                StoreError::WrongPkcs12Passphrase => {
+                    anyhow!("wrong passphrase for the PKCS#12 file {} (or the file is damaged)", file.display())
+                }
+                StoreError::Crypto(other) => anyhow!("{}: {other}", file.display()),
+                other => store_error(other),
+            })?;
+            drop((data, p12_passphrase, store_passphrase));
             let entry = &imported.entry;
             if imported.added {
                 eprintln!(

@@ -3,8 +3,10 @@
 use crate::cli::{Cli, Command};
 use std::process::ExitCode;
 
+mod browser;
 mod ca;
 mod certs;
+mod generate;
 mod home;
 mod init;
 mod keys;
@@ -24,6 +26,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rules(command) => rules::run(command),
         Command::Keys(command) => keys::run(&dir, command),
         Command::Certs(command) => certs::run(&dir, command),
+        Command::Generate(command) => generate::run(command),
+        Command::Browser(args) => browser::run(&dir, args),
     }
 }
 

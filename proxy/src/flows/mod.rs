@@ -4,6 +4,7 @@
 //! `read/`); each decides to forward, rewrite or answer.
 
 pub(crate) mod compose;
+pub(crate) mod fields;
 pub(crate) mod original;
 pub(crate) mod read;
 
@@ -53,25 +54,33 @@ pub enum Verdict {
 /// `400 Bad Request`: a compose request whose JSON body cannot be read; whether it asks
 /// for S/MIME cannot be known, so nothing goes upstream (fail closed).
 pub(crate) fn not_readable() -> Response<Body> {
-    crate::http::html_response(
+    refused(
         StatusCode::BAD_REQUEST,
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>smime-proxy: not sent</title></head>\n\
-         <body><h1>Nothing was sent</h1>\n<p>This request said it carried JSON, and smime-proxy could not read it, \
-         so it cannot tell whether Sign or Encrypt was on. It was stopped before it reached the webmail.</p>\
-         </body></html>\n"
-            .to_string(),
+        "This request said it carried JSON, and smime-proxy could not read it, so it cannot tell whether Sign or \
+         Encrypt was on. It was stopped before it reached the webmail.",
     )
 }
 
 /// `501 Not Implemented`: S/MIME was asked for and cannot be done, so the proxy answers
 /// itself and nothing goes upstream (fail closed).
 pub(crate) fn not_sent() -> Response<Body> {
-    crate::http::html_response(
+    refused(
         StatusCode::NOT_IMPLEMENTED,
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>smime-proxy: not sent</title></head>\n\
-         <body><h1>Nothing was sent</h1>\n<p>Sign or Encrypt (S/MIME) was on, and smime-proxy cannot sign or \
-         encrypt this request (its rule has no adapter for this webmail), so it was stopped before it reached \
-         the webmail. Turn Sign and Encrypt off to send without S/MIME.</p></body></html>\n"
-            .to_string(),
+        "Sign or Encrypt (S/MIME) was on, and smime-proxy cannot sign or encrypt this request (its rule has no \
+         adapter for this webmail), so it was stopped before it reached the webmail. Turn Sign and Encrypt off to \
+         send without S/MIME.",
+    )
+}
+
+/// The page the proxy answers with when it stops a request (fail closed): nothing of it
+/// went upstream; `reason` (text, escaped here) says why.
+pub(crate) fn refused(status: StatusCode, reason: &str) -> Response<Body> {
+    crate::http::html_response(
+        status,
+        format!(
+            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>smime-proxy: not sent</title></head>\n\
+             <body><h1>Nothing was sent</h1>\n<p>{}</p></body></html>\n",
+            crate::markup::escape(reason)
+        ),
     )
 }

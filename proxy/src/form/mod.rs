@@ -106,6 +106,14 @@ impl Form {
         &self.fields
     }
 
+    /// Overwrites the text copy of every value (a passphrase posted to the own page must
+    /// not outlive its use).
+    pub fn wipe(&mut self) {
+        for field in &mut self.fields {
+            zeroize::Zeroize::zeroize(&mut field.value);
+        }
+    }
+
     /// `body` without the fields for which `drop` is true; everything else unchanged.
     /// Returns `None` when nothing is dropped.
     pub fn without(&self, body: &[u8], drop: impl Fn(&str) -> bool) -> Option<Vec<u8>> {
@@ -131,6 +139,42 @@ impl Form {
                 Some(out)
             }
         }
+    }
+}
+
+/// Characters left as they are in a urlencoded value written by [`Form::with_values`]
+/// (RFC 3986 unreserved); everything else is percent-encoded.
+const URLENCODED_VALUE: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+impl Form {
+    /// `body` with the values of the fields at the given indexes (into [`Form::fields`])
+    /// replaced; everything else byte for byte as it was. `None` when the body is not an
+    /// urlencoded or multipart form (a JSON body is written again by its caller), an index
+    /// is out of range, or a multipart value would hold the boundary.
+    pub fn with_values(&self, body: &[u8], values: &[(usize, String)]) -> Option<Vec<u8>> {
+        let mut ordered: Vec<(&Range<usize>, &str)> = Vec::with_capacity(values.len());
+        for (index, value) in values {
+            ordered.push((&self.fields.get(*index)?.data, value.as_str()));
+        }
+        ordered.sort_by_key(|(range, _)| range.start);
+        let mut out = Vec::with_capacity(body.len() + values.iter().map(|(_, v)| v.len() * 3).sum::<usize>());
+        let mut at = 0;
+        for (range, value) in ordered {
+            out.extend_from_slice(body.get(at..range.start)?);
+            match &self.encoding {
+                Encoding::UrlEncoded => {
+                    out.extend(percent_encoding::utf8_percent_encode(value, URLENCODED_VALUE).flat_map(str::bytes));
+                }
+                Encoding::Multipart(boundary) if !value.contains(&format!("--{boundary}")) => {
+                    out.extend_from_slice(value.as_bytes());
+                }
+                _ => return None,
+            }
+            at = range.end;
+        }
+        out.extend_from_slice(body.get(at..)?);
+        Some(out)
     }
 }
 
@@ -186,6 +230,25 @@ mod tests {
             assert!(form.is_unreadable() && !form.is_form(), "{bad:?}");
             assert_eq!(form.without(bad, |_| true), None);
         }
+    }
+
+    #[test]
+    fn values_are_replaced_and_the_rest_kept() {
+        let body = b"_token=t&_notes=secret+note&_phone%5B%5D=123&_phone%5B%5D=456&x";
+        let form = Form::parse(Some("application/x-www-form-urlencoded"), body);
+        let out = form.with_values(body, &[(3, "a+b/c\n=".into()), (1, "N".into())]).unwrap();
+        assert_eq!(out, b"_token=t&_notes=N&_phone%5B%5D=123&_phone%5B%5D=a%2Bb%2Fc%0A%3D&x");
+        let again = Form::parse(Some("application/x-www-form-urlencoded"), &out);
+        assert_eq!(again.fields()[3].value, "a+b/c\n=");
+        assert_eq!(form.with_values(body, &[(9, "x".into())]), None);
+
+        let body = b"--XY\r\nContent-Disposition: form-data; name=\"n\"\r\n\r\nold\r\n--XY--\r\n";
+        let form = Form::parse(Some("multipart/form-data; boundary=XY"), body);
+        let out = form.with_values(body, &[(0, "new\nvalue".into())]).unwrap();
+        assert_eq!(out, b"--XY\r\nContent-Disposition: form-data; name=\"n\"\r\n\r\nnew\nvalue\r\n--XY--\r\n");
+        assert_eq!(form.with_values(body, &[(0, "a\r\n--XY--".into())]), None, "the boundary inside a value");
+        let json = Form::parse(Some("application/json"), br#"{"a":"b"}"#);
+        assert_eq!(json.with_values(br#"{"a":"b"}"#, &[(0, "c".into())]), None);
     }
 
     #[test]

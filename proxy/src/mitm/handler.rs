@@ -27,7 +27,8 @@ use crate::http::{bad_gateway, html_response, root_cause, web_origin};
 use crate::origin::{OwnOrigin, RuntimeSettings};
 use crate::rewrite::STATE_QUERY;
 use crate::rules::{
-    Head, LoginRequest, Match, Query, RequestRule, Rule, SiteTable, classify, match_request, split_host_port,
+    Head, LoginRequest, Match, Query, RequestRule, Rule, SiteTable, classify, encrypted_fields_for, match_request,
+    split_host_port,
 };
 use crate::store::{CaStatus, CaVault, Login};
 
@@ -74,6 +75,9 @@ struct Exchange {
     /// The site's rule and where the original is, when the response opens a compose
     /// answering a message.
     answer: Option<(Arc<Rule>, AnswerRequest)>,
+    /// The site's rule and the page's origin, when the site has encrypted fields or S/MIME
+    /// pages (`[[encrypted_fields]]`, `smime_pages`).
+    site_pages: Option<(Arc<Rule>, String)>,
     head: bool,
 }
 
@@ -145,6 +149,7 @@ impl HttpHandler for Handler {
             compose_page: None,
             view: None,
             answer: None,
+            site_pages: None,
             head: req.method() == Method::HEAD,
         };
         let Some((rule, submission)) =
@@ -164,7 +169,21 @@ impl HttpHandler for Handler {
         let query = Query::parse(query_text);
         let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
         let head = Head { method: req.method().as_str(), path: req.uri().path(), query: &query, content_type };
-        match match_request(&rule, &head) {
+        let matched = match_request(&rule, &head);
+        if !matches!(matched, Some(Match::ComposeRequest(_) | Match::Login(_))) {
+            let entries: Vec<_> = encrypted_fields_for(&rule, &head).into_iter().cloned().collect();
+            if !entries.is_empty() {
+                self.exchange = Some(exchange);
+                return match crate::flows::fields::request(&self.shared.services, &entries, req).await {
+                    Verdict::Forward(req) => req.into(),
+                    Verdict::Respond(res) => res.into(),
+                };
+            }
+        }
+        if !rule.encrypted_fields.is_empty() || rule.smime_pages {
+            exchange.site_pages = web_origin(req.uri()).map(|origin| (Arc::clone(&rule), origin));
+        }
+        match matched {
             Some(Match::Compose) => {
                 // A compose page whose URL carries no compose id (Horde, SOGo's template)
                 // gets one of the proxy's own, so that its toggles still report their
@@ -205,6 +224,14 @@ impl HttpHandler for Handler {
             }
             return res;
         }
+        if let Some((rule, origin)) = exchange.site_pages.as_ref().filter(|(rule, _)| rule.smime_pages)
+            && !exchange.head
+            && self.shared.settings.rewriting()
+            && page::is_smime(&res)
+        {
+            tracing::info!(rule = rule.name, "S/MIME page");
+            return page::smime_page(res, &self.shared.read, &self.shared.services, origin, &exchange.host).await;
+        }
         let json_view = exchange.view.as_ref().is_some_and(ViewRequest::is_json);
         if exchange.head || !self.shared.settings.rewriting() || !page::wants_rewrite(&res, json_view) {
             return res;
@@ -225,6 +252,12 @@ impl HttpHandler for Handler {
                 exchange.path_len,
             )
             .await;
+        }
+        if let Some((rule, origin)) = exchange.site_pages.filter(|(rule, _)| !rule.encrypted_fields.is_empty())
+            && !json_view
+        {
+            return page::rewrite_fields(res, &self.shared.read, &self.shared.services, &rule, &origin, &exchange.host)
+                .await;
         }
         res
     }

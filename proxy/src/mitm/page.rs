@@ -97,6 +97,69 @@ pub(crate) async fn rewrite_view(
     }
 }
 
+/// Hands `res` (an HTML page of a site with encrypted fields, at `origin`) to the fields
+/// flow.
+pub(crate) async fn rewrite_fields(
+    res: Response<Body>,
+    read: &ReadFlow,
+    services: &Arc<Services>,
+    rule: &Rule,
+    origin: &str,
+    host: &str,
+) -> Response<Body> {
+    let page = match collect(res, host, 0).await {
+        Ok(page) => page,
+        Err(res) => return res,
+    };
+    match crate::flows::fields::page(services, read, rule, origin, &page.bytes, page.charset).await {
+        Some(out) => page.with_body(out),
+        None => {
+            let bytes = page.bytes.clone();
+            page.with_body(bytes)
+        }
+    }
+}
+
+/// Whether `res`'s body is S/MIME: `application/pkcs7-mime` (or the old `x-` type) or
+/// `multipart/signed` with an S/MIME signature.
+pub(crate) fn is_smime(res: &Response<Body>) -> bool {
+    let content_type = res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let lower = content_type.to_ascii_lowercase();
+    match crate::rules::essence(&lower).as_str() {
+        "application/pkcs7-mime" | "application/x-pkcs7-mime" => true,
+        "multipart/signed" => lower.contains("pkcs7-signature"),
+        _ => false,
+    }
+}
+
+/// `res` (an S/MIME body of a page at `origin`, see [`is_smime`]) replaced by the read
+/// flow's page showing it opened, with its banner, in a frame of the own origin.
+pub(crate) async fn smime_page(
+    res: Response<Body>,
+    read: &ReadFlow,
+    services: &Arc<Services>,
+    origin: &str,
+    host: &str,
+) -> Response<Body> {
+    let content_type =
+        res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let page = match collect(res, host, 0).await {
+        Ok(page) => page,
+        Err(res) => return res,
+    };
+    let Some(html) = read.smime_page(services, origin, &content_type, page.bytes.clone()).await else {
+        return bad_gateway(host, "the S/MIME page could not be opened");
+    };
+    let mut out = crate::http::html_response(StatusCode::OK, html);
+    let csp =
+        format!("default-src 'none'; frame-src https://{}; base-uri 'none'; form-action 'none'", read.origin_host());
+    if let Ok(value) = HeaderValue::from_str(&csp) {
+        out.headers_mut().insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    out.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    out
+}
+
 /// A page read completely and decoded, ready to be rewritten.
 struct Page {
     parts: hudsucker::hyper::http::response::Parts,

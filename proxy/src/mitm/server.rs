@@ -122,6 +122,7 @@ pub async fn start_with_keys(config: &Config, ca: Arc<CaVault>, keys: Arc<KeyRin
         Arc::clone(&settings),
         keys,
         Arc::clone(&views),
+        CertStore::new(&config.dir),
     )?;
     let compose = ComposeFlow::new(Arc::clone(&services), config.compose);
     let read = ReadFlow::new(views, config.origin.clone());

@@ -37,8 +37,8 @@ impl OwnOrigin {
             ),
         };
         let keys_state = match (status.stored, status.unlocked) {
-            (0, _) => "<p>No keys imported yet: run <code>smime-proxy keys import FILE.p12</code>, then reload \
-                       this page.</p>"
+            (0, _) => "<p>No keys imported yet: import your <code>.p12</code> below (or run \
+                       <code>smime-proxy keys import FILE.p12</code>).</p>"
                 .to_owned(),
             (n, 0) => format!(
                 "<p>Locked ({n} key{s} stored). Signing and decrypting need the keys unlocked; they lock again \
@@ -136,7 +136,7 @@ fn plural(n: usize) -> &'static str {
 }
 
 /// A short page with one message and a link home.
-fn message_page(status: StatusCode, message: &str) -> Response<Body> {
+pub(super) fn message_page(status: StatusCode, message: &str) -> Response<Body> {
     html_response(
         status,
         format!(

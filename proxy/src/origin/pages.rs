@@ -51,6 +51,9 @@ proxy runs, only an intermediate CA held in memory signs, and its name constrain
 to the sites listed below and this page, for a few days.</p>
 
 <h2>2. Trust it</h2>
+<p>On this machine, <code>smime-proxy ca install</code> does all of the below that applies
+(the system store, Chromium's and every Firefox profile's certificate database); then restart
+the browser. Or by hand:</p>
 <h3>Firefox</h3>
 <p>Settings → Privacy &amp; Security → Certificates → View Certificates → Authorities →
 Import, choose <code>ca.pem</code>, tick “Trust this CA to identify websites”.</p>
@@ -79,6 +82,7 @@ of <code>{listen}</code> for the browser.</p>
 <tr><th>rewriting</th><td>{state}</td></tr>
 </table>
 {keys}
+{import}
 <h3>Intercepted sites</h3>
 <table><tr><th>site</th><th>rule</th></tr>{sites}</table>
 <p>Every other site is tunnelled untouched: the browser sees its real certificate.</p>
@@ -94,6 +98,7 @@ of <code>{listen}</code> for the browser.</p>
             version = env!("CARGO_PKG_VERSION"),
             token = self.token,
             keys = self.keys_section(),
+            import = self.import_section(),
         )
     }
 }

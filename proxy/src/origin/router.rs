@@ -36,10 +36,14 @@ impl OwnOrigin {
             (Method::POST, "/api/rewriting") => self.set_rewriting(req).await,
             (Method::POST, "/api/unlock") => self.unlock(req).await,
             (Method::POST, "/api/lock") => self.lock(req).await,
+            (Method::POST, "/api/keys/import") => self.import_key(req).await,
+            (Method::POST, "/api/certs/add") => self.add_certificate(req).await,
             (Method::GET, view) if view.starts_with("/view/") => self.view(&req, &view["/view/".len()..]),
-            (_, "/" | "/probe.gif" | "/api/rewriting" | "/api/unlock" | "/api/lock") => {
-                text_response(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n")
-            }
+            (
+                _,
+                "/" | "/probe.gif" | "/api/rewriting" | "/api/unlock" | "/api/lock" | "/api/keys/import"
+                | "/api/certs/add",
+            ) => text_response(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n"),
             (_, view) if view.starts_with("/view/") => {
                 text_response(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n")
             }
@@ -119,7 +123,7 @@ fn no_ca_yet(origin: &OwnOrigin) -> Response<Body> {
     )
 }
 
-fn refused(why: Refusal) -> Response<Body> {
+pub(super) fn refused(why: Refusal) -> Response<Body> {
     tracing::warn!(?why, "refused a state-changing request to the own origin");
     let text = match why {
         Refusal::CrossOrigin => "refused: this request does not come from the proxy's own page\n",

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::flows::read::ViewStore;
 use crate::rules::SiteTable;
-use crate::store::{CaVault, KeyRing};
+use crate::store::{CaVault, CertStore, KeyRing};
 
 /// Settings the user may change while the proxy runs (only from the own origin).
 #[derive(Debug)]
@@ -53,10 +53,14 @@ pub struct OwnOrigin {
     pub(super) keys: Arc<KeyRing>,
     /// The read flow's pending views.
     pub(super) views: Arc<ViewStore>,
+    /// Recipients' certificates, listed and added on the home page.
+    pub(super) certs: CertStore,
 }
 
 impl OwnOrigin {
-    /// The origin `host`, for a proxy listening on `listen`, serving `views`.
+    /// The origin `host`, for a proxy listening on `listen`, serving `views`, listing and
+    /// adding to `certs`.
+    #[expect(clippy::too_many_arguments, reason = "wired once, in mitm::server, from values it holds anyway")]
     pub fn new(
         host: String,
         listen: SocketAddr,
@@ -65,8 +69,9 @@ impl OwnOrigin {
         settings: Arc<RuntimeSettings>,
         keys: Arc<KeyRing>,
         views: Arc<ViewStore>,
+        certs: CertStore,
     ) -> Result<Self, crate::Error> {
-        Ok(Self { host, listen, sites, ca, token: crate::random::random_hex(32)?, settings, keys, views })
+        Ok(Self { host, listen, sites, ca, token: crate::random::random_hex(32)?, settings, keys, views, certs })
     }
 
     /// True when `host` (from a request URI or CONNECT) is this origin.

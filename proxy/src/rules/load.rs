@@ -17,8 +17,8 @@ use super::bundled::BUNDLED;
 use super::json_path::JsonPath;
 use super::pattern::{PathPattern, ValuePattern};
 use super::rule::{
-    AnswerKind, AnswerPage, ComposeKind, Controls, Csrf, DeliveryRoute, Fields, Insertion, JsonView, LoginRequest,
-    PageMatch, Position, RequestRule, Rule, UrlTemplate, ViewBody, ViewPage,
+    AnswerKind, AnswerPage, ComposeKind, Controls, Csrf, DeliveryRoute, EncryptedFields, Fields, Insertion, JsonView,
+    LoginRequest, PageMatch, Position, RequestRule, Rule, UrlTemplate, ViewBody, ViewPage,
 };
 use crate::Error;
 
@@ -138,6 +138,10 @@ pub fn parse_rule(text: &str, file: &str) -> Result<Rule, Error> {
     let mut views = Vec::new();
     for view in raw.views {
         views.push(view_page(view).map_err(|(s, m)| at(s, m))?);
+    }
+    let mut encrypted_fields = Vec::new();
+    for entry in raw.encrypted_fields {
+        encrypted_fields.push(encrypted_fields_entry(entry).map_err(|(s, m)| at(s, m))?);
     }
     let mut answers = Vec::new();
     for answer in raw.answers {
@@ -260,7 +264,51 @@ pub fn parse_rule(text: &str, file: &str) -> Result<Rule, Error> {
         delivery: raw.delivery,
         login,
         blocked_hosts,
+        encrypted_fields,
+        smime_pages: raw.smime_pages,
     })
+}
+
+fn encrypted_fields_entry(raw: RawEncryptedFields) -> Result<EncryptedFields, SpanError> {
+    let request = PageMatch {
+        method: method(raw.method, "POST")?,
+        path: path(raw.path)?,
+        query: raw.query,
+        content_type: media_type(raw.content_type)?,
+    };
+    if raw.fields.get_ref().is_empty() {
+        return Err((raw.fields.span(), "fields: name at least one form field or JSON path".into()));
+    }
+    let mut fields = Vec::new();
+    for field in raw.fields.into_inner() {
+        let text = field_source(&field).map_err(|m| (field.span(), m))?;
+        if capture_name(&text).is_some() {
+            return Err((field.span(), format!("fields: `{text}` is a path capture, not a form field")));
+        }
+        fields.push(text);
+    }
+    let (mut to_self, mut to) = (false, Vec::new());
+    let span = raw.to.as_ref().map_or(0..0, Spanned::span);
+    let named = match raw.to.map(Spanned::into_inner) {
+        None => vec!["self".to_owned()],
+        Some(RawTo::One(one)) => vec![one],
+        Some(RawTo::Many(many)) => many,
+    };
+    for name in named {
+        let address = name.trim();
+        let plausible = address.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !address.contains(char::is_whitespace) && !domain.contains('@')
+        });
+        match address {
+            "self" => to_self = true,
+            _ if plausible => to.push(address.to_ascii_lowercase()),
+            _ => return Err((span, format!("to: `{name}` is neither \"self\" nor an e-mail address"))),
+        }
+    }
+    if !to_self && to.is_empty() {
+        return Err((span, "to: name \"self\" or at least one address".into()));
+    }
+    Ok(EncryptedFields { request, form: raw.form, fields, to_self, to, sign: raw.sign })
 }
 
 type SpanError = (Range<usize>, String);
@@ -440,6 +488,34 @@ struct RawRule {
     login: Option<RawLogin>,
     #[serde(default)]
     blocked_hosts: Vec<Spanned<String>>,
+    #[serde(default)]
+    encrypted_fields: Vec<RawEncryptedFields>,
+    #[serde(default)]
+    smime_pages: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEncryptedFields {
+    method: Option<Spanned<String>>,
+    path: Option<Spanned<String>>,
+    #[serde(default)]
+    query: BTreeMap<String, ValuePattern>,
+    content_type: Option<Spanned<String>>,
+    #[serde(default)]
+    form: BTreeMap<String, ValuePattern>,
+    fields: Spanned<Vec<Spanned<String>>>,
+    to: Option<Spanned<RawTo>>,
+    #[serde(default)]
+    sign: bool,
+}
+
+/// `to = "self"` or `to = ["self", "bob@example.test"]`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawTo {
+    One(String),
+    Many(Vec<String>),
 }
 
 #[derive(Debug, Deserialize)]

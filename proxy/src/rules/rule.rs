@@ -52,6 +52,42 @@ pub struct Rule {
     pub blocked_hosts: Vec<String>,
     /// The login request, when the proxy needs the user's credentials (SMTP delivery).
     pub login: Option<LoginRequest>,
+    /// Requests whose form fields leave the device encrypted (`[[encrypted_fields]]`).
+    pub encrypted_fields: Vec<EncryptedFields>,
+    /// Responses of the site whose body is S/MIME are opened and shown in a frame.
+    pub smime_pages: bool,
+}
+
+/// A request whose named form fields the proxy replaces with armored S/MIME
+/// (`-----BEGIN CMS-----`) before it leaves the device; pages of the site showing such
+/// armor show it decrypted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncryptedFields {
+    /// Which requests.
+    pub request: PageMatch,
+    /// Body fields that must match too (urlencoded, multipart or JSON bodies).
+    pub form: BTreeMap<String, ValuePattern>,
+    /// The fields: form field names (urlencoded, multipart, a JSON body's top-level keys)
+    /// or JSON paths (`$...`) into a JSON body.
+    pub fields: Vec<String>,
+    /// Encrypted to the user's own certificates.
+    pub to_self: bool,
+    /// Encrypted to these addresses' certificates too.
+    pub to: Vec<String>,
+    /// Signed (with the user's first key) before it is encrypted.
+    pub sign: bool,
+}
+
+impl EncryptedFields {
+    /// Whether a request whose head matched is one of these, by its body's fields.
+    pub fn matches_body(&self, form: &crate::form::Form) -> bool {
+        super::matcher::fields_match(&self.form, |name| form.get(name))
+    }
+
+    /// The fields named by form field name (not JSON path): those an edit form fills.
+    pub fn field_names(&self) -> impl Iterator<Item = &str> {
+        self.fields.iter().map(String::as_str).filter(|f| !f.starts_with('$'))
+    }
 }
 
 /// How a finished S/MIME message is sent.

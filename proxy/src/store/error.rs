@@ -24,6 +24,10 @@ pub enum StoreError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The PKCS#12 file's passphrase does not open it (or the file is damaged: its MAC
+    /// cannot tell the two apart).
+    #[error("wrong passphrase for the PKCS#12 file (or the file is damaged)")]
+    WrongPkcs12Passphrase,
     /// The store passphrase does not open the store's keys.
     #[error("wrong store passphrase")]
     WrongStorePassphrase,

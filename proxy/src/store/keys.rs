@@ -163,6 +163,22 @@ impl KeyStore {
         Ok(Imported { entry: self.entry(&stem)?, added: true, first })
     }
 
+    /// Reads the key and certificates of the PKCS#12 file `p12` (OpenSSL 3 default or
+    /// `-legacy`) and imports them as [`Self::import`] does: what `keys import` and the own
+    /// page's upload both call.
+    pub fn import_pkcs12(
+        &self,
+        p12: &[u8],
+        p12_passphrase: &[u8],
+        store_passphrase: &[u8],
+    ) -> Result<Imported, StoreError> {
+        let identity = smime_crypto::pkcs12::read_identity(p12, p12_passphrase).map_err(|e| match e {
+            smime_crypto::Error::WrongPassphrase => StoreError::WrongPkcs12Passphrase,
+            other => StoreError::Crypto(other),
+        })?;
+        self.import(&identity, store_passphrase)
+    }
+
     /// Removes the key `query` names (see [`Self::find`]) and returns what it was.
     pub fn remove(&self, query: &str) -> Result<KeyEntry, StoreError> {
         let entry = self.find(query)?;

@@ -104,6 +104,11 @@ impl KeyRing {
         Self { store, idle, hint, state: Mutex::new(state), unlocked: Notify::new(), locked: Notify::new() }
     }
 
+    /// The key store this ring unlocks, if it has one.
+    pub fn store(&self) -> Option<&KeyStore> {
+        self.store.as_ref()
+    }
+
     /// Unseals every stored key with `passphrase` (Argon2id per key: call it off the
     /// async executor) and starts the idle timer. Returns how many keys are unlocked.
     pub fn unlock(&self, passphrase: &[u8]) -> Result<usize, StoreError> {

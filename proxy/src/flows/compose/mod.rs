@@ -608,7 +608,7 @@ fn without_empty_quote(body: &str) -> &str {
 }
 
 /// The algorithms a message to `recipients` gets: the best all of them announced.
-fn algorithms_for(recipients: &[Recipient]) -> AlgorithmChoice {
+pub(crate) fn algorithms_for(recipients: &[Recipient]) -> AlgorithmChoice {
     let profiles: Vec<RecipientProfile<'_>> = recipients
         .iter()
         .map(|r| RecipientProfile { certificate: &r.certificate, capabilities: r.capabilities.as_ref() })
@@ -639,7 +639,7 @@ fn mixed_key_kinds_notice(recipients: &[Recipient]) -> String {
 }
 
 /// One sentence naming every recipient without a usable certificate.
-fn no_certificate_message(missing: &[NoCertificate]) -> String {
+pub(crate) fn no_certificate_message(missing: &[NoCertificate]) -> String {
     let each: Vec<String> = missing.iter().map(|m| format!("{} ({})", m.address, m.reason)).collect();
     format!(
         "no usable certificate for {}. Add it with `smime-proxy certs add FILE`, or read a signed message from \

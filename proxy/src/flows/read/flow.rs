@@ -13,6 +13,7 @@ use http_body_util::Full;
 use hudsucker::hyper::header::{self, HeaderMap, HeaderName};
 use hudsucker::hyper::{Method, Request, StatusCode};
 use smime_crypto::{SignatureStatus, VerifyOptions};
+use zeroize::Zeroizing;
 
 use super::open::{self, Reading, Shape};
 use super::render;
@@ -138,6 +139,11 @@ impl ReadFlow {
         Self { views, origin_host }
     }
 
+    /// The own origin's host, where the frames are served.
+    pub fn origin_host(&self) -> &str {
+        &self.origin_host
+    }
+
     /// The view answer `page` (in `charset` when HTML) rewritten, or `None` to pass it
     /// unchanged. Keys, certificates and the upstream client come from `services`.
     pub async fn view_page(
@@ -228,7 +234,7 @@ impl ReadFlow {
                      encrypted nor signed. smime-proxy does not open such parts, so nothing here is verified.",
                 ))
             }
-            Shape::TopLevel => match self.open_into_view(services, &request.origin, raw, None).await {
+            Shape::TopLevel => match self.open_into_view(services, &request.origin, raw, None, MESSAGE_HEIGHT).await {
                 Some((frame, _)) => {
                     tracing::info!(
                         fetch_ms = fetched.as_millis() as u64,
@@ -259,7 +265,8 @@ impl ReadFlow {
         };
         match open::shape(&raw) {
             Shape::TopLevel => {
-                let (frame, original) = self.open_into_view(services, &request.origin, raw, Some(request.kind)).await?;
+                let (frame, original) =
+                    self.open_into_view(services, &request.origin, raw, Some(request.kind), ORIGINAL_HEIGHT).await?;
                 Some((original?, Some(frame)))
             }
             Shape::Plain | Shape::NestedOnly => Some((Original::new(request.kind, &raw, None), None)),
@@ -275,6 +282,7 @@ impl ReadFlow {
         origin: &str,
         raw: Bytes,
         answer: Option<AnswerKind>,
+        height: &str,
     ) -> Option<(String, Option<Original>)> {
         let services = Arc::clone(services);
         let id = ViewId::random().ok()?;
@@ -309,19 +317,107 @@ impl ReadFlow {
             return None;
         };
         tracing::info!(kind, doc_len = document.len(), attachments = attachments.len(), "view: opened");
-        let view =
-            View { origin: origin.to_owned(), document: zeroize::Zeroizing::new(document.into_bytes()), attachments };
+        let view = View { origin: origin.to_owned(), document: Zeroizing::new(document.into_bytes()), attachments };
         let id = self.views.insert(id, view);
-        let frame = format!(
+        Some((self.frame(&id, height), original))
+    }
+
+    /// The iframe markup showing the view `id`.
+    fn frame(&self, id: &ViewId, height: &str) -> String {
+        format!(
             "<iframe class=\"smime-proxy-view\" src=\"https://{host}/view/{id}\" title=\"Message (smime-proxy)\" \
              sandbox=\"allow-downloads allow-popups allow-popups-to-escape-sandbox\" referrerpolicy=\"strict-origin\" \
              style=\"display:block;width:100%;height:{height};border:0\"></iframe>",
             host = escape(&self.origin_host),
             id = id.as_str(),
-            // In a compose page the original shares the screen with the answer.
-            height = if answer.is_some() { "40vh" } else { "80vh" },
-        );
-        Some((frame, original))
+        )
+    }
+
+    /// A frame for a page of `origin` showing one CMS structure of that page (an armored
+    /// form field, `flows::fields`), opened like a message with its banner; when `der` is
+    /// the reason it cannot be read, the banner says so.
+    pub async fn cms_frame(
+        &self,
+        services: &Arc<Services>,
+        origin: &str,
+        der: Result<Vec<u8>, String>,
+    ) -> Option<String> {
+        match der {
+            Ok(der) => {
+                let raw = cms_message(der);
+                Some(self.open_into_view(services, origin, raw, None, FIELD_HEIGHT).await?.0)
+            }
+            Err(reason) => {
+                let id = ViewId::random().ok()?;
+                let document = render::document(&Reading::Failed(open::Failure::Unreadable(reason)), id.as_str());
+                let view = View {
+                    origin: origin.to_owned(),
+                    document: Zeroizing::new(document.into_bytes()),
+                    attachments: Vec::new(),
+                };
+                let id = self.views.insert(id, view);
+                Some(self.frame(&id, FIELD_HEIGHT))
+            }
+        }
+    }
+
+    /// The text of an encrypted form field's CMS structure, when it opens cleanly with the
+    /// unlocked keys (decrypted, any signature valid, text inside); else why not.
+    pub async fn field_text(&self, services: &Arc<Services>, der: Vec<u8>) -> Result<Zeroizing<String>, String> {
+        let services = Arc::clone(services);
+        tokio::task::spawn_blocking(move || {
+            let verify = VerifyOptions { trust: services.trust.clone(), ..VerifyOptions::default() };
+            open::field_text(&cms_message(der), &services.keys, &verify)
+        })
+        .await
+        .map_err(|_| "opening the field stopped unexpectedly".to_owned())?
+        .map_err(|failure| describe_failure(&failure).to_owned())
+    }
+
+    /// A response of `origin` whose body is S/MIME (`content_type` is
+    /// `application/pkcs7-mime` or `multipart/signed`): opened like a message into a view,
+    /// and the page that shows its frame in place of the response.
+    pub async fn smime_page(
+        &self,
+        services: &Arc<Services>,
+        origin: &str,
+        content_type: &str,
+        body: Bytes,
+    ) -> Option<String> {
+        let mut raw = Vec::with_capacity(body.len() + content_type.len() + 64);
+        raw.extend_from_slice(b"MIME-Version: 1.0\r\nContent-Type: ");
+        raw.extend_from_slice(content_type.as_bytes());
+        raw.extend_from_slice(b"\r\nContent-Transfer-Encoding: binary\r\n\r\n");
+        raw.extend_from_slice(&body);
+        let (frame, _) = self.open_into_view(services, origin, Bytes::from(raw), None, PAGE_HEIGHT).await?;
+        Some(format!(
+            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"referrer\" content=\"no-referrer\">\
+             <title>S/MIME page (smime-proxy)</title></head>\n<body style=\"margin:0\">{frame}</body></html>\n"
+        ))
+    }
+}
+
+/// Frame heights: a message view, the original in an answer's compose, a form field, a
+/// whole S/MIME page.
+const MESSAGE_HEIGHT: &str = "80vh";
+const ORIGINAL_HEIGHT: &str = "40vh";
+const FIELD_HEIGHT: &str = "12em";
+const PAGE_HEIGHT: &str = "100vh";
+
+/// A CMS structure (DER) as the `application/pkcs7-mime` message the read flow opens.
+fn cms_message(der: Vec<u8>) -> Bytes {
+    Bytes::from(
+        smime_crypto::mime::pkcs7_mime_entity(b"MIME-Version: 1.0\r\n".to_vec(), "enveloped-data", der).to_vec(),
+    )
+}
+
+/// Why a field could not be opened, in a few words (no content).
+fn describe_failure(failure: &open::Failure) -> &str {
+    match failure {
+        open::Failure::Locked { .. } => "the key store is locked",
+        open::Failure::NotForYou => "not for your key",
+        open::Failure::DecryptionFailed => "decryption failed",
+        open::Failure::Unreadable(reason) => reason,
     }
 }
 

@@ -3,7 +3,12 @@
 //! blocking (RSA, signature checks): the flow runs it off the async executor.
 
 use mail_parser::{MessageParser, MimeHeaders as _};
-use smime_crypto::{Error as CryptoError, Identity, Layer, OpenOptions, SignatureSummary, VerifyOptions, open_message};
+use smime_crypto::mime::Entity;
+use smime_crypto::{
+    Error as CryptoError, Identity, Layer, OpenOptions, Opened, SignatureStatus, SignatureSummary, VerifyOptions,
+    open_message,
+};
+use zeroize::Zeroizing;
 
 use super::content::{self, Content};
 use crate::store::{KeyRing, KeyUnavailable};
@@ -81,23 +86,7 @@ pub fn shape(raw: &[u8]) -> Shape {
 /// Opens `raw`: verifies signatures against `verify`; when it is encrypted, tries each
 /// unlocked key of `keys` until one is a recipient.
 pub fn open(raw: &[u8], keys: &KeyRing, verify: &VerifyOptions) -> Reading {
-    let attempt = |identity: Option<&Identity>| open_message(raw, &OpenOptions { identity, verify: verify.clone() });
-    let result = match attempt(None) {
-        Err(CryptoError::KeyRequired) => {
-            let identities = match keys.identities() {
-                Ok(identities) => identities,
-                Err(KeyUnavailable::Locked { hint }) => return Reading::Failed(Failure::Locked { hint }),
-                Err(_) => return Reading::Failed(Failure::NotForYou),
-            };
-            identities
-                .iter()
-                .map(|identity| attempt(Some(identity)))
-                .find(|result| !matches!(result, Err(CryptoError::NoMatchingRecipient)))
-                .unwrap_or(Err(CryptoError::NoMatchingRecipient))
-        }
-        other => other,
-    };
-    match result {
+    match open_layers(raw, keys, verify) {
         Ok(opened) => {
             let content = content::render(opened.content());
             Reading::Opened {
@@ -107,10 +96,53 @@ pub fn open(raw: &[u8], keys: &KeyRing, verify: &VerifyOptions) -> Reading {
                 content,
             }
         }
-        Err(CryptoError::NoMatchingRecipient) => Reading::Failed(Failure::NotForYou),
-        Err(CryptoError::DecryptionFailed) => Reading::Failed(Failure::DecryptionFailed),
-        Err(error) => Reading::Failed(Failure::Unreadable(error.to_string())),
+        Err(failure) => Reading::Failed(failure),
     }
+}
+
+/// The text an encrypted form field held (see `flows::fields`): `raw` opened as [`open`]
+/// does, and the innermost entity's body as text, only when a layer was decrypted, any
+/// signature is valid and the entity is `text/plain`.
+pub fn field_text(raw: &[u8], keys: &KeyRing, verify: &VerifyOptions) -> Result<Zeroizing<String>, Failure> {
+    let opened = open_layers(raw, keys, verify)?;
+    if !opened.was_encrypted() {
+        return Err(Failure::Unreadable("the field is not encrypted.".into()));
+    }
+    if opened.signature.as_ref().is_some_and(|s| s.status != SignatureStatus::Valid) {
+        return Err(Failure::Unreadable("the field's signature is not valid.".into()));
+    }
+    let entity = Entity::parse(opened.content()).map_err(|e| Failure::Unreadable(e.to_string()))?;
+    if entity.content_type().mime_type != "text/plain" {
+        return Err(Failure::Unreadable("the field does not hold text.".into()));
+    }
+    let body = entity.decoded_body().map_err(|e| Failure::Unreadable(e.to_string()))?;
+    let text = std::str::from_utf8(&body).map_err(|_| Failure::Unreadable("the field's text is not UTF-8.".into()))?;
+    Ok(Zeroizing::new(text.to_owned()))
+}
+
+/// The layers of `raw` peeled with the unlocked keys.
+fn open_layers(raw: &[u8], keys: &KeyRing, verify: &VerifyOptions) -> Result<Opened, Failure> {
+    let attempt = |identity: Option<&Identity>| open_message(raw, &OpenOptions { identity, verify: verify.clone() });
+    let result = match attempt(None) {
+        Err(CryptoError::KeyRequired) => {
+            let identities = match keys.identities() {
+                Ok(identities) => identities,
+                Err(KeyUnavailable::Locked { hint }) => return Err(Failure::Locked { hint }),
+                Err(_) => return Err(Failure::NotForYou),
+            };
+            identities
+                .iter()
+                .map(|identity| attempt(Some(identity)))
+                .find(|result| !matches!(result, Err(CryptoError::NoMatchingRecipient)))
+                .unwrap_or(Err(CryptoError::NoMatchingRecipient))
+        }
+        other => other,
+    };
+    result.map_err(|error| match error {
+        CryptoError::NoMatchingRecipient => Failure::NotForYou,
+        CryptoError::DecryptionFailed => Failure::DecryptionFailed,
+        error => Failure::Unreadable(error.to_string()),
+    })
 }
 
 #[cfg(test)]
