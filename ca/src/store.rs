@@ -86,11 +86,6 @@ impl CaFiles {
         self.dir.join(CLEAR_KEY_FILE)
     }
 
-    /// Creates the directory (mode 0700, with its parents) when it does not exist.
-    pub fn create_dir(&self) -> Result<(), Error> {
-        create_private_dir(&self.dir)
-    }
-
     /// What is on disk. A certificate without any key is an error, not a missing CA:
     /// creating a new one would silently replace what the browser trusts.
     pub fn state(&self) -> Result<CaState, Error> {

@@ -92,16 +92,6 @@ fn started_run(dir: &std::path::Path) -> (std::process::Child, String) {
 }
 
 #[test]
-fn run_creates_a_missing_config_directory() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("new").join("smime-proxy");
-    let (mut child, _) = started_run(&dir);
-    let _ = child.kill();
-    let _ = child.wait();
-    assert!(dir.join("run.lock").is_file());
-}
-
-#[test]
 fn a_second_run_on_one_config_directory_is_refused_and_names_the_first() {
     let tmp = tempfile::tempdir().unwrap();
     let (mut first, listen) = started_run(tmp.path());

@@ -37,10 +37,9 @@ pub fn run(dir: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
     let config = Config::load(dir, &overrides)?;
     init_logging(config.log.as_deref())?;
 
-    let files = CaFiles::new(dir);
-    files.create_dir()?;
     let mut lock = RunLock::acquire(dir)?;
-    let ca = Arc::new(CaVault::sealed(files, ca_label(), config.intercepted_names(), config.leaf_cache_size)?);
+    let ca =
+        Arc::new(CaVault::sealed(CaFiles::new(dir), ca_label(), config.intercepted_names(), config.leaf_cache_size)?);
     let hint = format!(
         "unlock it on the proxy's page http://{}/ (or start smime-proxy run with --store-passphrase-file)",
         config.origin
