@@ -58,9 +58,11 @@ PLAIN_URL="https://localhost:$UP_PORT/?_task=mail&_action=bench"  # the same pag
 pids+=($!)
 wait_port "$UP_PORT"
 
+# The store passphrase seals the proxy's CA (created at this first start) and unseals it.
+printf 'bench store passphrase\n' >"$work/store-passphrase"
 "$BIN/smime-proxy" --config-dir "$work/smime-proxy" run --listen "127.0.0.1:$SP_PORT" \
   --site "localhost:$UP_PORT=roundcube" --upstream-ca "$work/upstream-ca.pem" --log warn \
-  2>"$work/smime-proxy.log" &
+  --store-passphrase-file "$work/store-passphrase" 2>"$work/smime-proxy.log" &
 SP_PID=$!
 pids+=($SP_PID)
 wait_port "$SP_PORT"

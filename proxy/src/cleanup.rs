@@ -8,6 +8,8 @@
 //! | passphrases (PKCS#12, store) from a file, the prompt or the unlock form | `Zeroizing<Vec<u8>>` | as soon as the import or unlock returns |
 //! | a PKCS#12 file's bytes | `Zeroizing<Vec<u8>>` | after it is read |
 //! | DER PKCS#8 of a key being sealed or unsealed | `Zeroizing<Vec<u8>>` | right after sealing, or once parsed into a key |
+//! | the local CA's private key (`smime_ca::LocalCa`, unsealed by `store::CaVault::unlock`) | aws-lc-rs key memory, cleansed when freed; its DER PKCS#8 in `Zeroizing` | as soon as the run's intermediate is signed; never held otherwise |
+//! | the run's intermediate CA key (in the `LeafAuthority`) | aws-lc-rs key memory | when the next unlock replaces it, when it expires, at exit; it signs only the configured sites and the own origin (name constraints) |
 //! | unlocked private keys (`Arc<Identity>` in the `KeyRing`) | RSA / EC secret types that zeroize on drop | on lock: idle timeout (`lock_after_idle`), `POST /api/lock`, SIGUSR1, shutdown; a flow using a key holds its `Arc` only for one operation, so the key is wiped when that ends |
 //! | decrypted message bodies, plaintext to encrypt | `Zeroizing<Vec<u8>>` (`message` command; the crypto crate's buffers) | after the output is written |
 //! | read views: a decrypted message rendered for its frame, and its attachments | `Zeroizing<Vec<u8>>` in the `flows::read::ViewStore` (the rendered HTML `String`s are zeroized too) | when the frame is served (attachments 2 minutes later) or 2 minutes after an unserved view was made; the copy handed to hyper for sending is not wiped |

@@ -6,7 +6,8 @@
 //!  browser ──CONNECT host:port──▶ mitm::handler ──▶ should_intercept_connect
 //!                                      │              ├─ configured site / own origin → MITM
 //!                                      │              │    (leaf from smime_ca::LeafAuthority,
-//!                                      │              │     chain = leaf + local CA)
+//!                                      │              │     chain = leaf + run intermediate +
+//!                                      │              │     local CA; sealed CA → 503, no tunnel)
 //!                                      │              └─ anything else → blind TCP tunnel
 //!  request ─▶ handle_request ─┬─ own origin → origin::OwnOrigin::serve (never forwarded)
 //!                             ├─ site request → rules::match_request (compose page / view /

@@ -224,6 +224,16 @@ export function certThroughProxy(host, port, { ca } = {}) {
   }), 10_000, `TLS through CONNECT ${host}:${port}`).finally(() => sock?.destroy());
 }
 
+// The common name of the intermediate CA a running proxy mints at each unlock (name-
+// constrained to its sites): the issuer the browser sees on every intercepted page.
+export const PROXY_INTERMEDIATE_CN = 'smime-proxy run intermediate';
+
+// What the proxy serves for an intercepted site, validated by OpenSSL against the proxy CA
+// alone: the leaf, the run's intermediate the proxy sends after it, its name constraints.
+export function proxyCertThroughProxy(host, port) {
+  return certThroughProxy(host, port, { ca: ctx.proxyCa.toString() });
+}
+
 export async function login(user, pass) {
   const page = ctx.page;
   await ctx.browser.clearCookies();
