@@ -401,7 +401,7 @@ impl ReadFlow {
 /// whole S/MIME page.
 const MESSAGE_HEIGHT: &str = "80vh";
 const ORIGINAL_HEIGHT: &str = "40vh";
-const FIELD_HEIGHT: &str = "12em";
+const FIELD_HEIGHT: &str = "16em";
 const PAGE_HEIGHT: &str = "100vh";
 
 /// A CMS structure (DER) as the `application/pkcs7-mime` message the read flow opens.
