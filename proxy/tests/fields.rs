@@ -2,7 +2,8 @@
 //! 127.0.0.1 with a rule in a rules directory): encrypted form fields (the site stores
 //! only armor that `openssl cms -decrypt` opens; its pages show the plaintext in a frame,
 //! or in the edit form; nothing is sent when a field cannot be encrypted) and S/MIME pages
-//! (encrypted and signed responses opened with their banner; tampered, not for this key).
+//! (encrypted and signed responses opened with their banner; tampered, not for this key),
+//! and signed form submissions (checked by `message verify-form` and `openssl cms -verify`).
 #![allow(clippy::unwrap_used, reason = "tests: a failing unwrap is a failing test")]
 
 mod support;
@@ -54,6 +55,9 @@ body = "_body"
 path = "/contact"
 form = { _action = "save" }
 fields = ["_notes", "_phone[]", "$.notes"]
+
+[[signed_forms]]
+path = "/order"
 "##;
 
 /// What the site stores: the last saved body.
@@ -411,4 +415,94 @@ impl Setup {
         let src = frames(&text).into_iter().next().unwrap();
         self.frame(&src).await
     }
+}
+
+/// `smime-proxy message verify-form` on a stored body: its exit status, output, and the
+/// canonical form it wrote.
+fn verify_form(dir: &Path, body: &[u8]) -> (bool, String, Vec<u8>) {
+    let (input, canonical) = (dir.join("record.txt"), dir.join("canonical.txt"));
+    std::fs::write(&input, body).unwrap();
+    let _ = std::fs::remove_file(&canonical);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_smime-proxy"))
+        .args(["--config-dir", dir.to_str().unwrap(), "message", "verify-form", "--in", input.to_str().unwrap()])
+        .args(["--trust", pki_file("ca.pem").to_str().unwrap(), "--out", canonical.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text, std::fs::read(&canonical).unwrap_or_default())
+}
+
+#[tokio::test]
+async fn a_signed_submission_verifies_over_its_documented_canonical_form() {
+    let s = setup().await;
+    let dir = tempfile::tempdir().unwrap();
+    let body = urlencode(&[("qty", "2"), ("item", "book"), ("note", "f\u{fc}r Anna & Bob"), ("item", "pen")]);
+    let res = s.post("/order", "application/x-www-form-urlencoded", body.clone()).await;
+    assert_eq!(res.status, 404, "forwarded: {}", res.text());
+    let record = s.upstream.received.lock().unwrap().last().cloned().unwrap();
+    assert!(record.starts_with(&body) && record[body.len()..].starts_with(b"&smime_signature=-----BEGIN%20CMS-----"));
+
+    // The proxy's own check, which also writes the canonical form.
+    let (valid, report, canonical) = verify_form(dir.path(), &record);
+    assert!(valid, "{report}");
+    assert!(report.contains("Signature: valid") && report.contains("Signer: bob@example.test"), "{report}");
+    assert_eq!(
+        String::from_utf8(canonical.clone()).unwrap(),
+        "item=book&item=pen&note=f%C3%BCr%20Anna%20%26%20Bob&qty=2"
+    );
+
+    // openssl over the documented bytes.
+    let pairs = decode_pairs(&record);
+    let signature = &pairs.iter().find(|(n, _)| n == "smime_signature").unwrap().1;
+    let (sig, content) = (dir.path().join("sig.pem"), dir.path().join("content.txt"));
+    std::fs::write(&sig, signature).unwrap();
+    std::fs::write(&content, &canonical).unwrap();
+    let ca = pki_file("ca.pem");
+    let verify = |content: &Path| {
+        openssl(
+            &[
+                "cms",
+                "-verify",
+                "-binary",
+                "-inform",
+                "PEM",
+                "-in",
+                sig.to_str().unwrap(),
+                "-content",
+                content.to_str().unwrap(),
+                "-CAfile",
+                ca.to_str().unwrap(),
+                "-out",
+                "/dev/null",
+            ],
+            b"",
+        )
+    };
+    let checked = verify(&content);
+    assert!(checked.success, "openssl: {}", checked.stderr);
+
+    // A changed record fails both.
+    let tampered = String::from_utf8(record.clone()).unwrap().replacen("qty=2", "qty=3", 1).into_bytes();
+    let (valid, report, _) = verify_form(dir.path(), &tampered);
+    assert!(!valid && report.contains("INVALID"), "{report}");
+    std::fs::write(&content, b"item=book&item=pen&note=f%C3%BCr%20Anna%20%26%20Bob&qty=3").unwrap();
+    assert!(!verify(&content).success);
+    // A record without a signature, or with a broken one, is named.
+    let (valid, report, _) = verify_form(dir.path(), &body);
+    assert!(!valid && report.contains("has no field smime_signature"), "{report}");
+    let (valid, report, _) = verify_form(dir.path(), b"a=1&smime_signature=-----BEGIN%20CMS-----x");
+    assert!(!valid && report.contains("no END line"), "{report}");
+
+    // Nothing is sent when the form cannot be signed: JSON, a forged signature field, a
+    // locked key store.
+    let before = s.upstream.received.lock().unwrap().len();
+    let json = s.post("/order", "application/json", br#"{"item":"book"}"#.to_vec()).await;
+    assert_eq!(json.status, 422);
+    assert!(json.text().contains("only urlencoded and multipart"), "{}", json.text());
+    let forged = s.post("/order", "application/x-www-form-urlencoded", b"item=x&smime_signature=y".to_vec()).await;
+    assert!(forged.text().contains("already has a field named smime_signature"), "{}", forged.text());
+    s.keys.lock();
+    let locked = s.post("/order", "application/x-www-form-urlencoded", b"item=x".to_vec()).await;
+    assert!(locked.text().contains("the key store is locked"), "{}", locked.text());
+    assert_eq!(s.upstream.received.lock().unwrap().len(), before);
 }

@@ -7,6 +7,7 @@ pub(crate) mod compose;
 pub(crate) mod fields;
 pub(crate) mod original;
 pub(crate) mod read;
+pub mod signed_forms;
 
 use std::sync::Arc;
 

@@ -28,7 +28,7 @@ use crate::origin::{OwnOrigin, RuntimeSettings};
 use crate::rewrite::STATE_QUERY;
 use crate::rules::{
     Head, LoginRequest, Match, Query, RequestRule, Rule, SiteTable, classify, encrypted_fields_for, match_request,
-    split_host_port,
+    signed_forms_for, split_host_port,
 };
 use crate::store::Login;
 
@@ -139,13 +139,11 @@ impl HttpHandler for Handler {
         let head = Head { method: req.method().as_str(), path: req.uri().path(), query: &query, content_type };
         let matched = match_request(&rule, &head);
         if !matches!(matched, Some(Match::ComposeRequest(_) | Match::Login(_))) {
-            let entries: Vec<_> = encrypted_fields_for(&rule, &head).into_iter().cloned().collect();
-            if !entries.is_empty() {
+            let encrypted: Vec<_> = encrypted_fields_for(&rule, &head).into_iter().cloned().collect();
+            let signed: Vec<_> = signed_forms_for(&rule, &head).into_iter().cloned().collect();
+            if !encrypted.is_empty() || !signed.is_empty() {
                 self.exchange = Some(exchange);
-                return match crate::flows::fields::request(&self.shared.services, &entries, req).await {
-                    Verdict::Forward(req) => req.into(),
-                    Verdict::Respond(res) => res.into(),
-                };
+                return self.form_request(&encrypted, &signed, req).await;
             }
         }
         if !rule.encrypted_fields.is_empty() || rule.smime_pages {
@@ -266,6 +264,30 @@ impl Handler {
         if let Some((original, frame)) = self.shared.read.original(&self.shared.services, request).await {
             self.shared.compose.answering(site, &compose_id, original, frame);
         }
+    }
+
+    /// A request of `[[encrypted_fields]]` and/or `[[signed_forms]]` entries: its fields
+    /// encrypted, then the result signed (the signature is over what the site stores).
+    async fn form_request(
+        &self,
+        encrypted: &[crate::rules::EncryptedFields],
+        signed: &[crate::rules::SignedForm],
+        mut req: Request<Body>,
+    ) -> RequestOrResponse {
+        let services = &self.shared.services;
+        if !encrypted.is_empty() {
+            match crate::flows::fields::request(services, encrypted, req).await {
+                Verdict::Forward(forward) => req = forward,
+                Verdict::Respond(res) => return res.into(),
+            }
+        }
+        if !signed.is_empty() {
+            match crate::flows::signed_forms::request(services, signed, req).await {
+                Verdict::Forward(forward) => req = forward,
+                Verdict::Respond(res) => return res.into(),
+            }
+        }
+        req.into()
     }
 
     /// Remembers the credentials of a login request (for SMTP delivery as the user) and

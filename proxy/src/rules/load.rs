@@ -18,7 +18,7 @@ use super::json_path::JsonPath;
 use super::pattern::{PathPattern, ValuePattern};
 use super::rule::{
     AnswerKind, AnswerPage, ComposeKind, Controls, Csrf, DeliveryRoute, EncryptedFields, Fields, Insertion, JsonView,
-    LoginRequest, PageMatch, Position, RequestRule, Rule, UrlTemplate, ViewBody, ViewPage,
+    LoginRequest, PageMatch, Position, RequestRule, Rule, SignedForm, UrlTemplate, ViewBody, ViewPage,
 };
 use crate::Error;
 
@@ -143,6 +143,23 @@ pub fn parse_rule(text: &str, file: &str) -> Result<Rule, Error> {
     for entry in raw.encrypted_fields {
         encrypted_fields.push(encrypted_fields_entry(entry).map_err(|(s, m)| at(s, m))?);
     }
+    let mut signed_forms = Vec::new();
+    for entry in raw.signed_forms {
+        let request = PageMatch {
+            method: method(entry.method, "POST").map_err(|(s, m)| at(s, m))?,
+            path: path(entry.path).map_err(|(s, m)| at(s, m))?,
+            query: entry.query,
+            content_type: media_type(entry.content_type).map_err(|(s, m)| at(s, m))?,
+        };
+        let field = match entry.field {
+            Some(raw) if raw.get_ref().is_empty() || raw.get_ref().contains(['"', '\r', '\n']) => {
+                return Err(at(raw.span(), format!("field `{}`: a form field name", raw.get_ref())));
+            }
+            Some(raw) => raw.into_inner(),
+            None => "smime_signature".to_owned(),
+        };
+        signed_forms.push(SignedForm { request, form: entry.form, field });
+    }
     let mut answers = Vec::new();
     for answer in raw.answers {
         answers.push(answer_page(answer).map_err(|(s, m)| at(s, m))?);
@@ -265,6 +282,7 @@ pub fn parse_rule(text: &str, file: &str) -> Result<Rule, Error> {
         login,
         blocked_hosts,
         encrypted_fields,
+        signed_forms,
         smime_pages: raw.smime_pages,
     })
 }
@@ -491,7 +509,22 @@ struct RawRule {
     #[serde(default)]
     encrypted_fields: Vec<RawEncryptedFields>,
     #[serde(default)]
+    signed_forms: Vec<RawSignedForm>,
+    #[serde(default)]
     smime_pages: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSignedForm {
+    method: Option<Spanned<String>>,
+    path: Option<Spanned<String>>,
+    #[serde(default)]
+    query: BTreeMap<String, ValuePattern>,
+    content_type: Option<Spanned<String>>,
+    #[serde(default)]
+    form: BTreeMap<String, ValuePattern>,
+    field: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
