@@ -55,6 +55,7 @@ body = "_body"
 path = "/contact"
 form = { _action = "save" }
 fields = ["_notes", "_phone[]", "$.notes"]
+pages = [{ path = "/contact" }]
 
 [[signed_forms]]
 path = "/order"
@@ -139,7 +140,7 @@ async fn setup() -> Setup {
         if let Some((_, (content_type, body))) = pages.iter().find(|(path, _)| *path == parts.uri.path()) {
             return Some(reply(content_type, body.clone()));
         }
-        if parts.uri.path() == "/contact" && parts.method == hyper::Method::GET {
+        if ["/contact", "/elsewhere"].contains(&parts.uri.path()) && parts.method == hyper::Method::GET {
             let body = seen.lock().unwrap().clone().unwrap_or_default();
             let fields = decode_pairs(&body);
             return Some(reply("text/html; charset=utf-8", contact_page(&fields).into_bytes()));
@@ -296,6 +297,10 @@ async fn a_saved_note_is_stored_as_armor_openssl_opens_and_the_pages_show_it_dec
     assert!(frame.contains("Door code 4711") && frame.contains("Encrypted to you"), "{frame}");
     assert!(!frame.contains("<b>&amp;"), "the note is text, not markup: {frame}");
     assert!(s.frame(&srcs[1]).await.contains("+49 30 1234"));
+
+    // A page the rule does not name as showing the fields streams through as it is.
+    let elsewhere = s.get("/elsewhere").await.text();
+    assert!(elsewhere.contains("-----BEGIN CMS-----") && frames(&elsewhere).is_empty());
 
     // Without the proxy the page holds only armor: the site's page as served.
     let direct = contact_page(&s.stored_fields());

@@ -28,7 +28,7 @@ use crate::origin::{OwnOrigin, RuntimeSettings};
 use crate::rewrite::STATE_QUERY;
 use crate::rules::{
     Head, LoginRequest, Match, Query, RequestRule, Rule, SiteTable, classify, encrypted_fields_for, match_request,
-    signed_forms_for, split_host_port,
+    shows_encrypted_fields, signed_forms_for, split_host_port,
 };
 use crate::store::Login;
 
@@ -71,10 +71,19 @@ struct Exchange {
     /// The site's rule and where the original is, when the response opens a compose
     /// answering a message.
     answer: Option<(Arc<Rule>, AnswerRequest)>,
-    /// The site's rule and the page's origin, when the site has encrypted fields or S/MIME
-    /// pages (`[[encrypted_fields]]`, `smime_pages`).
-    site_pages: Option<(Arc<Rule>, String)>,
+    /// What the fields flow and S/MIME pages need, when the response may be one of those.
+    site_pages: Option<SitePage>,
     head: bool,
+}
+
+/// A response that may hold encrypted fields or be an S/MIME page.
+#[derive(Debug, Clone)]
+struct SitePage {
+    rule: Arc<Rule>,
+    /// The page's origin, `https://host[:port]`.
+    origin: String,
+    /// The request loads a page of an `[[encrypted_fields]]` entry's `pages`.
+    fields: bool,
 }
 
 impl Handler {
@@ -146,8 +155,10 @@ impl HttpHandler for Handler {
                 return self.form_request(&encrypted, &signed, req).await;
             }
         }
-        if !rule.encrypted_fields.is_empty() || rule.smime_pages {
-            exchange.site_pages = web_origin(req.uri()).map(|origin| (Arc::clone(&rule), origin));
+        let fields = shows_encrypted_fields(&rule, &head);
+        if fields || rule.smime_pages {
+            exchange.site_pages =
+                web_origin(req.uri()).map(|origin| SitePage { rule: Arc::clone(&rule), origin, fields });
         }
         match matched {
             Some(Match::Compose) => {
@@ -190,13 +201,13 @@ impl HttpHandler for Handler {
             }
             return res;
         }
-        if let Some((rule, origin)) = exchange.site_pages.as_ref().filter(|(rule, _)| rule.smime_pages)
+        if let Some(site) = exchange.site_pages.as_ref().filter(|site| site.rule.smime_pages)
             && !exchange.head
             && self.shared.settings.rewriting()
             && page::is_smime(&res)
         {
-            tracing::info!(rule = rule.name, "S/MIME page");
-            return page::smime_page(res, &self.shared.read, &self.shared.services, origin, &exchange.host).await;
+            tracing::info!(rule = site.rule.name, "S/MIME page");
+            return page::smime_page(res, &self.shared.read, &self.shared.services, &site.origin, &exchange.host).await;
         }
         let json_view = exchange.view.as_ref().is_some_and(ViewRequest::is_json);
         if exchange.head || !self.shared.settings.rewriting() || !page::wants_rewrite(&res, json_view) {
@@ -219,11 +230,11 @@ impl HttpHandler for Handler {
             )
             .await;
         }
-        if let Some((rule, origin)) = exchange.site_pages.filter(|(rule, _)| !rule.encrypted_fields.is_empty())
+        if let Some(site) = exchange.site_pages.filter(|site| site.fields)
             && !json_view
         {
-            return page::rewrite_fields(res, &self.shared.read, &self.shared.services, &rule, &origin, &exchange.host)
-                .await;
+            let (read, services) = (&self.shared.read, &self.shared.services);
+            return page::rewrite_fields(res, read, services, &site.rule, &site.origin, &exchange.host).await;
         }
         res
     }

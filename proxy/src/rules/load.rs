@@ -326,7 +326,11 @@ fn encrypted_fields_entry(raw: RawEncryptedFields) -> Result<EncryptedFields, Sp
     if !to_self && to.is_empty() {
         return Err((span, "to: name \"self\" or at least one address".into()));
     }
-    Ok(EncryptedFields { request, form: raw.form, fields, to_self, to, sign: raw.sign })
+    let mut pages = Vec::new();
+    for page in raw.pages {
+        pages.push(page.into_match("GET")?);
+    }
+    Ok(EncryptedFields { request, form: raw.form, fields, to_self, to, sign: raw.sign, pages })
 }
 
 type SpanError = (Range<usize>, String);
@@ -541,6 +545,8 @@ struct RawEncryptedFields {
     to: Option<Spanned<RawTo>>,
     #[serde(default)]
     sign: bool,
+    #[serde(default)]
+    pages: Vec<RawPage>,
 }
 
 /// `to = "self"` or `to = ["self", "bob@example.test"]`.

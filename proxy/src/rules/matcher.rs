@@ -101,6 +101,12 @@ pub fn encrypted_fields_for<'r>(rule: &'r Rule, head: &Head<'_>) -> Vec<&'r Encr
     rule.encrypted_fields.iter().filter(|entry| head_matches(&entry.request, head)).collect()
 }
 
+/// Whether `head` loads a page that shows or edits encrypted fields (an
+/// `[[encrypted_fields]]` entry's `pages`).
+pub fn shows_encrypted_fields(rule: &Rule, head: &Head<'_>) -> bool {
+    rule.encrypted_fields.iter().flat_map(|entry| &entry.pages).any(|page| head_matches(page, head))
+}
+
 /// The rule's `[[signed_forms]]` entries whose request head `head` matches, in order.
 pub fn signed_forms_for<'r>(rule: &'r Rule, head: &Head<'_>) -> Vec<&'r SignedForm> {
     rule.signed_forms.iter().filter(|entry| head_matches(&entry.request, head)).collect()

@@ -17,7 +17,9 @@ pub(crate) use bundled::BUNDLED_FIXTURES;
 pub use classify::{Classified, ComposeFields, ComposeRequest, SmimeChoice, Upload, classify};
 pub use json_path::JsonPath;
 pub use load::{RuleSet, load_dir, parse_rule};
-pub use matcher::{Head, Match, Query, encrypted_fields_for, essence, match_request, signed_forms_for};
+pub use matcher::{
+    Head, Match, Query, encrypted_fields_for, essence, match_request, shows_encrypted_fields, signed_forms_for,
+};
 pub use pattern::{Captures, PathPattern, Segment, ValuePattern, Wildcard};
 pub use rule::{
     AnswerKind, AnswerPage, CONTROL_PREFIX, CONTROLS_FIELD, ComposeKind, Controls, Csrf, DeliveryRoute, ENCRYPT_FIELD,

@@ -97,6 +97,9 @@ pub struct EncryptedFields {
     pub to: Vec<String>,
     /// Signed (with the user's first key) before it is encrypted.
     pub sign: bool,
+    /// The pages that show or edit these fields: their armor is opened there (only there:
+    /// such a page is read whole before it goes to the browser).
+    pub pages: Vec<PageMatch>,
 }
 
 impl EncryptedFields {
