@@ -11,13 +11,11 @@
 
 use std::sync::Arc;
 
-use http_body_util::{BodyExt as _, Limited};
 use hudsucker::Body;
-use hudsucker::hyper::header::{self, HeaderValue};
 use hudsucker::hyper::{Request, StatusCode};
 use smime_crypto::{SignOptions, sign_data};
 
-use super::{Services, Verdict, refused};
+use super::{PostedForm, Services, Verdict, refused, with_new_body};
 use crate::form::Form;
 use crate::rules::SignedForm;
 
@@ -77,23 +75,18 @@ pub fn signed_record(
 /// with the signature field added; the refusal page when it cannot be signed (nothing of
 /// it goes upstream then); else unchanged.
 pub(crate) async fn request(services: &Arc<Services>, entries: &[SignedForm], req: Request<Body>) -> Verdict {
-    let (mut parts, body) = req.into_parts();
-    let Ok(body) = Limited::new(body, MAX_BODY).collect().await.map(|c| c.to_bytes()) else {
-        let reason = format!("this form is larger than {} MiB or was cut off.", MAX_BODY / (1024 * 1024));
-        return Verdict::Respond(refused(StatusCode::PAYLOAD_TOO_LARGE, &reason));
+    let posted = match PostedForm::read(req, MAX_BODY).await {
+        Ok(posted) => posted,
+        Err(refusal) => return Verdict::Respond(refusal),
     };
-    let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let form = Form::parse(content_type.as_deref(), &body);
-    let Some(entry) = entries.iter().find(|entry| entry.matches_body(&form)) else {
-        return Verdict::Forward(Request::from_parts(parts, Body::from(body)));
+    let Some(entry) = entries.iter().find(|entry| entry.matches_body(&posted.form)) else {
+        return Verdict::Forward(posted.unchanged());
     };
-    let signed = sign(services, entry, content_type.as_deref(), &form, &body).await;
+    let signed = sign(services, entry, posted.content_type.as_deref(), &posted.form, &posted.body).await;
     match signed {
         Ok(out) => {
-            tracing::info!(bytes_in = body.len(), bytes_out = out.len(), "form submission signed");
-            parts.headers.remove(header::TRANSFER_ENCODING);
-            parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(out.len()));
-            Verdict::Forward(Request::from_parts(parts, Body::from(out)))
+            tracing::info!(bytes_in = posted.body.len(), bytes_out = out.len(), "form submission signed");
+            Verdict::Forward(with_new_body(posted.parts, out))
         }
         Err(reason) => {
             tracing::warn!(%reason, "a form submission cannot be signed: not sent");

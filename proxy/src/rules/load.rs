@@ -145,12 +145,9 @@ pub fn parse_rule(text: &str, file: &str) -> Result<Rule, Error> {
     }
     let mut signed_forms = Vec::new();
     for entry in raw.signed_forms {
-        let request = PageMatch {
-            method: method(entry.method, "POST").map_err(|(s, m)| at(s, m))?,
-            path: path(entry.path).map_err(|(s, m)| at(s, m))?,
-            query: entry.query,
-            content_type: media_type(entry.content_type).map_err(|(s, m)| at(s, m))?,
-        };
+        let page =
+            RawPage { method: entry.method, path: entry.path, query: entry.query, content_type: entry.content_type };
+        let request = page.into_match("POST").map_err(|(s, m)| at(s, m))?;
         let field = match entry.field {
             Some(raw) if raw.get_ref().is_empty() || raw.get_ref().contains(['"', '\r', '\n']) => {
                 return Err(at(raw.span(), format!("field `{}`: a form field name", raw.get_ref())));
@@ -288,12 +285,8 @@ pub fn parse_rule(text: &str, file: &str) -> Result<Rule, Error> {
 }
 
 fn encrypted_fields_entry(raw: RawEncryptedFields) -> Result<EncryptedFields, SpanError> {
-    let request = PageMatch {
-        method: method(raw.method, "POST")?,
-        path: path(raw.path)?,
-        query: raw.query,
-        content_type: media_type(raw.content_type)?,
-    };
+    let page = RawPage { method: raw.method, path: raw.path, query: raw.query, content_type: raw.content_type };
+    let request = page.into_match("POST")?;
     if raw.fields.get_ref().is_empty() {
         return Err((raw.fields.span(), "fields: name at least one form field or JSON path".into()));
     }
