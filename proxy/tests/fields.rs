@@ -274,7 +274,9 @@ async fn a_saved_note_is_stored_as_armor_openssl_opens_and_the_pages_show_it_dec
         notes.as_bytes(),
     );
     let decrypted = String::from_utf8(decrypted).unwrap();
-    assert!(decrypted.starts_with("Content-Type: text/plain; charset=utf-8\r\n"), "{decrypted}");
+    let site =
+        format!("X-Smime-Proxy-Site: https://{}\r\nContent-Type: text/plain; charset=utf-8\r\n", s.upstream.by_name());
+    assert!(decrypted.starts_with(&site), "bound to the site: {decrypted}");
     assert!(decrypted.ends_with(&format!("\r\n\r\n{NOTE}")), "{decrypted}");
 
     // Through the proxy: shown in frames, edited as plaintext.
@@ -353,6 +355,28 @@ async fn nothing_is_sent_when_a_field_cannot_be_encrypted() {
     assert_eq!(res.status, 503);
     assert!(res.text().contains("the key store is locked"), "{}", res.text());
     assert_eq!(count(), before);
+}
+
+#[tokio::test]
+async fn an_edit_form_gets_no_plaintext_that_was_not_encrypted_on_its_site() {
+    let s = setup().await;
+    // A mail encrypted to bob (or another site's field) put into the edit form: the page's
+    // scripts would read what the proxy filled in, so it is not filled.
+    let mail = "Content-Type: text/plain\r\n\r\nmail secret 7d1e\r\n";
+    let der = openssl_ok(
+        &["cms", "-encrypt", "-binary", "-aes256", "-outform", "DER", pki_file("bob.pem").to_str().unwrap()],
+        mail.as_bytes(),
+    );
+    let armor = smime_crypto::armor::armor(&der);
+    *s.stored.lock().unwrap() = Some(urlencode(&[("_notes", &armor)]));
+    let page = s.get("/contact").await.text();
+    let form = &page[page.find("<form").unwrap()..];
+    assert!(!page.contains("mail secret 7d1e"), "{page}");
+    assert!(form.contains("<textarea name=_notes>-----BEGIN CMS-----"), "the armor stays: {form}");
+    // Shown in the proxy's frame (isolated from the page), which says what it is.
+    let srcs = frames(form);
+    assert_eq!(srcs.len(), 1, "{form}");
+    assert!(s.frame(&srcs[0]).await.contains("mail secret 7d1e"));
 }
 
 #[tokio::test]

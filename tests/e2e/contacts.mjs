@@ -81,7 +81,8 @@ export function contactSteps() {
     assert.match(storedNote, /^-----BEGIN CMS-----\n[A-Za-z0-9+/=\n]+\n-----END CMS-----$/);
     assert.match(storedPhone, /^-----BEGIN CMS-----\n/);
     const opened = await decrypt(storedNote);
-    assert.ok(opened.startsWith('Content-Type: text/plain; charset=utf-8\r\n'), opened);
+    const site = new URL(ctx.stack.E2E_WEBMAIL_URL).origin;
+    assert.ok(opened.startsWith(`X-Smime-Proxy-Site: ${site}\r\nContent-Type: text/plain; charset=utf-8\r\n`), opened);
     assert.ok(opened.endsWith(`\r\n\r\n${note.replace('\n', '\r\n')}`), `openssl opens the note: ${JSON.stringify(opened)}`);
     assert.ok((await decrypt(storedPhone)).endsWith(phone), 'openssl opens the phone number');
   }, 60_000);

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use hudsucker::Body;
 use hudsucker::hyper::{Request, StatusCode};
 
-use self::seal::Sealer;
+use self::seal::{SITE_FIELD, Sealer};
 use super::read::ReadFlow;
 use super::{PostedForm, Services, Verdict, refused, with_new_body};
 use crate::rewrite::{
@@ -48,7 +48,10 @@ pub(crate) async fn request(services: &Arc<Services>, entries: &[EncryptedFields
     let Some(entry) = entries.iter().find(|entry| entry.matches_body(&posted.form)) else {
         return Verdict::Forward(posted.unchanged());
     };
-    let sealer = match Sealer::for_entry(services, entry).await {
+    let Some(site) = crate::http::web_origin(&posted.parts.uri) else {
+        return Verdict::Respond(refused(StatusCode::BAD_REQUEST, "this request names no site."));
+    };
+    let sealer = match Sealer::for_entry(services, entry, &site).await {
         Ok(sealer) => sealer,
         Err(reason) => {
             tracing::warn!(%reason, "a form's fields cannot be encrypted: not sent");
@@ -106,7 +109,7 @@ pub(crate) async fn page(
     let mut replacements = Vec::with_capacity(found.len());
     for block in found {
         let der = match (block.context, block.der) {
-            (ArmorContext::Edit, Ok(der)) => match read.field_text(services, der.clone()).await {
+            (ArmorContext::Edit, Ok(der)) => match read.field_text(services, der.clone(), SITE_FIELD, origin).await {
                 Ok(text) => {
                     replacements.push(ArmorReplacement::Plaintext(text));
                     continue;
