@@ -356,6 +356,24 @@ pub enum MessageCommand {
     Decrypt(MessageArgs),
     /// Verify a signed message; exit 0 only for a valid signature.
     Verify(MessageArgs),
+    /// Verify a signed form submission (a form body as a site stored it, with the
+    /// signature field a rule's [[signed_forms]] added); exit 0 only for a valid
+    /// signature. --out writes the canonical form that was signed.
+    VerifyForm(VerifyFormArgs),
+}
+
+/// Options of `message verify-form`.
+#[derive(Debug, Args)]
+pub struct VerifyFormArgs {
+    /// The body's content type.
+    #[arg(long, value_name = "TYPE", default_value = "application/x-www-form-urlencoded")]
+    pub content_type: String,
+    /// The field holding the signature.
+    #[arg(long, value_name = "NAME", default_value = "smime_signature")]
+    pub field: String,
+    /// --in, --out, --trust, --crl and --at as for the other commands.
+    #[command(flatten)]
+    pub message: MessageArgs,
 }
 
 /// Options shared by the `message` commands; each command says which it needs.

@@ -260,3 +260,20 @@ pub fn own_origin_request(data: &[u8]) {
         .collect();
     crate::origin::fuzz_request(&headers, body.as_bytes());
 }
+
+/// A form body's canonical form for signing (the first byte of `data` picks the content
+/// type) and a stored record's signature field: never a panic; the canonical form of a
+/// body is the same with or without an added signature field.
+pub fn canonical_form(content_type: &str, body: &[u8]) {
+    use crate::flows::signed_forms::{canonical_form, signed_record};
+    let _ = signed_record(Some(content_type), body, "smime_signature");
+    let Ok(canonical) = canonical_form(Some(content_type), body, "sig") else { return };
+    let form = Form::parse(Some(content_type), body);
+    if form.get("sig").is_some() {
+        return;
+    }
+    if let Some(signed) = form.with_field(body, "sig", "S") {
+        let again = canonical_form(Some(content_type), &signed, "sig");
+        assert_eq!(again.as_deref(), Ok(canonical.as_slice()), "the added field changed the canonical form");
+    }
+}

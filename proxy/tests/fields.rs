@@ -2,7 +2,8 @@
 //! 127.0.0.1 with a rule in a rules directory): encrypted form fields (the site stores
 //! only armor that `openssl cms -decrypt` opens; its pages show the plaintext in a frame,
 //! or in the edit form; nothing is sent when a field cannot be encrypted) and S/MIME pages
-//! (encrypted and signed responses opened with their banner; tampered, not for this key).
+//! (encrypted and signed responses opened with their banner; tampered, not for this key),
+//! and signed form submissions (checked by `message verify-form` and `openssl cms -verify`).
 #![allow(clippy::unwrap_used, reason = "tests: a failing unwrap is a failing test")]
 
 mod support;
@@ -54,6 +55,10 @@ body = "_body"
 path = "/contact"
 form = { _action = "save" }
 fields = ["_notes", "_phone[]", "$.notes"]
+pages = [{ path = "/contact" }]
+
+[[signed_forms]]
+path = "/order"
 "##;
 
 /// What the site stores: the last saved body.
@@ -135,7 +140,7 @@ async fn setup() -> Setup {
         if let Some((_, (content_type, body))) = pages.iter().find(|(path, _)| *path == parts.uri.path()) {
             return Some(reply(content_type, body.clone()));
         }
-        if parts.uri.path() == "/contact" && parts.method == hyper::Method::GET {
+        if ["/contact", "/elsewhere"].contains(&parts.uri.path()) && parts.method == hyper::Method::GET {
             let body = seen.lock().unwrap().clone().unwrap_or_default();
             let fields = decode_pairs(&body);
             return Some(reply("text/html; charset=utf-8", contact_page(&fields).into_bytes()));
@@ -270,7 +275,9 @@ async fn a_saved_note_is_stored_as_armor_openssl_opens_and_the_pages_show_it_dec
         notes.as_bytes(),
     );
     let decrypted = String::from_utf8(decrypted).unwrap();
-    assert!(decrypted.starts_with("Content-Type: text/plain; charset=utf-8\r\n"), "{decrypted}");
+    let site =
+        format!("X-Smime-Proxy-Site: https://{}\r\nContent-Type: text/plain; charset=utf-8\r\n", s.upstream.by_name());
+    assert!(decrypted.starts_with(&site), "bound to the site: {decrypted}");
     assert!(decrypted.ends_with(&format!("\r\n\r\n{NOTE}")), "{decrypted}");
 
     // Through the proxy: shown in frames, edited as plaintext.
@@ -293,6 +300,10 @@ async fn a_saved_note_is_stored_as_armor_openssl_opens_and_the_pages_show_it_dec
     assert!(frame.contains("Door code 4711") && frame.contains("Encrypted to you"), "{frame}");
     assert!(!frame.contains("<b>&amp;"), "the note is text, not markup: {frame}");
     assert!(s.frame(&srcs[1]).await.contains("+49 30 1234"));
+
+    // A page the rule does not name as showing the fields streams through as it is.
+    let elsewhere = s.get("/elsewhere").await.text();
+    assert!(elsewhere.contains("-----BEGIN CMS-----") && frames(&elsewhere).is_empty());
 
     // Without the proxy the page holds only armor: the site's page as served.
     let direct = contact_page(&s.stored_fields());
@@ -345,6 +356,28 @@ async fn nothing_is_sent_when_a_field_cannot_be_encrypted() {
     assert_eq!(res.status, 503);
     assert!(res.text().contains("the key store is locked"), "{}", res.text());
     assert_eq!(count(), before);
+}
+
+#[tokio::test]
+async fn an_edit_form_gets_no_plaintext_that_was_not_encrypted_on_its_site() {
+    let s = setup().await;
+    // A mail encrypted to bob (or another site's field) put into the edit form: the page's
+    // scripts would read what the proxy filled in, so it is not filled.
+    let mail = "Content-Type: text/plain\r\n\r\nmail secret 7d1e\r\n";
+    let der = openssl_ok(
+        &["cms", "-encrypt", "-binary", "-aes256", "-outform", "DER", pki_file("bob.pem").to_str().unwrap()],
+        mail.as_bytes(),
+    );
+    let armor = smime_crypto::armor::armor(&der);
+    *s.stored.lock().unwrap() = Some(urlencode(&[("_notes", &armor)]));
+    let page = s.get("/contact").await.text();
+    let form = &page[page.find("<form").unwrap()..];
+    assert!(!page.contains("mail secret 7d1e"), "{page}");
+    assert!(form.contains("<textarea name=_notes>-----BEGIN CMS-----"), "the armor stays: {form}");
+    // Shown in the proxy's frame (isolated from the page), which says what it is.
+    let srcs = frames(form);
+    assert_eq!(srcs.len(), 1, "{form}");
+    assert!(s.frame(&srcs[0]).await.contains("mail secret 7d1e"));
 }
 
 #[tokio::test]
@@ -412,4 +445,94 @@ impl Setup {
         let src = frames(&text).into_iter().next().unwrap();
         self.frame(&src).await
     }
+}
+
+/// `smime-proxy message verify-form` on a stored body: its exit status, output, and the
+/// canonical form it wrote.
+fn verify_form(dir: &Path, body: &[u8]) -> (bool, String, Vec<u8>) {
+    let (input, canonical) = (dir.join("record.txt"), dir.join("canonical.txt"));
+    std::fs::write(&input, body).unwrap();
+    let _ = std::fs::remove_file(&canonical);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_smime-proxy"))
+        .args(["--config-dir", dir.to_str().unwrap(), "message", "verify-form", "--in", input.to_str().unwrap()])
+        .args(["--trust", pki_file("ca.pem").to_str().unwrap(), "--out", canonical.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text, std::fs::read(&canonical).unwrap_or_default())
+}
+
+#[tokio::test]
+async fn a_signed_submission_verifies_over_its_documented_canonical_form() {
+    let s = setup().await;
+    let dir = tempfile::tempdir().unwrap();
+    let body = urlencode(&[("qty", "2"), ("item", "book"), ("note", "f\u{fc}r Anna & Bob"), ("item", "pen")]);
+    let res = s.post("/order", "application/x-www-form-urlencoded", body.clone()).await;
+    assert_eq!(res.status, 404, "forwarded: {}", res.text());
+    let record = s.upstream.received.lock().unwrap().last().cloned().unwrap();
+    assert!(record.starts_with(&body) && record[body.len()..].starts_with(b"&smime_signature=-----BEGIN%20CMS-----"));
+
+    // The proxy's own check, which also writes the canonical form.
+    let (valid, report, canonical) = verify_form(dir.path(), &record);
+    assert!(valid, "{report}");
+    assert!(report.contains("Signature: valid") && report.contains("Signer: bob@example.test"), "{report}");
+    assert_eq!(
+        String::from_utf8(canonical.clone()).unwrap(),
+        "item=book&item=pen&note=f%C3%BCr%20Anna%20%26%20Bob&qty=2"
+    );
+
+    // openssl over the documented bytes.
+    let pairs = decode_pairs(&record);
+    let signature = &pairs.iter().find(|(n, _)| n == "smime_signature").unwrap().1;
+    let (sig, content) = (dir.path().join("sig.pem"), dir.path().join("content.txt"));
+    std::fs::write(&sig, signature).unwrap();
+    std::fs::write(&content, &canonical).unwrap();
+    let ca = pki_file("ca.pem");
+    let verify = |content: &Path| {
+        openssl(
+            &[
+                "cms",
+                "-verify",
+                "-binary",
+                "-inform",
+                "PEM",
+                "-in",
+                sig.to_str().unwrap(),
+                "-content",
+                content.to_str().unwrap(),
+                "-CAfile",
+                ca.to_str().unwrap(),
+                "-out",
+                "/dev/null",
+            ],
+            b"",
+        )
+    };
+    let checked = verify(&content);
+    assert!(checked.success, "openssl: {}", checked.stderr);
+
+    // A changed record fails both.
+    let tampered = String::from_utf8(record.clone()).unwrap().replacen("qty=2", "qty=3", 1).into_bytes();
+    let (valid, report, _) = verify_form(dir.path(), &tampered);
+    assert!(!valid && report.contains("INVALID"), "{report}");
+    std::fs::write(&content, b"item=book&item=pen&note=f%C3%BCr%20Anna%20%26%20Bob&qty=3").unwrap();
+    assert!(!verify(&content).success);
+    // A record without a signature, or with a broken one, is named.
+    let (valid, report, _) = verify_form(dir.path(), &body);
+    assert!(!valid && report.contains("has no field smime_signature"), "{report}");
+    let (valid, report, _) = verify_form(dir.path(), b"a=1&smime_signature=-----BEGIN%20CMS-----x");
+    assert!(!valid && report.contains("no END line"), "{report}");
+
+    // Nothing is sent when the form cannot be signed: JSON, a forged signature field, a
+    // locked key store.
+    let before = s.upstream.received.lock().unwrap().len();
+    let json = s.post("/order", "application/json", br#"{"item":"book"}"#.to_vec()).await;
+    assert_eq!(json.status, 422);
+    assert!(json.text().contains("only urlencoded and multipart"), "{}", json.text());
+    let forged = s.post("/order", "application/x-www-form-urlencoded", b"item=x&smime_signature=y".to_vec()).await;
+    assert!(forged.text().contains("already has a field named smime_signature"), "{}", forged.text());
+    s.keys.lock();
+    let locked = s.post("/order", "application/x-www-form-urlencoded", b"item=x".to_vec()).await;
+    assert!(locked.text().contains("the key store is locked"), "{}", locked.text());
+    assert_eq!(s.upstream.received.lock().unwrap().len(), before);
 }

@@ -196,6 +196,10 @@ fn invalid_rules_name_file_line_and_reason() {
         let line = line_of(&bad, to.lines().last().unwrap());
         assert!(err.starts_with(&format!("rules/x.toml, line {line}:")) && err.contains(reason), "{to}: {err}");
     }
+    let bad = format!("{ROUNDCUBE}\n[[signed_forms]]\nquery = {{ _task = \"settings\" }}\nfield = \"\"\n");
+    let err = rule_error(&bad);
+    assert!(err.starts_with(&format!("rules/x.toml, line {}:", line_of(&bad, "field = \"\""))), "{err}");
+    assert!(err.contains("a form field name"), "{err}");
     let bad = ROUNDCUBE.replace("adapter = \"roundcube\"\n", "adapter = \"roundcube\"\nsmime_pages = \"yes\"\n");
     let err = rule_error(&bad);
     assert!(err.starts_with(&format!("rules/x.toml, line {}:", line_of(&bad, "smime_pages"))), "{err}");

@@ -1,6 +1,7 @@
 // End-to-end: a real Roundcube (tests/e2e/stack.sh) driven by Debian's Chromium through
 // smime-proxy. The steps run in order: preflight and interception here, then the compose
-// flow's (compose.mjs), the read flow's (read.mjs), and a conversation between two people
+// flow's (compose.mjs), the read flow's (read.mjs), the address book's encrypted fields
+// (contacts.mjs), and a conversation between two people
 // with a proxy each (conversation.mjs); harness.mjs holds what they share. Run by tests/e2e/run.sh; by hand:
 //
 //   tests/e2e/stack.sh all                 # once (root; Debian packages)
@@ -30,6 +31,7 @@ import { composeSteps } from './compose.mjs';
 import { readSteps } from './read.mjs';
 import { conversationSteps } from './conversation.mjs';
 import { onboardSteps } from './onboard.mjs';
+import { contactSteps } from './contacts.mjs';
 
 // ---- the suite -----------------------------------------------------------------------------
 
@@ -125,6 +127,7 @@ describe('Roundcube through smime-proxy', () => {
 
   composeSteps();
   readSteps();
+  contactSteps();
   conversationSteps();
   onboardSteps();
 });

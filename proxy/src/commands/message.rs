@@ -1,8 +1,8 @@
-//! `smime-proxy message sign|encrypt|sign-encrypt|decrypt|verify`: the S/MIME engine on
+//! `smime-proxy message sign|encrypt|sign-encrypt|decrypt|verify|verify-form`: the S/MIME engine on
 //! whole RFC 5322 messages from files or stdin, for scripts and debugging. Output is
 //! written only once the whole operation succeeded: never partial plaintext.
 
-use crate::cli::{CipherArg, KeyTransportArg, MessageArgs, MessageCommand};
+use crate::cli::{CipherArg, KeyTransportArg, MessageArgs, MessageCommand, VerifyFormArgs};
 use anyhow::{Context, Result, anyhow, bail};
 use smime_crypto::{
     Certificate, ContentCipher, EncryptOptions, Identity, KeyTransport, OpenOptions, Opened, PrivateKey, SignOptions,
@@ -45,6 +45,7 @@ pub fn run(dir: &Path, command: MessageCommand) -> Result<ExitCode> {
         }
         MessageCommand::Decrypt(args) => return decrypt(dir, &args),
         MessageCommand::Verify(args) => return verify(&args),
+        MessageCommand::VerifyForm(args) => return verify_form(&args),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -93,6 +94,29 @@ fn verify(args: &MessageArgs) -> Result<ExitCode> {
     }
     if args.output.is_some() {
         write_output(args, |out| out.write_all(&opened.message))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `message verify-form`: the canonical form of the stored body checked against the
+/// detached signature in its signature field.
+fn verify_form(args: &VerifyFormArgs) -> Result<ExitCode> {
+    let verify = verify_options(&args.message)?;
+    let input = read_input(&args.message)?;
+    let (canonical, der) =
+        smime_proxy::flows::signed_forms::signed_record(Some(&args.content_type), &input, &args.field)
+            .map_err(|reason| anyhow!("{reason}"))?;
+    let verified = smime_crypto::verify_signed_data(&der, Some(&canonical), &verify)?;
+    let (signer, status) = match verified.signers.as_slice() {
+        [one] => (Some(one), one.status.clone()),
+        many => (None, SignatureStatus::Invalid(format!("{} signers where exactly one is required", many.len()))),
+    };
+    report(signer, &status, &mut std::io::stdout())?;
+    if status != SignatureStatus::Valid {
+        return Ok(ExitCode::FAILURE);
+    }
+    if args.message.output.is_some() {
+        write_output(&args.message, |out| out.write_all(&canonical))?;
     }
     Ok(ExitCode::SUCCESS)
 }

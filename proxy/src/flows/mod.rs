@@ -7,6 +7,7 @@ pub(crate) mod compose;
 pub(crate) mod fields;
 pub(crate) mod original;
 pub(crate) mod read;
+pub mod signed_forms;
 
 use std::sync::Arc;
 
@@ -70,6 +71,47 @@ pub(crate) fn not_sent() -> Response<Body> {
          adapter for this webmail), so it was stopped before it reached the webmail. Turn Sign and Encrypt off to \
          send without S/MIME.",
     )
+}
+
+/// A form request read whole: its head, body, content type and fields.
+#[derive(Debug)]
+pub(crate) struct PostedForm {
+    pub(crate) parts: hudsucker::hyper::http::request::Parts,
+    pub(crate) body: bytes::Bytes,
+    pub(crate) content_type: Option<String>,
+    pub(crate) form: crate::form::Form,
+}
+
+impl PostedForm {
+    /// `req` read whole, up to `max` bytes; the refusal page when it is larger or cut off
+    /// (nothing of it goes upstream then).
+    pub(crate) async fn read(req: Request<Body>, max: usize) -> Result<Self, Response<Body>> {
+        use http_body_util::BodyExt as _;
+        let (parts, body) = req.into_parts();
+        let body = http_body_util::Limited::new(body, max).collect().await.map(|c| c.to_bytes()).map_err(|_| {
+            tracing::warn!("a form was too large or cut off: not sent");
+            let reason = format!("this form is larger than {} MiB or was cut off.", max / (1024 * 1024));
+            refused(StatusCode::PAYLOAD_TOO_LARGE, &reason)
+        })?;
+        let content_type = parts.headers.get(hudsucker::hyper::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        let content_type = content_type.map(str::to_owned);
+        let form = crate::form::Form::parse(content_type.as_deref(), &body);
+        Ok(Self { parts, body, content_type, form })
+    }
+
+    /// The request as it came.
+    pub(crate) fn unchanged(self) -> Request<Body> {
+        Request::from_parts(self.parts, Body::from(self.body))
+    }
+}
+
+/// The request of `parts` with `body` in place of the body it had (its framing headers
+/// fixed).
+pub(crate) fn with_new_body(mut parts: hudsucker::hyper::http::request::Parts, body: Vec<u8>) -> Request<Body> {
+    use hudsucker::hyper::header::{self, HeaderValue};
+    parts.headers.remove(header::TRANSFER_ENCODING);
+    parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    Request::from_parts(parts, Body::from(body))
 }
 
 /// The page the proxy answers with when it stops a request (fail closed): nothing of it

@@ -148,6 +148,42 @@ const URLENCODED_VALUE: &percent_encoding::AsciiSet =
     &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 impl Form {
+    /// `body` with one more field `name` = `value` at its end; `None` when the body is not
+    /// an urlencoded or multipart form, or a multipart value would hold the boundary.
+    pub fn with_field(&self, body: &[u8], name: &str, value: &str) -> Option<Vec<u8>> {
+        let mut out = Vec::with_capacity(body.len() + name.len() + value.len() * 3 + 128);
+        match &self.encoding {
+            Encoding::UrlEncoded => {
+                out.extend_from_slice(body);
+                if !body.is_empty() && !body.ends_with(b"&") {
+                    out.push(b'&');
+                }
+                out.extend(percent_encoding::utf8_percent_encode(name, URLENCODED_VALUE).flat_map(str::bytes));
+                out.push(b'=');
+                out.extend(percent_encoding::utf8_percent_encode(value, URLENCODED_VALUE).flat_map(str::bytes));
+            }
+            Encoding::Multipart(boundary) => {
+                let delimiter = format!("--{boundary}");
+                if value.contains(&delimiter) || name.contains(['"', '\r', '\n']) {
+                    return None;
+                }
+                // Before the closing delimiter (the last `--boundary--` at a line start).
+                let close = format!("{delimiter}--");
+                let at = (0..body.len())
+                    .rev()
+                    .find(|&i| body[i..].starts_with(close.as_bytes()) && (i == 0 || body[i - 1] == b'\n'))?;
+                out.extend_from_slice(&body[..at]);
+                out.extend_from_slice(
+                    format!("{delimiter}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                        .as_bytes(),
+                );
+                out.extend_from_slice(&body[at..]);
+            }
+            _ => return None,
+        }
+        Some(out)
+    }
+
     /// `body` with the values of the fields at the given indexes (into [`Form::fields`])
     /// replaced; everything else byte for byte as it was. `None` when the body is not an
     /// urlencoded or multipart form (a JSON body is written again by its caller), an index
@@ -249,6 +285,20 @@ mod tests {
         assert_eq!(form.with_values(body, &[(0, "a\r\n--XY--".into())]), None, "the boundary inside a value");
         let json = Form::parse(Some("application/json"), br#"{"a":"b"}"#);
         assert_eq!(json.with_values(br#"{"a":"b"}"#, &[(0, "c".into())]), None);
+    }
+
+    #[test]
+    fn a_field_is_added_at_the_end() {
+        let body = b"a=1";
+        let form = Form::parse(Some("application/x-www-form-urlencoded"), body);
+        assert_eq!(form.with_field(body, "sig", "x y\n").unwrap(), b"a=1&sig=x%20y%0A");
+        let body = b"--XY\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n--XY--\r\n";
+        let form = Form::parse(Some("multipart/form-data; boundary=XY"), body);
+        let out = form.with_field(body, "sig", "S").unwrap();
+        let again = Form::parse(Some("multipart/form-data; boundary=XY"), &out);
+        assert_eq!((again.get("a"), again.get("sig")), (Some("1"), Some("S")));
+        assert_eq!(form.with_field(body, "sig", "\r\n--XY--"), None);
+        assert_eq!(Form::parse(Some("application/json"), b"{}").with_field(b"{}", "sig", "S"), None);
     }
 
     #[test]

@@ -28,7 +28,7 @@ use crate::origin::{OwnOrigin, RuntimeSettings};
 use crate::rewrite::STATE_QUERY;
 use crate::rules::{
     Head, LoginRequest, Match, Query, RequestRule, Rule, SiteTable, classify, encrypted_fields_for, match_request,
-    split_host_port,
+    shows_encrypted_fields, signed_forms_for, split_host_port,
 };
 use crate::store::{CaStatus, CaVault, Login};
 
@@ -75,10 +75,19 @@ struct Exchange {
     /// The site's rule and where the original is, when the response opens a compose
     /// answering a message.
     answer: Option<(Arc<Rule>, AnswerRequest)>,
-    /// The site's rule and the page's origin, when the site has encrypted fields or S/MIME
-    /// pages (`[[encrypted_fields]]`, `smime_pages`).
-    site_pages: Option<(Arc<Rule>, String)>,
+    /// What the fields flow and S/MIME pages need, when the response may be one of those.
+    site_pages: Option<SitePage>,
     head: bool,
+}
+
+/// A response that may hold encrypted fields or be an S/MIME page.
+#[derive(Debug, Clone)]
+struct SitePage {
+    rule: Arc<Rule>,
+    /// The page's origin, `https://host[:port]`.
+    origin: String,
+    /// The request loads a page of an `[[encrypted_fields]]` entry's `pages`.
+    fields: bool,
 }
 
 impl Handler {
@@ -171,17 +180,17 @@ impl HttpHandler for Handler {
         let head = Head { method: req.method().as_str(), path: req.uri().path(), query: &query, content_type };
         let matched = match_request(&rule, &head);
         if !matches!(matched, Some(Match::ComposeRequest(_) | Match::Login(_))) {
-            let entries: Vec<_> = encrypted_fields_for(&rule, &head).into_iter().cloned().collect();
-            if !entries.is_empty() {
+            let encrypted: Vec<_> = encrypted_fields_for(&rule, &head).into_iter().cloned().collect();
+            let signed: Vec<_> = signed_forms_for(&rule, &head).into_iter().cloned().collect();
+            if !encrypted.is_empty() || !signed.is_empty() {
                 self.exchange = Some(exchange);
-                return match crate::flows::fields::request(&self.shared.services, &entries, req).await {
-                    Verdict::Forward(req) => req.into(),
-                    Verdict::Respond(res) => res.into(),
-                };
+                return self.form_request(&encrypted, &signed, req).await;
             }
         }
-        if !rule.encrypted_fields.is_empty() || rule.smime_pages {
-            exchange.site_pages = web_origin(req.uri()).map(|origin| (Arc::clone(&rule), origin));
+        let fields = shows_encrypted_fields(&rule, &head);
+        if fields || rule.smime_pages {
+            exchange.site_pages =
+                web_origin(req.uri()).map(|origin| SitePage { rule: Arc::clone(&rule), origin, fields });
         }
         match matched {
             Some(Match::Compose) => {
@@ -224,13 +233,13 @@ impl HttpHandler for Handler {
             }
             return res;
         }
-        if let Some((rule, origin)) = exchange.site_pages.as_ref().filter(|(rule, _)| rule.smime_pages)
+        if let Some(site) = exchange.site_pages.as_ref().filter(|site| site.rule.smime_pages)
             && !exchange.head
             && self.shared.settings.rewriting()
             && page::is_smime(&res)
         {
-            tracing::info!(rule = rule.name, "S/MIME page");
-            return page::smime_page(res, &self.shared.read, &self.shared.services, origin, &exchange.host).await;
+            tracing::info!(rule = site.rule.name, "S/MIME page");
+            return page::smime_page(res, &self.shared.read, &self.shared.services, &site.origin, &exchange.host).await;
         }
         let json_view = exchange.view.as_ref().is_some_and(ViewRequest::is_json);
         if exchange.head || !self.shared.settings.rewriting() || !page::wants_rewrite(&res, json_view) {
@@ -253,11 +262,11 @@ impl HttpHandler for Handler {
             )
             .await;
         }
-        if let Some((rule, origin)) = exchange.site_pages.filter(|(rule, _)| !rule.encrypted_fields.is_empty())
+        if let Some(site) = exchange.site_pages.filter(|site| site.fields)
             && !json_view
         {
-            return page::rewrite_fields(res, &self.shared.read, &self.shared.services, &rule, &origin, &exchange.host)
-                .await;
+            let (read, services) = (&self.shared.read, &self.shared.services);
+            return page::rewrite_fields(res, read, services, &site.rule, &site.origin, &exchange.host).await;
         }
         res
     }
@@ -298,6 +307,30 @@ impl Handler {
         if let Some((original, frame)) = self.shared.read.original(&self.shared.services, request).await {
             self.shared.compose.answering(site, &compose_id, original, frame);
         }
+    }
+
+    /// A request of `[[encrypted_fields]]` and/or `[[signed_forms]]` entries: its fields
+    /// encrypted, then the result signed (the signature is over what the site stores).
+    async fn form_request(
+        &self,
+        encrypted: &[crate::rules::EncryptedFields],
+        signed: &[crate::rules::SignedForm],
+        mut req: Request<Body>,
+    ) -> RequestOrResponse {
+        let services = &self.shared.services;
+        if !encrypted.is_empty() {
+            match crate::flows::fields::request(services, encrypted, req).await {
+                Verdict::Forward(forward) => req = forward,
+                Verdict::Respond(res) => return res.into(),
+            }
+        }
+        if !signed.is_empty() {
+            match crate::flows::signed_forms::request(services, signed, req).await {
+                Verdict::Forward(forward) => req = forward,
+                Verdict::Respond(res) => return res.into(),
+            }
+        }
+        req.into()
     }
 
     /// Remembers the credentials of a login request (for SMTP delivery as the user) and

@@ -18,7 +18,7 @@ use super::json_path::JsonPath;
 use super::pattern::{PathPattern, ValuePattern};
 use super::rule::{
     AnswerKind, AnswerPage, ComposeKind, Controls, Csrf, DeliveryRoute, EncryptedFields, Fields, Insertion, JsonView,
-    LoginRequest, PageMatch, Position, RequestRule, Rule, UrlTemplate, ViewBody, ViewPage,
+    LoginRequest, PageMatch, Position, RequestRule, Rule, SignedForm, UrlTemplate, ViewBody, ViewPage,
 };
 use crate::Error;
 
@@ -143,6 +143,20 @@ pub fn parse_rule(text: &str, file: &str) -> Result<Rule, Error> {
     for entry in raw.encrypted_fields {
         encrypted_fields.push(encrypted_fields_entry(entry).map_err(|(s, m)| at(s, m))?);
     }
+    let mut signed_forms = Vec::new();
+    for entry in raw.signed_forms {
+        let page =
+            RawPage { method: entry.method, path: entry.path, query: entry.query, content_type: entry.content_type };
+        let request = page.into_match("POST").map_err(|(s, m)| at(s, m))?;
+        let field = match entry.field {
+            Some(raw) if raw.get_ref().is_empty() || raw.get_ref().contains(['"', '\r', '\n']) => {
+                return Err(at(raw.span(), format!("field `{}`: a form field name", raw.get_ref())));
+            }
+            Some(raw) => raw.into_inner(),
+            None => "smime_signature".to_owned(),
+        };
+        signed_forms.push(SignedForm { request, form: entry.form, field });
+    }
     let mut answers = Vec::new();
     for answer in raw.answers {
         answers.push(answer_page(answer).map_err(|(s, m)| at(s, m))?);
@@ -265,17 +279,14 @@ pub fn parse_rule(text: &str, file: &str) -> Result<Rule, Error> {
         login,
         blocked_hosts,
         encrypted_fields,
+        signed_forms,
         smime_pages: raw.smime_pages,
     })
 }
 
 fn encrypted_fields_entry(raw: RawEncryptedFields) -> Result<EncryptedFields, SpanError> {
-    let request = PageMatch {
-        method: method(raw.method, "POST")?,
-        path: path(raw.path)?,
-        query: raw.query,
-        content_type: media_type(raw.content_type)?,
-    };
+    let page = RawPage { method: raw.method, path: raw.path, query: raw.query, content_type: raw.content_type };
+    let request = page.into_match("POST")?;
     if raw.fields.get_ref().is_empty() {
         return Err((raw.fields.span(), "fields: name at least one form field or JSON path".into()));
     }
@@ -308,7 +319,11 @@ fn encrypted_fields_entry(raw: RawEncryptedFields) -> Result<EncryptedFields, Sp
     if !to_self && to.is_empty() {
         return Err((span, "to: name \"self\" or at least one address".into()));
     }
-    Ok(EncryptedFields { request, form: raw.form, fields, to_self, to, sign: raw.sign })
+    let mut pages = Vec::new();
+    for page in raw.pages {
+        pages.push(page.into_match("GET")?);
+    }
+    Ok(EncryptedFields { request, form: raw.form, fields, to_self, to, sign: raw.sign, pages })
 }
 
 type SpanError = (Range<usize>, String);
@@ -491,7 +506,22 @@ struct RawRule {
     #[serde(default)]
     encrypted_fields: Vec<RawEncryptedFields>,
     #[serde(default)]
+    signed_forms: Vec<RawSignedForm>,
+    #[serde(default)]
     smime_pages: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSignedForm {
+    method: Option<Spanned<String>>,
+    path: Option<Spanned<String>>,
+    #[serde(default)]
+    query: BTreeMap<String, ValuePattern>,
+    content_type: Option<Spanned<String>>,
+    #[serde(default)]
+    form: BTreeMap<String, ValuePattern>,
+    field: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -508,6 +538,8 @@ struct RawEncryptedFields {
     to: Option<Spanned<RawTo>>,
     #[serde(default)]
     sign: bool,
+    #[serde(default)]
+    pages: Vec<RawPage>,
 }
 
 /// `to = "self"` or `to = ["self", "bob@example.test"]`.

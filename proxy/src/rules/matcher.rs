@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::pattern::ValuePattern;
-use super::rule::{AnswerPage, EncryptedFields, LoginRequest, PageMatch, RequestRule, Rule, ViewPage};
+use super::rule::{AnswerPage, EncryptedFields, LoginRequest, PageMatch, RequestRule, Rule, SignedForm, ViewPage};
 
 /// The query string of a request, decoded (`+` is a space), first value of each name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -99,6 +99,17 @@ pub fn match_request<'r>(rule: &'r Rule, head: &Head<'_>) -> Option<Match<'r>> {
 /// the body decides which one (if any) applies ([`EncryptedFields::matches_body`]).
 pub fn encrypted_fields_for<'r>(rule: &'r Rule, head: &Head<'_>) -> Vec<&'r EncryptedFields> {
     rule.encrypted_fields.iter().filter(|entry| head_matches(&entry.request, head)).collect()
+}
+
+/// Whether `head` loads a page that shows or edits encrypted fields (an
+/// `[[encrypted_fields]]` entry's `pages`).
+pub fn shows_encrypted_fields(rule: &Rule, head: &Head<'_>) -> bool {
+    rule.encrypted_fields.iter().flat_map(|entry| &entry.pages).any(|page| head_matches(page, head))
+}
+
+/// The rule's `[[signed_forms]]` entries whose request head `head` matches, in order.
+pub fn signed_forms_for<'r>(rule: &'r Rule, head: &Head<'_>) -> Vec<&'r SignedForm> {
+    rule.signed_forms.iter().filter(|entry| head_matches(&entry.request, head)).collect()
 }
 
 /// Whether `head` matches `page`.

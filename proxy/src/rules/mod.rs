@@ -17,11 +17,13 @@ pub(crate) use bundled::BUNDLED_FIXTURES;
 pub use classify::{Classified, ComposeFields, ComposeRequest, SmimeChoice, Upload, classify};
 pub use json_path::JsonPath;
 pub use load::{RuleSet, load_dir, parse_rule};
-pub use matcher::{Head, Match, Query, encrypted_fields_for, essence, match_request};
+pub use matcher::{
+    Head, Match, Query, encrypted_fields_for, essence, match_request, shows_encrypted_fields, signed_forms_for,
+};
 pub use pattern::{Captures, PathPattern, Segment, ValuePattern, Wildcard};
 pub use rule::{
     AnswerKind, AnswerPage, CONTROL_PREFIX, CONTROLS_FIELD, ComposeKind, Controls, Csrf, DeliveryRoute, ENCRYPT_FIELD,
     EncryptedFields, Fields, Insertion, JsonView, LoginRequest, PageMatch, Position, RequestRule, Rule, SIGN_FIELD,
-    UrlTemplate, ViewBody, ViewPage,
+    SignedForm, UrlTemplate, ViewBody, ViewPage,
 };
 pub use sites::{Site, SiteTable, parse_host_port, split_host_port, valid_host};

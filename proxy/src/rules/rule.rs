@@ -54,8 +54,29 @@ pub struct Rule {
     pub login: Option<LoginRequest>,
     /// Requests whose form fields leave the device encrypted (`[[encrypted_fields]]`).
     pub encrypted_fields: Vec<EncryptedFields>,
+    /// Requests that get a signature over their fields (`[[signed_forms]]`).
+    pub signed_forms: Vec<SignedForm>,
     /// Responses of the site whose body is S/MIME are opened and shown in a frame.
     pub smime_pages: bool,
+}
+
+/// A request whose fields the proxy signs: a detached CMS signature over their canonical
+/// form (`flows::signed_forms`), armored, in one more field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedForm {
+    /// Which requests.
+    pub request: PageMatch,
+    /// Body fields that must match too.
+    pub form: BTreeMap<String, ValuePattern>,
+    /// The field that carries the signature.
+    pub field: String,
+}
+
+impl SignedForm {
+    /// Whether a request whose head matched is one of these, by its body's fields.
+    pub fn matches_body(&self, form: &crate::form::Form) -> bool {
+        super::matcher::fields_match(&self.form, |name| form.get(name))
+    }
 }
 
 /// A request whose named form fields the proxy replaces with armored S/MIME
@@ -76,6 +97,9 @@ pub struct EncryptedFields {
     pub to: Vec<String>,
     /// Signed (with the user's first key) before it is encrypted.
     pub sign: bool,
+    /// The pages that show or edit these fields: their armor is opened there (only there:
+    /// such a page is read whole before it goes to the browser).
+    pub pages: Vec<PageMatch>,
 }
 
 impl EncryptedFields {

@@ -17,15 +17,12 @@ mod seal;
 
 use std::sync::Arc;
 
-use http_body_util::{BodyExt as _, Limited};
 use hudsucker::Body;
-use hudsucker::hyper::header::{self, HeaderValue};
 use hudsucker::hyper::{Request, StatusCode};
 
-use self::seal::Sealer;
+use self::seal::{SITE_FIELD, Sealer};
 use super::read::ReadFlow;
-use super::{Services, Verdict, refused};
-use crate::form::Form;
+use super::{PostedForm, Services, Verdict, refused, with_new_body};
 use crate::rewrite::{
     ArmorContext, ArmorReplacement, PageCharset, find_armor, has_armor, join_broken_lines, replace_armor,
 };
@@ -38,24 +35,23 @@ const MAX_BODY: usize = 16 * 1024 * 1024;
 /// with that entry's fields sealed, or the refusal page when any of them cannot be
 /// (nothing of it goes upstream then); else unchanged.
 pub(crate) async fn request(services: &Arc<Services>, entries: &[EncryptedFields], req: Request<Body>) -> Verdict {
-    let (mut parts, body) = req.into_parts();
-    let Ok(body) = Limited::new(body, MAX_BODY).collect().await.map(|c| c.to_bytes()) else {
-        tracing::warn!("a form that may have encrypted fields was too large or cut off: not sent");
-        let reason = format!("this form is larger than {} MiB or was cut off.", MAX_BODY / (1024 * 1024));
-        return Verdict::Respond(refused(StatusCode::PAYLOAD_TOO_LARGE, &reason));
+    let posted = match PostedForm::read(req, MAX_BODY).await {
+        Ok(posted) => posted,
+        Err(refusal) => return Verdict::Respond(refusal),
     };
-    let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let form = Form::parse(content_type.as_deref(), &body);
-    if form.is_unreadable() {
+    if posted.form.is_unreadable() {
         // Whether it is one of the requests, and what it holds, cannot be known.
         tracing::warn!("a request that may have encrypted fields has a JSON body that cannot be read: not sent");
         let reason = "cannot encrypt this form: this request says it carries JSON and is not a JSON object.";
         return Verdict::Respond(refused(StatusCode::UNPROCESSABLE_ENTITY, reason));
     }
-    let Some(entry) = entries.iter().find(|entry| entry.matches_body(&form)) else {
-        return Verdict::Forward(Request::from_parts(parts, Body::from(body)));
+    let Some(entry) = entries.iter().find(|entry| entry.matches_body(&posted.form)) else {
+        return Verdict::Forward(posted.unchanged());
     };
-    let sealer = match Sealer::for_entry(services, entry).await {
+    let Some(site) = crate::http::web_origin(&posted.parts.uri) else {
+        return Verdict::Respond(refused(StatusCode::BAD_REQUEST, "this request names no site."));
+    };
+    let sealer = match Sealer::for_entry(services, entry, &site).await {
         Ok(sealer) => sealer,
         Err(reason) => {
             tracing::warn!(%reason, "a form's fields cannot be encrypted: not sent");
@@ -63,19 +59,17 @@ pub(crate) async fn request(services: &Arc<Services>, entries: &[EncryptedFields
         }
     };
     let fields = entry.fields.clone();
-    let original = body.clone();
+    let (original, content_type) = (posted.body.clone(), posted.content_type.clone());
     let sealed = tokio::task::spawn_blocking(move || {
         seal_body(content_type.as_deref(), &original, &fields, &|value| sealer.seal(value))
     })
     .await
     .unwrap_or_else(|_| Err("encrypting the form stopped unexpectedly.".into()));
     match sealed {
-        Ok(None) => Verdict::Forward(Request::from_parts(parts, Body::from(body))),
+        Ok(None) => Verdict::Forward(posted.unchanged()),
         Ok(Some(sealed)) => {
-            tracing::info!(bytes_in = body.len(), bytes_out = sealed.len(), "form fields encrypted");
-            parts.headers.remove(header::TRANSFER_ENCODING);
-            parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(sealed.len()));
-            Verdict::Forward(Request::from_parts(parts, Body::from(sealed)))
+            tracing::info!(bytes_in = posted.body.len(), bytes_out = sealed.len(), "form fields encrypted");
+            Verdict::Forward(with_new_body(posted.parts, sealed))
         }
         Err(reason) => {
             tracing::warn!(%reason, "a form's fields cannot be encrypted: not sent");
@@ -115,7 +109,7 @@ pub(crate) async fn page(
     let mut replacements = Vec::with_capacity(found.len());
     for block in found {
         let der = match (block.context, block.der) {
-            (ArmorContext::Edit, Ok(der)) => match read.field_text(services, der.clone()).await {
+            (ArmorContext::Edit, Ok(der)) => match read.field_text(services, der.clone(), SITE_FIELD, origin).await {
                 Ok(text) => {
                     replacements.push(ArmorReplacement::Plaintext(text));
                     continue;

@@ -1,7 +1,10 @@
 //! One form field's value → armored S/MIME: a `text/plain` entity holding the value,
 //! signed (`multipart/signed`, with the signer's address as `From` inside, so that the
 //! signature is tied to a sender) when the rule asks, then encrypted to the rule's
-//! recipients (EnvelopedData), armored with the label `CMS` (RFC 7468).
+//! recipients (EnvelopedData), armored with the label `CMS` (RFC 7468). The entity names
+//! the site it was made for ([`SITE_FIELD`]): an edit form is filled only with a field of
+//! its own site, so that a page cannot have the proxy decrypt other ciphertext (a mail, a
+//! field of another site) into a form its scripts read.
 
 use std::sync::Arc;
 
@@ -15,19 +18,25 @@ use crate::flows::compose::recipients::{Recipient, certificates_for};
 use crate::flows::compose::{algorithms_for, no_certificate_message};
 use crate::rules::EncryptedFields;
 
+/// The header field of a sealed entity naming the site (`https://host[:port]`) it was
+/// made for.
+pub(crate) const SITE_FIELD: &str = "X-Smime-Proxy-Site";
+
 /// What the values of one request are sealed with.
 #[derive(Debug)]
 pub(super) struct Sealer {
     recipients: Vec<Certificate>,
     options: EncryptOptions,
     signer: Option<Arc<Identity>>,
+    /// The site's origin, written into each entity.
+    site: String,
 }
 
 impl Sealer {
     /// The recipients' certificates (the user's own for `to = "self"`, each address's
     /// validated one) and the signer of `entry`; why not, as one sentence, when any is
     /// missing (nothing is sent then).
-    pub(super) async fn for_entry(services: &Services, entry: &EncryptedFields) -> Result<Self, String> {
+    pub(super) async fn for_entry(services: &Services, entry: &EncryptedFields, site: &str) -> Result<Self, String> {
         let own = if entry.to_self || entry.sign {
             services.keys.identities().map_err(|e| format!("cannot encrypt this form: {e}."))?
         } else {
@@ -58,6 +67,7 @@ impl Sealer {
             recipients: recipients.into_iter().map(|r| r.certificate).collect(),
             options,
             signer: if entry.sign { own.into_iter().next() } else { None },
+            site: site.to_owned(),
         })
     }
 
@@ -68,6 +78,7 @@ impl Sealer {
             let from = email_addresses(&signer.certificate).into_iter().next().unwrap_or_default();
             entity.extend_from_slice(format!("From: <{from}>\r\n").as_bytes());
         }
+        entity.extend_from_slice(format!("{SITE_FIELD}: {}\r\n", self.site).as_bytes());
         entity.extend_from_slice(b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n");
         entity.extend_from_slice(value.as_bytes());
         let content = match &self.signer {

@@ -362,12 +362,20 @@ impl ReadFlow {
     }
 
     /// The text of an encrypted form field's CMS structure, when it opens cleanly with the
-    /// unlocked keys (decrypted, any signature valid, text inside); else why not.
-    pub async fn field_text(&self, services: &Arc<Services>, der: Vec<u8>) -> Result<Zeroizing<String>, String> {
+    /// unlocked keys (decrypted, any signature valid, text inside, its header field
+    /// `site_field` naming `site`); else why not.
+    pub async fn field_text(
+        &self,
+        services: &Arc<Services>,
+        der: Vec<u8>,
+        site_field: &'static str,
+        site: &str,
+    ) -> Result<Zeroizing<String>, String> {
         let services = Arc::clone(services);
+        let site = site.to_owned();
         tokio::task::spawn_blocking(move || {
             let verify = VerifyOptions { trust: services.trust.clone(), ..VerifyOptions::default() };
-            open::field_text(&cms_message(der), &services.keys, &verify)
+            open::field_text(&cms_message(der), &services.keys, &verify, (site_field, &site))
         })
         .await
         .map_err(|_| "opening the field stopped unexpectedly".to_owned())?
@@ -401,7 +409,7 @@ impl ReadFlow {
 /// whole S/MIME page.
 const MESSAGE_HEIGHT: &str = "80vh";
 const ORIGINAL_HEIGHT: &str = "40vh";
-const FIELD_HEIGHT: &str = "12em";
+const FIELD_HEIGHT: &str = "16em";
 const PAGE_HEIGHT: &str = "100vh";
 
 /// A CMS structure (DER) as the `application/pkcs7-mime` message the read flow opens.

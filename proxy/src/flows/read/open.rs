@@ -102,8 +102,13 @@ pub fn open(raw: &[u8], keys: &KeyRing, verify: &VerifyOptions) -> Reading {
 
 /// The text an encrypted form field held (see `flows::fields`): `raw` opened as [`open`]
 /// does, and the innermost entity's body as text, only when a layer was decrypted, any
-/// signature is valid and the entity is `text/plain`.
-pub fn field_text(raw: &[u8], keys: &KeyRing, verify: &VerifyOptions) -> Result<Zeroizing<String>, Failure> {
+/// signature is valid, the entity is `text/plain` and its header field `site.0` is `site.1`.
+pub fn field_text(
+    raw: &[u8],
+    keys: &KeyRing,
+    verify: &VerifyOptions,
+    site: (&str, &str),
+) -> Result<Zeroizing<String>, Failure> {
     let opened = open_layers(raw, keys, verify)?;
     if !opened.was_encrypted() {
         return Err(Failure::Unreadable("the field is not encrypted.".into()));
@@ -112,6 +117,9 @@ pub fn field_text(raw: &[u8], keys: &KeyRing, verify: &VerifyOptions) -> Result<
         return Err(Failure::Unreadable("the field's signature is not valid.".into()));
     }
     let entity = Entity::parse(opened.content()).map_err(|e| Failure::Unreadable(e.to_string()))?;
+    if entity.field(site.0).map(|f| f.value()).as_deref().map(str::trim) != Some(site.1) {
+        return Err(Failure::Unreadable("the field was not encrypted on this site.".into()));
+    }
     if entity.content_type().mime_type != "text/plain" {
         return Err(Failure::Unreadable("the field does not hold text.".into()));
     }
