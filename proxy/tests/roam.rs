@@ -16,7 +16,7 @@ use http_body_util::Full;
 use hyper::Request;
 use smime_ca::LocalCa;
 use smime_keyserver::server::{self, App, GuessLimit, ServerSecrets, Store};
-use smime_proxy::store::{KeyRing, KeyUnavailable};
+use smime_proxy::store::{CaVault, KeyRing, KeyUnavailable};
 use smime_proxy::{Config, Overrides};
 use smime_proxy_tests::{Output, pki_bytes, pki_file, run};
 use support::{UpstreamPki, get, http_via_proxy};
@@ -134,9 +134,9 @@ async fn register_on_one_machine_unlock_on_a_fresh_proxy() {
     let overrides = Overrides { listen: Some("127.0.0.1:0".into()), ..Overrides::default() };
     let config = Config::load(b.path(), &overrides).unwrap();
     let keys = Arc::new(KeyRing::without_store("no local key"));
-    let proxy = smime_proxy::start_with_keys(&config, Arc::new(LocalCa::generate("test").unwrap()), Arc::clone(&keys))
-        .await
-        .unwrap();
+    let root = LocalCa::generate("test").unwrap();
+    let ca = CaVault::from_root(&root, config.intercepted_names(), config.leaf_cache_size).unwrap();
+    let proxy = smime_proxy::start_with_keys(&config, Arc::new(ca), Arc::clone(&keys)).await.unwrap();
     let addr = proxy.local_addr();
     let page = http_via_proxy(addr, get(&format!("http://{ORIGIN}/"))).await.text();
     assert!(page.contains("Unlock from key server") && page.contains("action=\"/api/roam/unlock\""), "{page}");
