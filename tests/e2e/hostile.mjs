@@ -340,7 +340,7 @@ describe('hostile pages in Chromium through smime-proxy', () => {
   step('locked from its own page: a hostile unlock with the right passphrase and token is refused', async () => {
     const page = ctx.page;
     await page.goto(`https://${ORIGIN_HOST}/`, { waitUntil: 'domcontentloaded' });
-    await page.getByRole('button', { name: 'Lock now' }).click();
+    await page.getByRole('button', { name: 'Lock the keys now' }).click();
     await page.getByRole('button', { name: 'Unlock' }).waitFor();
     assert.equal((await homeState()).keys, 'locked');
     const result = await attack();
@@ -348,9 +348,9 @@ describe('hostile pages in Chromium through smime-proxy', () => {
     assert.equal((await homeState()).keys, 'locked', 'the key store is still locked');
     // Its own page unlocks it.
     await page.goto(`https://${ORIGIN_HOST}/`, { waitUntil: 'domcontentloaded' });
-    await page.getByLabel('Store passphrase').fill(ctx.storePassphrase);
+    await page.locator('form[action="/api/unlock"] input[name=passphrase]').fill(ctx.storePassphrase);
     await page.getByRole('button', { name: 'Unlock' }).click();
-    await page.getByRole('button', { name: 'Lock now' }).waitFor({ timeout: 30_000 });
+    await page.getByRole('button', { name: 'Lock the keys now' }).waitFor({ timeout: 30_000 });
   }, 120_000);
 
   step('the compose still has Encrypt on', async () => {
