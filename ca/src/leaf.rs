@@ -65,8 +65,9 @@ impl LeafProfile {
     }
 }
 
-/// A DNS name: dot-separated labels of letters, digits, `-` and `_`, 253 octets at most.
-pub(crate) fn is_dns_name(host: &str) -> bool {
+/// A DNS name: dot-separated labels of letters, digits, `-` and `_`, 253 octets at most
+/// (what the CA mints leaves for; the proxy checks configured hosts with it too).
+pub fn is_dns_name(host: &str) -> bool {
     !host.is_empty()
         && host.len() <= 253
         && host.split('.').all(|label| {

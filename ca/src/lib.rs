@@ -57,6 +57,6 @@ mod store;
 pub use authority::LeafAuthority;
 pub use error::Error;
 pub use intermediate::{INTERMEDIATE_VALIDITY, Intermediate};
-pub use leaf::LeafProfile;
+pub use leaf::{LeafProfile, is_dns_name};
 pub use root::{LocalCa, RootCertificate};
 pub use store::{CaFiles, CaState, Migration, Unsealed};

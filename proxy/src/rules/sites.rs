@@ -62,16 +62,7 @@ pub fn split_host_port(authority: &str) -> (&str, Option<&str>) {
 
 /// A DNS name (letters, digits, `-`, `_`, dot-separated labels) or an IP address.
 pub fn valid_host(host: &str) -> bool {
-    if host.parse::<std::net::IpAddr>().is_ok() {
-        return true;
-    }
-    !host.is_empty()
-        && host.len() <= 253
-        && host.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        })
+    host.parse::<std::net::IpAddr>().is_ok() || smime_ca::is_dns_name(host)
 }
 
 /// The configured sites, looked up by request authority.
