@@ -5,10 +5,9 @@
 
 mod support;
 
-use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::{Arc, mpsc};
+use std::process::Command;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -18,7 +17,7 @@ use smime_ca::LocalCa;
 use smime_proxy::store::{CaVault, KeyRing, KeyStore, KeyUnavailable};
 use smime_proxy::{Config, Overrides};
 use smime_proxy_tests::{Output, openssl_ok, pki_bytes, pki_file, run, sample_message};
-use support::{get, http_via_proxy};
+use support::{RunningBinary, get, http_via_proxy};
 
 const ORIGIN: &str = "smime-proxy.invalid";
 const STORE_PASSPHRASE: &str = "correct horse battery staple";
@@ -341,76 +340,17 @@ async fn the_own_page_unlocks_and_locks_only_for_its_own_token_and_origin() {
     proxy.shutdown().await.unwrap();
 }
 
-/// `smime-proxy run` in the background; its stderr lines arrive on a channel.
-struct Running {
-    child: std::process::Child,
-    lines: mpsc::Receiver<String>,
-}
-
-impl Running {
-    fn start(home: &Home, extra: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_smime-proxy"))
-            .arg("--config-dir")
-            .arg(home.path())
-            .args(["run", "--listen", "127.0.0.1:0", "--log", "info"])
-            .args(extra)
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let running = Self { child, lines };
-        running.wait_for("listening on");
-        running
-    }
-
-    fn wait_for(&self, needle: &str) -> String {
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        let mut seen = Vec::new();
-        while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
-            match self.lines.recv_timeout(left) {
-                Ok(line) if line.contains(needle) => return line,
-                Ok(line) => seen.push(line),
-                Err(_) => break,
-            }
-        }
-        panic!("no line with {needle:?} in:\n{}", seen.join("\n"));
-    }
-
-    fn signal(&self, name: &str) {
-        let status = Command::new("kill").args(["-s", name, &self.child.id().to_string()]).status().unwrap();
-        assert!(status.success());
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn run_unlocks_from_a_file_and_sigusr1_and_ctrl_c_lock() {
     let home = Home::new();
     assert!(home.import("alice.p12").success);
-    let mut running = Running::start(&home, &["--store-passphrase-file", &p(&home.file("store-pass"))]);
+    let mut running = RunningBinary::start(home.path(), &["--store-passphrase-file", &p(&home.file("store-pass"))]);
     running.signal("USR1");
     let line = running.wait_for("SIGUSR1");
     assert!(line.contains("was_unlocked=true"), "{line}");
     running.signal("INT");
     running.wait_for("stopping");
-    assert!(running.child.wait().unwrap().success());
+    assert!(running.wait_exit().success());
 }
 
 #[test]
@@ -419,7 +359,7 @@ fn run_locks_the_store_after_the_idle_timeout_from_config() {
     assert!(home.import("alice.p12").success);
     std::fs::write(home.file("config.toml"), "lock_after_idle = \"300ms\"\nstore_passphrase_file = \"store-pass\"\n")
         .unwrap();
-    let running = Running::start(&home, &[]);
+    let mut running = RunningBinary::start(home.path(), &[]);
     let line = running.wait_for("locking the key store: idle");
     assert!(line.contains("300ms"), "{line}");
 }

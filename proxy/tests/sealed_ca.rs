@@ -7,18 +7,15 @@
 
 mod support;
 
-use std::io::{BufRead as _, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::Command;
 
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::Request;
 use rustls::pki_types::CertificateDer;
-use support::{connect_tls, get, http_via_proxy, https_via_proxy};
+use support::{RunningBinary, connect_tls, get, http_via_proxy, https_via_proxy};
 
 const ORIGIN: &str = "smime-proxy.invalid";
 const SITE: &str = "mail.example.test";
@@ -36,63 +33,9 @@ fn passphrase_file(dir: &Path, text: &str) -> String {
 }
 
 /// `smime-proxy run` for `SITE` in the background, stdin not a terminal.
-struct Running {
-    child: Child,
-    addr: SocketAddr,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Running {
-    fn start(dir: &Path, extra: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_smime-proxy"))
-            .arg("--config-dir")
-            .arg(dir)
-            .args(["run", "--listen", "127.0.0.1:0", "--log", "info", "--site", &format!("{SITE}=roundcube")])
-            .args(extra)
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut running = Self { child, addr: "127.0.0.1:1".parse().unwrap(), lines, seen: Vec::new() };
-        let line = running.wait_for("smime-proxy listening on ");
-        let addr = line.split("listening on ").nth(1).unwrap().split_whitespace().next().unwrap();
-        running.addr = addr.parse().unwrap();
-        running
-    }
-
-    fn wait_for(&mut self, needle: &str) -> String {
-        if let Some(line) = self.seen.iter().find(|l| l.contains(needle)) {
-            return line.clone();
-        }
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
-            match self.lines.recv_timeout(left) {
-                Ok(line) if line.contains(needle) => return line,
-                Ok(line) => self.seen.push(line),
-                Err(_) => break,
-            }
-        }
-        panic!("no line with {needle:?} in:\n{}", self.seen.join("\n"));
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+fn running(dir: &Path, extra: &[&str]) -> RunningBinary {
+    let site = format!("{SITE}=roundcube");
+    RunningBinary::start(dir, &[&["--site", &site], extra].concat())
 }
 
 fn exported_root(dir: &Path) -> CertificateDer<'static> {
@@ -148,7 +91,7 @@ async fn a_copy_of_the_config_directory_intercepts_nothing_until_the_own_page_un
     std::fs::create_dir(&copy).unwrap();
     copy_dir(&original, &copy);
     let root = exported_root(&copy);
-    let mut proxy = Running::start(&copy, &[]);
+    let mut proxy = running(&copy, &[]);
     proxy.wait_for("the local CA is sealed");
     for authority in [format!("{SITE}:443"), format!("{ORIGIN}:443")] {
         let refused = connect_tls(proxy.addr, &authority, std::slice::from_ref(&root)).await.unwrap_err();
@@ -179,7 +122,7 @@ async fn a_copy_of_the_config_directory_intercepts_nothing_until_the_own_page_un
 #[tokio::test]
 async fn a_new_directory_chooses_its_passphrase_on_the_own_page() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut proxy = Running::start(tmp.path(), &[]);
+    let mut proxy = running(tmp.path(), &[]);
     proxy.wait_for("no local CA yet: choose the store passphrase");
     let missing = http_via_proxy(proxy.addr, get(&format!("http://{ORIGIN}/ca.pem"))).await;
     assert_eq!(missing.status, 404);
@@ -224,7 +167,7 @@ async fn a_clear_key_of_an_older_version_is_sealed_at_the_first_unlock_with_the_
     let before = spki(&dir);
 
     let pass = passphrase_file(tmp.path(), PASSPHRASE);
-    let mut proxy = Running::start(&dir, &["--store-passphrase-file", &pass]);
+    let mut proxy = running(&dir, &["--store-passphrase-file", &pass]);
     let line = proxy.wait_for("sealed the local CA's key under the store passphrase");
     assert!(line.contains("re-issued with the same key"), "{line}");
     assert!(!dir.join("ca-key.pem").exists(), "the clear key is removed");

@@ -406,3 +406,81 @@ pub async fn wss_via_proxy(
     let tls = connect_tls(proxy, authority, roots).await.unwrap().0;
     hudsucker::tokio_tungstenite::client_async(format!("wss://{authority}/ws"), tls).await.unwrap().0
 }
+
+/// `smime-proxy run --listen 127.0.0.1:0 --log info ARGS` on `dir` in the background, stdin
+/// not a terminal; its stderr lines arrive on a channel, and it is killed when dropped.
+pub struct RunningBinary {
+    child: std::process::Child,
+    /// Where it listens (from its start line).
+    pub addr: SocketAddr,
+    lines: std::sync::mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl RunningBinary {
+    /// Starts it and waits until it listens.
+    pub fn start(dir: &Path, args: &[&str]) -> Self {
+        use std::io::BufRead as _;
+        use std::process::{Command, Stdio};
+        let mut child = Command::new(env!("CARGO_BIN_EXE_smime-proxy"))
+            .arg("--config-dir")
+            .arg(dir)
+            .args(["run", "--listen", "127.0.0.1:0", "--log", "info"])
+            .args(args)
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut running = Self { child, addr: "127.0.0.1:1".parse().unwrap(), lines, seen: Vec::new() };
+        let line = running.wait_for("smime-proxy listening on ");
+        let addr = line.split("listening on ").nth(1).unwrap().split_whitespace().next().unwrap();
+        running.addr = addr.parse().unwrap();
+        running
+    }
+
+    /// The first line (already printed, or within 30 s) containing `needle`.
+    pub fn wait_for(&mut self, needle: &str) -> String {
+        if let Some(line) = self.seen.iter().find(|l| l.contains(needle)) {
+            return line.clone();
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+            match self.lines.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(line) => self.seen.push(line),
+                Err(_) => break,
+            }
+        }
+        panic!("no line with {needle:?} in:\n{}", self.seen.join("\n"));
+    }
+
+    /// Waits until it has exited.
+    pub fn wait_exit(&mut self) -> std::process::ExitStatus {
+        self.child.wait().unwrap()
+    }
+
+    /// Sends it signal `name` (`USR1`, `INT`, ...).
+    pub fn signal(&self, name: &str) {
+        let pid = self.child.id().to_string();
+        let status = std::process::Command::new("kill").args(["-s", name, &pid]).status().unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for RunningBinary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
