@@ -20,6 +20,7 @@
 //! validate.rs   certificate policy: chain, EKU, key usage, validity, address, CRL
 //! revocation.rs where a certificate's status can be asked; a CRL's verdict
 //! ocsp.rs       OCSP requests and verified responses (RFC 6960)
+//! page_record.rs  signed records of web pages: the bytes, their URL and time received
 //! ```
 #![warn(missing_docs)]
 
@@ -36,6 +37,7 @@ mod keys;
 mod message;
 pub mod mime;
 mod ocsp;
+pub mod page_record;
 pub mod pkcs12;
 mod revocation;
 pub mod seal;

@@ -105,6 +105,18 @@ impl Default for SignOptions {
 /// | RSA, PSS | the same | id-RSASSA-PSS, params: the hash, MGF1 with the hash, salt = hash length (RFC 4056 §3) |
 /// | P-256 / P-384 | the same | ecdsa-with-SHA256/384/512, no parameters (RFC 5753 §2.1.1, RFC 5758 §3.2) |
 pub fn sign_data(content: &[u8], signer: &Identity, options: &SignOptions, detached: bool) -> Result<Vec<u8>> {
+    sign_data_with(content, signer, options, detached, Vec::new())
+}
+
+/// [`sign_data`] with `extra` signed attributes after the usual four (they must not repeat
+/// one of those types).
+pub(crate) fn sign_data_with(
+    content: &[u8],
+    signer: &Identity,
+    options: &SignOptions,
+    detached: bool,
+    extra: Vec<Attribute>,
+) -> Result<Vec<u8>> {
     let digest = options.digest.kind();
     let certificate = &signer.certificate;
 
@@ -118,7 +130,7 @@ pub fn sign_data(content: &[u8], signer: &Identity, options: &SignOptions, detac
     };
     let encap_content_info = EncapsulatedContentInfo { econtent_type: algorithms::ID_DATA, econtent };
 
-    let signed_attrs = signed_attributes(&digest.digest(content), options.signing_time)?;
+    let signed_attrs = signed_attributes(&digest.digest(content), options.signing_time, extra)?;
     // RFC 5652 §5.4: the signature covers the DER encoding of the SignedAttributes with
     // the EXPLICIT SET OF tag (0x31), not the IMPLICIT [0] it is stored under.
     let to_be_signed = signed_attrs.to_der().map_err(|e| encode_error("signed attributes", e))?;
@@ -179,9 +191,13 @@ impl DigestAlgorithm {
 
 /// The content-type, signing-time, message-digest and SMIMECapabilities attributes
 /// (RFC 5652 §11.1–11.3, RFC 8551 §2.5.2).
-fn signed_attributes(message_digest: &[u8], signing_time: SystemTime) -> Result<SignedAttributes> {
+fn signed_attributes(
+    message_digest: &[u8],
+    signing_time: SystemTime,
+    extra: Vec<Attribute>,
+) -> Result<SignedAttributes> {
     let time = Time::try_from(signing_time).map_err(|e| encode_error("signing-time", e))?;
-    let attributes = vec![
+    let mut attributes = vec![
         attribute(algorithms::ID_CONTENT_TYPE, Any::encode_from(&algorithms::ID_DATA))?,
         attribute(algorithms::ID_SIGNING_TIME, Any::encode_from(&time))?,
         attribute(
@@ -190,10 +206,11 @@ fn signed_attributes(message_digest: &[u8], signing_time: SystemTime) -> Result<
         )?,
         attribute(algorithms::ID_SMIME_CAPABILITIES, Ok(Capabilities::ours().to_attribute()?))?,
     ];
+    attributes.extend(extra);
     SignedAttributes::try_from(attributes).map_err(|e| encode_error("signed attributes", e))
 }
 
-fn attribute(oid: Oid, value: der::Result<Any>) -> Result<Attribute> {
+pub(crate) fn attribute(oid: Oid, value: der::Result<Any>) -> Result<Attribute> {
     let value = value.map_err(|e| encode_error("signed attribute", e))?;
     let values = SetOfVec::try_from(vec![value]).map_err(|e| encode_error("signed attribute", e))?;
     Ok(Attribute { oid, values })
@@ -305,6 +322,6 @@ fn sha1_refused() -> Error {
     Error::Unsupported { what: "signature digest", oid: "SHA-1 (not used for new signatures)".into() }
 }
 
-fn encode_error(what: &str, e: impl std::fmt::Display) -> Error {
+pub(crate) fn encode_error(what: &str, e: impl std::fmt::Display) -> Error {
     Error::Crypto(format!("encode {what}: {e}"))
 }

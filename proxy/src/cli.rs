@@ -360,6 +360,11 @@ pub enum MessageCommand {
     /// signature field a rule's [[signed_forms]] added); exit 0 only for a valid
     /// signature. --out writes the canonical form that was signed.
     VerifyForm(VerifyFormArgs),
+    /// Verify a signed record of a page (saved with "Save a signed record" on the proxy's
+    /// own page; DER, or PEM with the CMS label): prints the page's URL, when it was
+    /// received, the signer and the verdict; exit 0 only for a valid signature. --out
+    /// writes the page's bytes.
+    VerifyPage(MessageArgs),
 }
 
 /// Options of `message verify-form`.

@@ -256,6 +256,7 @@ enum SiteEntry {
 struct SiteTableEntry {
     rule: String,
     submission: Option<String>,
+    encrypted_fields: Option<bool>,
 }
 
 impl Config {
@@ -314,11 +315,17 @@ impl Config {
         let sites = if overrides.sites.is_empty() {
             let mut sites = Vec::new();
             for (host, entry) in raw.sites.iter().flatten() {
-                let (rule, submission) = match entry.get_ref() {
-                    SiteEntry::Rule(rule) => (rule.as_str(), None),
-                    SiteEntry::Table(t) => (t.rule.as_str(), t.submission.as_deref()),
+                let (rule, options) = match entry.get_ref() {
+                    SiteEntry::Rule(rule) => (rule.as_str(), SiteOptions::default()),
+                    SiteEntry::Table(t) => (
+                        t.rule.as_str(),
+                        SiteOptions {
+                            submission: t.submission.as_deref(),
+                            encrypted_fields: t.encrypted_fields.unwrap_or(false),
+                        },
+                    ),
                 };
-                let site = parse_site(&rules, host, rule, submission).map_err(|m| at(entry.span(), m))?;
+                let site = parse_site(&rules, host, rule, options).map_err(|m| at(entry.span(), m))?;
                 sites.push(site);
             }
             sites
@@ -326,17 +333,25 @@ impl Config {
             let mut sites = Vec::new();
             for spec in &overrides.sites {
                 let flag_error = |message| Error::Flag { flag: "--site", value: spec.clone(), message };
-                let (host, rest) = spec
-                    .split_once('=')
-                    .ok_or_else(|| flag_error("expected HOST[:PORT]=RULE[,submission=HOST:PORT]".to_owned()))?;
-                let (rule, submission) = match rest.split_once(',') {
-                    None => (rest, None),
-                    Some((rule, option)) => match option.split_once('=') {
-                        Some(("submission", value)) => (rule, Some(value)),
-                        _ => return Err(flag_error(format!("`{option}`: the only option is submission=HOST:PORT"))),
-                    },
-                };
-                sites.push(parse_site(&rules, host, rule, submission).map_err(flag_error)?);
+                let (host, rest) = spec.split_once('=').ok_or_else(|| {
+                    flag_error("expected HOST[:PORT]=RULE[,submission=HOST:PORT][,encrypted_fields=true]".to_owned())
+                })?;
+                let mut parts = rest.split(',');
+                let rule = parts.next().unwrap_or_default();
+                let mut options = SiteOptions::default();
+                for option in parts {
+                    match option.split_once('=') {
+                        Some(("submission", value)) => options.submission = Some(value),
+                        Some(("encrypted_fields", "true")) => options.encrypted_fields = true,
+                        Some(("encrypted_fields", "false")) => options.encrypted_fields = false,
+                        _ => {
+                            return Err(flag_error(format!(
+                                "`{option}`: the options are submission=HOST:PORT and encrypted_fields=true|false"
+                            )));
+                        }
+                    }
+                }
+                sites.push(parse_site(&rules, host, rule, options).map_err(flag_error)?);
             }
             sites
         };
@@ -514,7 +529,14 @@ fn parse_origin(value: &str) -> Result<String, String> {
     Ok(host)
 }
 
-fn parse_site(rules: &RuleSet, host_port: &str, rule_name: &str, submission: Option<&str>) -> Result<Site, String> {
+/// A site's options besides its rule, as written in `[sites]` or after `--site HOST=RULE`.
+#[derive(Debug, Default, Clone, Copy)]
+struct SiteOptions<'a> {
+    submission: Option<&'a str>,
+    encrypted_fields: bool,
+}
+
+fn parse_site(rules: &RuleSet, host_port: &str, rule_name: &str, options: SiteOptions<'_>) -> Result<Site, String> {
     let (host, port) = rules::parse_host_port(host_port.trim())?;
     let rule = rules
         .get(rule_name.trim())
@@ -527,7 +549,7 @@ fn parse_site(rules: &RuleSet, host_port: &str, rule_name: &str, submission: Opt
             crate::adapters::names().join(", ")
         ));
     }
-    let submission = match submission {
+    let submission = match options.submission {
         None => None,
         Some(spec) => {
             let (host, port) = rules::parse_host_port(spec.trim()).map_err(|m| format!("submission: {m}"))?;
@@ -549,7 +571,10 @@ fn parse_site(rules: &RuleSet, host_port: &str, rule_name: &str, submission: Opt
         }
         _ => {}
     }
-    Ok(Site { host, port, rule, submission })
+    if options.encrypted_fields && rule.encrypted_fields.is_empty() {
+        return Err(format!("rule `{}` has no [[encrypted_fields]]: encrypted_fields = true does nothing", rule.name));
+    }
+    Ok(Site { host, port, rule, submission, encrypted_fields: options.encrypted_fields })
 }
 
 /// A file error at `span`: 1-based line, and the key written at the start of that line.
@@ -629,6 +654,27 @@ mod tests {
         assert!(both.sites.lookup("b.example", 8443).is_some());
         assert_eq!(both.upstream_ca, vec![PathBuf::from("/x.pem")]);
         assert_eq!(both.log.as_deref(), Some("debug"));
+    }
+
+    #[test]
+    fn encrypted_fields_are_opt_in_per_site() {
+        let text = "[sites]\n\"a.example\" = \"roundcube\"\n\
+                    \"b.example\" = { rule = \"roundcube\", encrypted_fields = true }\n";
+        let config = parse(text).unwrap();
+        assert!(!config.sites.lookup("a.example", 443).unwrap().encrypted_fields, "off by default");
+        assert!(config.sites.lookup("b.example", 443).unwrap().encrypted_fields);
+
+        let flags = |site: &str| Overrides { sites: vec![site.into()], ..Overrides::default() };
+        let on = Config::from_overrides(&flags("c.example=roundcube,encrypted_fields=true")).unwrap();
+        assert!(on.sites.lookup("c.example", 443).unwrap().encrypted_fields);
+        let off = Config::from_overrides(&flags("c.example=roundcube")).unwrap();
+        assert!(!off.sites.lookup("c.example", 443).unwrap().encrypted_fields);
+
+        let err = Config::from_overrides(&flags("c.example=roundcube,encrypted_fields=yes")).unwrap_err();
+        assert!(err.to_string().contains("encrypted_fields=true|false"), "{err}");
+        // A rule without entries: the switch would do nothing, which is a mistake to name.
+        let err = parse("[sites]\n\"d.example\" = { rule = \"horde\", encrypted_fields = true }\n").unwrap_err();
+        assert!(err.to_string().contains("has no [[encrypted_fields]]"), "{err}");
     }
 
     #[test]

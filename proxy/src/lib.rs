@@ -50,6 +50,7 @@ mod origin;
 mod pki;
 pub mod private_file;
 mod random;
+mod records;
 pub mod rewrite;
 pub mod roam;
 pub mod rules;

@@ -133,6 +133,11 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
+    setup_with("testsite,encrypted_fields=true").await
+}
+
+/// The proxy with the test site served as `HOST=site` (the rule and its options).
+async fn setup_with(site: &str) -> Setup {
     let stored: Stored = Arc::new(Mutex::new(None));
     let pages = Arc::new(smime_pages());
     let seen = Arc::clone(&stored);
@@ -163,7 +168,7 @@ async fn setup() -> Setup {
     std::fs::write(rules.join("testsite.toml"), RULE).unwrap();
     let overrides = Overrides {
         listen: Some("127.0.0.1:0".into()),
-        sites: vec![format!("{}=testsite", upstream.by_name())],
+        sites: vec![format!("{}={site}", upstream.by_name())],
         upstream_ca: vec![pki.write_ca(dir.path())],
         log: None,
         revocation: None,
@@ -318,6 +323,23 @@ async fn a_saved_note_is_stored_as_armor_openssl_opens_and_the_pages_show_it_dec
     // Other requests of the site are not touched.
     s.post("/contact", "application/x-www-form-urlencoded", b"_action=delete&_notes=plain".to_vec()).await;
     assert_eq!(s.upstream.received.lock().unwrap().last().unwrap(), b"_action=delete&_notes=plain");
+}
+
+#[tokio::test]
+async fn without_the_opt_in_a_site_gets_its_forms_as_typed() {
+    let s = setup_with("testsite").await;
+    let body = urlencode(&[("_action", "save"), ("_notes", "plain 4711")]);
+    s.post("/contact", "application/x-www-form-urlencoded", body.clone()).await;
+    assert_eq!(s.upstream.received.lock().unwrap().last().unwrap(), &body, "sent as typed");
+    // Saving works with the keys locked: nothing is encrypted.
+    s.keys.lock();
+    let res = s.post("/contact", "application/x-www-form-urlencoded", body.clone()).await;
+    assert_eq!(res.status, 404, "forwarded: {}", res.text());
+    // Armor in its pages is left as the site serves it.
+    let armor = smime_crypto::armor::armor(b"\x30\x00");
+    *s.stored.lock().unwrap() = Some(urlencode(&[("_notes", &armor)]));
+    let page = s.get("/contact").await.text();
+    assert!(page.contains("-----BEGIN CMS-----") && frames(&page).is_empty(), "{page}");
 }
 
 #[tokio::test]

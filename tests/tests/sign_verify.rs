@@ -543,3 +543,34 @@ fn openssl_pss_with_a_salt_longer_than_255_bytes_verifies() {
     assert_eq!(single_status(&verified), &SignatureStatus::Valid);
     assert_eq!(verified.signers[0].algorithm, "RSA-PSS");
 }
+
+#[test]
+fn page_records_carry_their_url_and_time_signed() {
+    use smime_crypto::page_record::{PageRecord, read_page_record, sign_page};
+    let record = PageRecord { url: "https://bank.example/statement?m=11&y=2026".into(), received: signing_time() };
+    for signer in ["alice", "dave"] {
+        let der = sign_page(&content(), &record, &identity(signer), &SignOptions::default()).unwrap();
+        assert_eq!(read_page_record(&der).unwrap(), record, "{signer}");
+        let verified = verify_signed_data(&der, None, &verify_options()).unwrap();
+        assert_eq!(verified.content, content());
+        assert_eq!(verified.signers[0].status, SignatureStatus::Valid, "{signer}");
+    }
+    // An ordinary signature is no page record; two signers are not one.
+    let plain = sign_data(&content(), &identity("alice"), &SignOptions::default(), false).unwrap();
+    let err = read_page_record(&plain).unwrap_err().to_string();
+    assert!(err.contains("no URL (labeledURI) attribute"), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("content.bin");
+    std::fs::write(&input, content()).unwrap();
+    let (alice, carol) = (pki_file("alice.pem"), pki_file("carol.pem"));
+    let (alice_key, carol_key) = (pki_file("alice.key"), pki_file("carol.key"));
+    let two = openssl_ok(
+        &["cms", "-sign", "-binary", "-nodetach", "-outform", "DER", "-in", p(&input)]
+            .into_iter()
+            .chain(["-signer", p(&alice), "-inkey", p(&alice_key), "-signer", p(&carol), "-inkey", p(&carol_key)])
+            .collect::<Vec<_>>(),
+        b"",
+    );
+    let err = read_page_record(&two).unwrap_err().to_string();
+    assert!(err.contains("not exactly one signer"), "{err}");
+}

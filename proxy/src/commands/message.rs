@@ -1,4 +1,4 @@
-//! `smime-proxy message sign|encrypt|sign-encrypt|decrypt|verify|verify-form`: the S/MIME engine on
+//! `smime-proxy message sign|encrypt|sign-encrypt|decrypt|verify|verify-form|verify-page`: the S/MIME engine on
 //! whole RFC 5322 messages from files or stdin, for scripts and debugging. Output is
 //! written only once the whole operation succeeded: never partial plaintext.
 
@@ -46,6 +46,7 @@ pub fn run(dir: &Path, command: MessageCommand) -> Result<ExitCode> {
         MessageCommand::Decrypt(args) => return decrypt(dir, &args),
         MessageCommand::Verify(args) => return verify(&args),
         MessageCommand::VerifyForm(args) => return verify_form(&args),
+        MessageCommand::VerifyPage(args) => return verify_page(&args),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -107,10 +108,7 @@ fn verify_form(args: &VerifyFormArgs) -> Result<ExitCode> {
         smime_proxy::flows::signed_forms::signed_record(Some(&args.content_type), &input, &args.field)
             .map_err(|reason| anyhow!("{reason}"))?;
     let verified = smime_crypto::verify_signed_data(&der, Some(&canonical), &verify)?;
-    let (signer, status) = match verified.signers.as_slice() {
-        [one] => (Some(one), one.status.clone()),
-        many => (None, SignatureStatus::Invalid(format!("{} signers where exactly one is required", many.len()))),
-    };
+    let (signer, status) = single_signer(&verified);
     report(signer, &status, &mut std::io::stdout())?;
     if status != SignatureStatus::Valid {
         return Ok(ExitCode::FAILURE);
@@ -119,6 +117,48 @@ fn verify_form(args: &VerifyFormArgs) -> Result<ExitCode> {
         write_output(&args.message, |out| out.write_all(&canonical))?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `message verify-page`: a page record's signature, then the URL and time it signs.
+fn verify_page(args: &MessageArgs) -> Result<ExitCode> {
+    let verify = verify_options(args)?;
+    let input = read_input(args)?;
+    let der = match std::str::from_utf8(&input).ok().filter(|text| text.contains(smime_crypto::armor::BEGIN)) {
+        Some(text) => match smime_crypto::armor::find(text).as_slice() {
+            [found] => found.der.clone().map_err(|reason| anyhow!("{reason}"))?,
+            _ => bail!("the file does not hold exactly one CMS armor"),
+        },
+        None => input.to_vec(),
+    };
+    let record = smime_crypto::page_record::read_page_record(&der)?;
+    let verified = smime_crypto::verify_signed_data(&der, None, &verify)?;
+    let (signer, status) = single_signer(&verified);
+    let mut out = std::io::stdout();
+    writeln!(out, "URL: {}", record.url)?;
+    writeln!(out, "Received at: {}", rfc3339(record.received))?;
+    report(signer, &status, &mut out)?;
+    if status != SignatureStatus::Valid {
+        return Ok(ExitCode::FAILURE);
+    }
+    if args.output.is_some() {
+        write_output(args, |out| out.write_all(&verified.content))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The one signer of a record and its verdict (another number of signers is INVALID).
+fn single_signer(verified: &smime_crypto::Verified) -> (Option<&SignerReport>, SignatureStatus) {
+    match verified.signers.as_slice() {
+        [one] => (Some(one), one.status.clone()),
+        many => (None, SignatureStatus::Invalid(format!("{} signers where exactly one is required", many.len()))),
+    }
+}
+
+/// `at` as RFC 3339.
+fn rfc3339(at: std::time::SystemTime) -> String {
+    time::OffsetDateTime::from(at)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| "(unreadable)".into())
 }
 
 /// Prints the verdict: status, signer address and subject, signing time, anchor.
@@ -132,10 +172,7 @@ fn report(signer: Option<&SignerReport>, status: &SignatureStatus, out: &mut dyn
         writeln!(out, "Signer: {addresses}")?;
         writeln!(out, "Subject: {}", signer.subject)?;
         if let Some(time) = signer.signing_time {
-            let time = time::OffsetDateTime::from(time)
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_else(|_| "(unreadable)".into());
-            writeln!(out, "Signed at: {time}")?;
+            writeln!(out, "Signed at: {}", rfc3339(time))?;
         }
         writeln!(out, "Algorithm: {} with {}", signer.algorithm, signer.digest)?;
         if let Some(chain) = &signer.chain {

@@ -9,6 +9,8 @@
 //! gets the controls; a message view page goes to the read flow) or `handle_error` (502
 //! page). For CONNECT: `handle_request`, then
 //! `should_intercept_connect` (MITM for configured sites and the own origin, else tunnel).
+//! A page of a site (see [`crate::records`]) is copied aside as it streams, before any
+//! rewriting, for the own page's signed records.
 
 use std::sync::Arc;
 
@@ -25,6 +27,7 @@ use crate::flows::read::{AnswerRequest, ReadFlow, ViewRequest};
 use crate::form::Form;
 use crate::http::{bad_gateway, html_response, root_cause, web_origin};
 use crate::origin::{OwnOrigin, RuntimeSettings};
+use crate::records::{self, RecentPages};
 use crate::rewrite::STATE_QUERY;
 use crate::rules::{
     Head, LoginRequest, Match, Query, RequestRule, Rule, SiteTable, classify, encrypted_fields_for, match_request,
@@ -53,6 +56,8 @@ pub(crate) struct Shared {
     pub(crate) ca: Arc<CaVault>,
     /// `http://<own origin>/`, where a sealed CA is unlocked.
     pub(crate) ca_unlock_page: String,
+    /// The sites' recent pages, kept for signed records.
+    pub(crate) pages: Arc<RecentPages>,
 }
 
 /// The per-exchange handler.
@@ -77,6 +82,9 @@ struct Exchange {
     answer: Option<(Arc<Rule>, AnswerRequest)>,
     /// What the fields flow and S/MIME pages need, when the response may be one of those.
     site_pages: Option<SitePage>,
+    /// The URL, and whether the rule opens S/MIME pages, when the response may be a page
+    /// to keep for a signed record.
+    record: Option<(String, bool)>,
     head: bool,
 }
 
@@ -159,16 +167,23 @@ impl HttpHandler for Handler {
             view: None,
             answer: None,
             site_pages: None,
+            record: None,
             head: req.method() == Method::HEAD,
         };
-        let Some((rule, submission)) =
-            self.shared.sites.lookup(host, port).map(|site| (Arc::clone(&site.rule), site.submission.clone()))
+        let Some((rule, submission, fields_on)) = self
+            .shared
+            .sites
+            .lookup(host, port)
+            .map(|site| (Arc::clone(&site.rule), site.submission.clone(), site.encrypted_fields))
         else {
             self.exchange = Some(exchange);
             return req.into();
         };
         if !self.ca_ready() {
             return self.sealed(host).into();
+        }
+        if records::eligible_request(req.method(), req.headers()) {
+            exchange.record = Some((req.uri().to_string(), rule.smime_pages));
         }
         let query_text = req.uri().query().unwrap_or_default();
         if query_text == STATE_QUERY && req.method() == Method::POST {
@@ -180,14 +195,16 @@ impl HttpHandler for Handler {
         let head = Head { method: req.method().as_str(), path: req.uri().path(), query: &query, content_type };
         let matched = match_request(&rule, &head);
         if !matches!(matched, Some(Match::ComposeRequest(_) | Match::Login(_))) {
-            let encrypted: Vec<_> = encrypted_fields_for(&rule, &head).into_iter().cloned().collect();
+            // Opt-in per site: without it the rule's entries are not applied at all.
+            let encrypted: Vec<_> =
+                if fields_on { encrypted_fields_for(&rule, &head).into_iter().cloned().collect() } else { Vec::new() };
             let signed: Vec<_> = signed_forms_for(&rule, &head).into_iter().cloned().collect();
             if !encrypted.is_empty() || !signed.is_empty() {
                 self.exchange = Some(exchange);
                 return self.form_request(&encrypted, &signed, req).await;
             }
         }
-        let fields = shows_encrypted_fields(&rule, &head);
+        let fields = fields_on && shows_encrypted_fields(&rule, &head);
         if fields || rule.smime_pages {
             exchange.site_pages =
                 web_origin(req.uri()).map(|origin| SitePage { rule: Arc::clone(&rule), origin, fields });
@@ -225,6 +242,13 @@ impl HttpHandler for Handler {
     async fn handle_response(&mut self, _ctx: &HttpContext, res: Response<Body>) -> Response<Body> {
         let Some(mut exchange) = self.exchange.take() else {
             return res;
+        };
+        // Kept as the server sent it, before any rewriting below.
+        let res = match exchange.record.take() {
+            Some((url, smime_pages)) if records::eligible_response(&res, smime_pages) => {
+                records::recording(res, Arc::clone(&self.shared.pages), url)
+            }
+            _ => res,
         };
         if let Some((rule, request)) = exchange.answer.take() {
             // Paused rewriting shows no original in the compose page: nothing to fetch.

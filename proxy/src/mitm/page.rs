@@ -5,10 +5,10 @@
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full, Limited};
 use hudsucker::Body;
-use hudsucker::hyper::header::{self, HeaderMap, HeaderValue};
+use hudsucker::hyper::header::{self, HeaderValue};
 use hudsucker::hyper::{Response, StatusCode};
 
-use crate::http::bad_gateway;
+use crate::http::{bad_gateway, decodable};
 use std::sync::Arc;
 
 use crate::flows::Services;
@@ -18,9 +18,6 @@ use crate::rules::Rule;
 
 /// Largest HTML page the proxy rewrites (a whole inbox page is a few MB).
 const MAX_PAGE: usize = 64 * 1024 * 1024;
-
-/// Content codings the proxy can decode before rewriting.
-const DECODABLE: &[&str] = &["gzip", "x-gzip", "deflate", "br", "zstd", "identity"];
 
 /// Whether `res` should be rewritten: an HTML page, or any answer of a JSON view (whose
 /// body is checked when read: JSON apps label their JSON in many ways).
@@ -206,16 +203,4 @@ async fn collect(res: Response<Body>, host: &str, path_len: usize) -> Result<Pag
             Err(bad_gateway(host, "the page could not be read completely (too large or cut off)"))
         }
     }
-}
-
-fn decodable(headers: &HeaderMap) -> bool {
-    headers.get_all(header::CONTENT_ENCODING).iter().all(|value| {
-        value.to_str().is_ok_and(|codings| {
-            codings
-                .split(',')
-                .map(str::trim)
-                .filter(|c| !c.is_empty())
-                .all(|c| DECODABLE.iter().any(|d| d.eq_ignore_ascii_case(c)))
-        })
-    })
 }

@@ -20,6 +20,7 @@ use crate::flows::read::{ReadFlow, ViewStore};
 use crate::http::{UpstreamClient, client_config};
 use crate::origin::{OwnOrigin, Roaming, RuntimeSettings};
 use crate::pki::Pki;
+use crate::records::RecentPages;
 use crate::store::{CaVault, CertStore, KeyRing};
 use crate::{Config, Error};
 
@@ -114,6 +115,7 @@ pub async fn start_with_keys(config: &Config, ca: Arc<CaVault>, keys: Arc<KeyRin
         tls: Arc::clone(&tls),
     });
     let settings = Arc::new(RuntimeSettings::new());
+    let pages = Arc::new(RecentPages::default());
     let origin = OwnOrigin::new(
         config.origin.clone(),
         addr,
@@ -123,6 +125,7 @@ pub async fn start_with_keys(config: &Config, ca: Arc<CaVault>, keys: Arc<KeyRin
         keys,
         Arc::clone(&views),
         CertStore::new(&config.dir),
+        Arc::clone(&pages),
     )?;
     let origin = match &config.keyserver {
         Some(keyserver) => origin.with_roaming(Roaming::new(
@@ -144,6 +147,7 @@ pub async fn start_with_keys(config: &Config, ca: Arc<CaVault>, keys: Arc<KeyRin
         read,
         ca: Arc::clone(&ca),
         ca_unlock_page,
+        pages,
     });
     let wiping = Arc::clone(&shared);
     tokio::spawn(async move { wiping.compose.forget_decrypted_on_lock().await });

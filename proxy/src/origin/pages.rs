@@ -86,6 +86,7 @@ of <code>{listen}</code> for the browser.</p>
 <h3>Intercepted sites</h3>
 <table><tr><th>site</th><th>rule</th></tr>{sites}</table>
 <p>Every other site is tunnelled untouched: the browser sees its real certificate.</p>
+{records}
 <form method="post" action="/api/rewriting">
 <input type="hidden" name="token" value="{token}">
 <button name="enabled" value="{value}">{action}</button>
@@ -99,6 +100,7 @@ of <code>{listen}</code> for the browser.</p>
             token = self.token,
             keys = self.keys_section() + &self.roam_section(),
             import = self.import_section(),
+            records = self.records_section(),
         )
     }
 }

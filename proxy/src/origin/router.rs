@@ -39,11 +39,12 @@ impl OwnOrigin {
             (Method::POST, "/api/keys/import") => self.import_key(req).await,
             (Method::POST, "/api/certs/add") => self.add_certificate(req).await,
             (Method::POST, "/api/roam/unlock") => self.roam_unlock(req).await,
+            (Method::POST, "/api/pages/sign") => self.sign_page(req).await,
             (Method::GET, view) if view.starts_with("/view/") => self.view(&req, &view["/view/".len()..]),
             (
                 _,
                 "/" | "/probe.gif" | "/api/rewriting" | "/api/unlock" | "/api/lock" | "/api/keys/import"
-                | "/api/certs/add" | "/api/roam/unlock",
+                | "/api/certs/add" | "/api/roam/unlock" | "/api/pages/sign",
             ) => text_response(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n"),
             (_, view) if view.starts_with("/view/") => {
                 text_response(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n")

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::flows::read::ViewStore;
+use crate::records::RecentPages;
 use crate::rules::SiteTable;
 use crate::store::{CaVault, CertStore, KeyRing};
 
@@ -57,11 +58,13 @@ pub struct OwnOrigin {
     pub(super) certs: CertStore,
     /// The roaming key server the page unlocks from, if configured.
     pub(super) roaming: Option<super::Roaming>,
+    /// Pages of the sites kept for signed records.
+    pub(super) pages: Arc<RecentPages>,
 }
 
 impl OwnOrigin {
     /// The origin `host`, for a proxy listening on `listen`, serving `views`, listing and
-    /// adding to `certs`.
+    /// adding to `certs`, offering records of `pages`.
     #[expect(clippy::too_many_arguments, reason = "wired once, in mitm::server, from values it holds anyway")]
     pub fn new(
         host: String,
@@ -72,6 +75,7 @@ impl OwnOrigin {
         keys: Arc<KeyRing>,
         views: Arc<ViewStore>,
         certs: CertStore,
+        pages: Arc<RecentPages>,
     ) -> Result<Self, crate::Error> {
         Ok(Self {
             host,
@@ -84,6 +88,7 @@ impl OwnOrigin {
             views,
             certs,
             roaming: None,
+            pages,
         })
     }
 

@@ -17,6 +17,10 @@ pub struct Site {
     /// The site's SMTP submission server (`host`, `port`), for rules that deliver over
     /// SMTP.
     pub submission: Option<(String, u16)>,
+    /// Whether the rule's `[[encrypted_fields]]` apply to this site (opt-in: config
+    /// `encrypted_fields = true`, flag option `encrypted_fields=true`). Off, the site's
+    /// forms go as typed and its pages are not searched for armor.
+    pub encrypted_fields: bool,
 }
 
 impl Site {
@@ -133,7 +137,13 @@ mod tests {
     #[test]
     fn lookup_matches_host_and_port() {
         let rule = RuleSet::bundled().unwrap().get("roundcube").unwrap().clone();
-        let table = SiteTable::new(vec![Site { host: "mail.example.org".into(), port: 443, rule, submission: None }]);
+        let table = SiteTable::new(vec![Site {
+            host: "mail.example.org".into(),
+            port: 443,
+            rule,
+            submission: None,
+            encrypted_fields: false,
+        }]);
         assert!(table.lookup("MAIL.example.org", 443).is_some());
         assert!(table.lookup("mail.example.org", 8443).is_none());
         assert!(table.lookup("example.org", 443).is_none());
