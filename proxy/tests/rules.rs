@@ -82,11 +82,34 @@ fn a_broken_fixture_fails_with_a_readable_diff() {
     assert!(stdout.contains("+ \t\t\t<h2 id=\"aria-label-composeoptions\""), "{stdout}");
     assert!(stdout.contains("ok roundcube/login.html"), "{stdout}");
     assert!(stdout.contains("ok horde/smime-preview.json") && stdout.contains("ok sogo/send-smime-request-raw.txt"));
-    assert!(stdout.contains("41 passed, 2 failed"), "{stdout}");
+    assert!(stdout.contains("44 passed, 2 failed"), "{stdout}");
 
     // --bless rewrites the goldens from the actual results; then everything passes.
     assert!(rules_test(tmp.path(), &["--bless"]).status.success());
     assert!(rules_test(tmp.path(), &[]).status.success());
+}
+
+#[test]
+fn a_rule_change_that_loses_an_encrypted_field_fails() {
+    let tmp = copy_rules();
+    let rule = tmp.path().join("roundcube.toml");
+    let text = std::fs::read_to_string(&rule).unwrap();
+    let broken = text
+        .replace(r#"fields = ["_notes", "_phone[]"]"#, r#"fields = ["_note", "_phone[]"]"#)
+        .replace(r#"_action = ["show", "edit"]"#, r#"_action = ["show"]"#);
+    assert_ne!(broken, text, "the bundled rule still has the entry this test changes");
+    std::fs::write(&rule, broken).unwrap();
+
+    let out = rules_test(tmp.path(), &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    // The save request: the notes would leave the device as typed.
+    assert!(stdout.contains("FAIL roundcube/contact-save-request-raw.txt"), "{stdout}");
+    assert!(stdout.contains("-   _notes: 1 in the body, 1 with a value to seal"), "{stdout}");
+    // The edit page: its armor would no longer be opened.
+    assert!(stdout.contains("FAIL roundcube/contact-edit.html"), "{stdout}");
+    assert!(stdout.contains("- armor 0: edit field: filled with the plaintext"), "{stdout}");
+    assert!(stdout.contains("ok roundcube/contact-show.html"), "{stdout}");
 }
 
 #[test]
