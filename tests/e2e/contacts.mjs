@@ -4,8 +4,14 @@
 // database holds only armor (`-----BEGIN CMS-----`) that `openssl cms -decrypt` opens with
 // her key; through the proxy the contact page shows the plaintext in the proxy's frames
 // (never in Roundcube's DOM) and the edit form holds it to change; the same page fetched
-// without the proxy shows the armor.
+// without the proxy shows the armor. The proxy runs with the site's encrypted fields
+// switched on (`--site HOST=roundcube,encrypted_fields=true`, suite.mjs): they are opt-in.
+//
+// E2E_CAPTURE_DIR  when set, the first contact-save request as the browser posted it and
+//                  Roundcube's own contact page (fetched without the proxy) are written
+//                  there: the rule fixtures of rewrite-rules/fixtures/roundcube/ come from it.
 import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 
 import { ctx, step, shot, runId, login, openssl, run, ACTION_TIMEOUT, ORIGIN_HOST, assertWebmailDomClean } from './harness.mjs';
@@ -46,6 +52,23 @@ async function decrypt(armor) {
   return out.stdout.toString('utf8');
 }
 
+// Writes `name` into E2E_CAPTURE_DIR (once), when that is set.
+function capture(name, bytes) {
+  const dir = process.env.E2E_CAPTURE_DIR;
+  if (!dir || existsSync(path.join(dir, name))) return;
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, name), bytes);
+}
+
+// A request as raw HTTP/1.1 text: request line, headers, blank line, body.
+async function rawRequest(request) {
+  const target = new URL(request.url());
+  const headers = Object.entries(await request.allHeaders()).filter(([name]) => !name.startsWith(':'))
+    .map(([name, value]) => `${name}: ${value}\r\n`).join('');
+  const head = `${request.method()} ${target.pathname}${target.search} HTTP/1.1\r\n${headers}\r\n`;
+  return Buffer.concat([Buffer.from(head), request.postDataBuffer() || Buffer.alloc(0)]);
+}
+
 // Saves the open contact form (Roundcube's own Save command) and waits for its answer.
 async function save(page) {
   const saved = page.waitForResponse((r) => r.request().method() === 'POST'
@@ -53,6 +76,7 @@ async function save(page) {
   await page.evaluate(() => window.rcmail.command('save'));
   const res = await saved;
   assert.equal(res.status(), 200, 'the save went through');
+  capture('contact-save-request-raw.txt', await rawRequest(res.request()));
   await page.waitForLoadState('networkidle', { timeout: ACTION_TIMEOUT });
 }
 
@@ -124,10 +148,15 @@ export function contactSteps() {
   step('contacts: without the proxy the contact page shows the armor', async () => {
     const cookies = (await ctx.browser.cookies(ctx.stack.E2E_WEBMAIL_URL)).map((c) => `${c.name}=${c.value}`).join('; ');
     const agent = await ctx.page.evaluate(() => navigator.userAgent);
-    const { stdout } = await run('curl', ['-sS', '--noproxy', '*', '--cacert', ctx.stack.E2E_STACK_CA,
+    // Roundcube's own page, as it serves it: curl with the browser's session, not through the proxy.
+    const direct = async (query) => (await run('curl', ['-sS', '--noproxy', '*', '--cacert', ctx.stack.E2E_STACK_CA,
       '--resolve', `${ctx.stack.E2E_WEBMAIL_HOST}:${ctx.stack.E2E_WEBMAIL_PORT}:127.0.0.1`, '-A', agent, '-H', `Cookie: ${cookies}`,
-      url(`?_task=addressbook&_action=show&_source=0&_cid=${contactId}`)], { timeout: 15_000, maxBuffer: 8 << 20 });
-    assert.ok(stdout.includes('-----BEGIN CMS-----'), `Roundcube's own page holds the armor: ${stdout.slice(0, 400)}`);
-    assert.ok(!stdout.includes(`NOTE2-${runId}`) && !stdout.includes(`T${runId}`), 'and no plaintext');
+      url(query)], { timeout: 15_000, maxBuffer: 8 << 20 })).stdout;
+    for (const action of ['show', 'edit']) {
+      const stdout = await direct(`?_task=addressbook&_action=${action}&_source=0&_cid=${contactId}`);
+      assert.ok(stdout.includes('-----BEGIN CMS-----'), `Roundcube's own ${action} page holds the armor: ${stdout.slice(0, 400)}`);
+      assert.ok(!stdout.includes(`NOTE2-${runId}`) && !stdout.includes(`T${runId}`), 'and no plaintext');
+      capture(`contact-${action}.html`, stdout);
+    }
   });
 }

@@ -39,6 +39,8 @@ describe('Roundcube through smime-proxy', () => {
 
   before(async () => {
     ctx.stack = await stackEnv();
+    // Encrypted fields are opt-in per site: the address book steps (contacts.mjs) need them.
+    ctx.sites = [`${ctx.stack.E2E_WEBMAIL_SITE}=roundcube,encrypted_fields=true`];
   });
 
   after(async () => {
@@ -55,7 +57,7 @@ describe('Roundcube through smime-proxy', () => {
     if (down) assert.fail(`the webmail stack is not (fully) running; start it with tests/e2e/stack.sh start\n${down}`);
   }, 35_000);
 
-  step('preflight: smime-proxy listens (started with --site <webmail>=roundcube, keys unlocked)', startProxy, 90_000);
+  step('preflight: smime-proxy listens (started with --site <webmail>=roundcube,encrypted_fields=true, keys unlocked)', startProxy, 90_000);
 
   step('a site that is not configured is tunnelled (its own certificate)', async () => {
     // The same nginx under another name (its certificate covers both), not a configured site.
