@@ -97,16 +97,17 @@ mod tests {
 
     #[test]
     fn the_attributes_are_encoded_as_documented() {
-        let url = attribute(ID_LABELED_URI, Any::encode_from(&"https://a.example/p?q=1".to_owned())).unwrap();
+        let url =
+            attribute(ID_LABELED_URI, Any::encode_from(&"https://a.example/p?q=1".to_owned())).expect("attribute");
         // SEQUENCE { OID 1.3.6.1.4.1.250.1.57, SET { UTF8String "https://..." } }
-        let der = url.to_der().unwrap();
+        let der = url.to_der().expect("DER");
         assert_eq!(&der[..15], &[0x30, 0x26, 0x06, 0x09, 0x2b, 6, 1, 4, 1, 0x81, 0x7a, 1, 0x39, 0x31, 0x19]);
         assert_eq!(der[15], 0x0c, "UTF8String");
         assert_eq!(&der[17..], b"https://a.example/p?q=1");
 
         let time = SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_632_245);
-        let at = Any::encode_from(&GeneralizedTime::from_system_time(time).unwrap());
-        let der = attribute(ID_CREATE_TIMESTAMP, at).unwrap().to_der().unwrap();
+        let at = Any::encode_from(&GeneralizedTime::from_system_time(time).expect("time"));
+        let der = attribute(ID_CREATE_TIMESTAMP, at).expect("attribute").to_der().expect("DER");
         // SEQUENCE { OID 2.5.18.1, SET { GeneralizedTime "20261207083045Z" } }
         let mut expected = vec![0x30, 0x18, 0x06, 0x03, 0x55, 0x12, 0x01, 0x31, 0x11, 0x18, 0x0f];
         expected.extend_from_slice(b"20261207083045Z");
@@ -124,7 +125,7 @@ mod tests {
                 "not a CMS signed-data",
             ),
         ] {
-            let err = read_page_record(bad).unwrap_err().to_string();
+            let err = read_page_record(bad).expect_err("not a record").to_string();
             assert!(err.contains(why), "{err}");
         }
     }

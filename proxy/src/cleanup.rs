@@ -13,6 +13,7 @@
 //! | unlocked private keys (`Arc<Identity>` in the `KeyRing`) | RSA / EC secret types that zeroize on drop | on lock: idle timeout (`lock_after_idle`), `POST /api/lock`, SIGUSR1, shutdown; a flow using a key holds its `Arc` only for one operation, so the key is wiped when that ends |
 //! | decrypted message bodies, plaintext to encrypt | `Zeroizing<Vec<u8>>` (`message` command; the crypto crate's buffers) | after the output is written |
 //! | read views: a decrypted message rendered for its frame, and its attachments | `Zeroizing<Vec<u8>>` in the `flows::read::ViewStore` (the rendered HTML `String`s are zeroized too) | when the frame is served (attachments 2 minutes later) or 2 minutes after an unserved view was made; the copy handed to hyper for sending is not wiped |
+//! | pages of the sites kept for signed records (what their servers sent, no plaintext the proxy made) | `Zeroizing<Vec<u8>>` behind an `Arc` in `records::RecentPages` | 15 minutes after the page arrived, or pushed out by newer ones (16 pages, 32 MiB); a record being signed holds it until the signature is made |
 //! | the decrypted original a reply or forward answers (text, real subject) | `Zeroizing<String>` in `flows::original::Original`, in the compose's session | when the answer is sent, the compose is forgotten, or the key store locks (`KeyRing::wait_for_lock`) |
 //! | attachments held while composing | `Zeroizing<Vec<u8>>` in the compose's session | when sent, removed, or the compose is forgotten (12 h idle, 64 newest kept); not on lock: the user's own files |
 //!
