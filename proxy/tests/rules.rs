@@ -113,6 +113,30 @@ fn a_rule_change_that_loses_an_encrypted_field_fails() {
 }
 
 #[test]
+fn a_signed_form_fixture_shows_the_canonical_form() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rule = "name = \"shop\"\n[csrf]\nfield = \"_token\"\n[pages.compose]\npath = \"/compose\"\n[controls]\nselector = \"#none\"\n\
+                position = \"after\"\nrow = \"{label}{input}{id}\"\n[controls.status]\nselector = \"#none\"\n\
+                position = \"after\"\nhtml = \"{status}\"\n[[requests]]\nkind = \"send\"\npath = \"/send\"\n\
+                [fields]\nto = \"_to\"\nsubject = \"_subject\"\nbody = \"_body\"\n\
+                [[signed_forms]]\npath = \"/order\"\n";
+    std::fs::write(tmp.path().join("shop.toml"), rule).unwrap();
+    let fixtures = tmp.path().join("fixtures/shop");
+    std::fs::create_dir_all(&fixtures).unwrap();
+    std::fs::write(fixtures.join("fixtures.toml"), "[[request]]\nfile = \"order-request-raw.txt\"\n").unwrap();
+    let order = "POST /order HTTP/1.1\r\ncontent-type: application/x-www-form-urlencoded\r\n\r\nqty=2&item=book";
+    std::fs::write(fixtures.join("order-request-raw.txt"), order).unwrap();
+
+    assert!(rules_test(tmp.path(), &["--bless"]).status.success());
+    let golden = std::fs::read_to_string(fixtures.join("order-request-raw.expected.txt")).unwrap();
+    assert!(
+        golden.contains("signed form: signature in field smime_signature\ncanonical form: item=book&qty=2\n"),
+        "{golden}"
+    );
+    assert!(rules_test(tmp.path(), &[]).status.success());
+}
+
+#[test]
 fn a_missing_golden_file_is_a_failure() {
     let tmp = copy_rules();
     std::fs::remove_file(tmp.path().join("fixtures/roundcube/login.expected.txt")).unwrap();
