@@ -40,6 +40,13 @@ for f in signed.eml opaque.eml enveloped.eml signed-enveloped.eml; do
   cp "$f" "$here/corpus/open_message/$f"
 done
 cp stream.der "$here/corpus/ber_to_der/stream.der"
+# Signed records of a page (page_record): opaque SignedData over a page, DER and BER.
+mkdir -p "$here/corpus/page_record"
+printf '<!doctype html><p>Balance 12.34</p>\r\n' > page.html
+openssl cms -sign -nodetach -binary -outform DER -in page.html -signer alice.pem -inkey alice.key \
+  -out "$here/corpus/page_record/opaque.der"
+openssl cms -sign -nodetach -binary -stream -outform DER -in page.html -signer carol.pem -inkey carol.key \
+  -out "$here/corpus/page_record/stream.der"
 mkdir -p "$here/corpus/address_list" "$here/corpus/certificate_file"
 printf 'bob@example.test,' > "$here/corpus/address_list/one"
 printf 'Bob Smith <bob@example.test>, "Carol, C." <carol@example.test>; ' > "$here/corpus/address_list/names"
