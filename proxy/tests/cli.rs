@@ -160,7 +160,7 @@ fn smtp_sites_need_a_submission_server() {
     let err = stderr(&smime_proxy(tmp.path(), &["run", "--site", "sogo.example.org=sogo,submission=mail.example.org"]));
     assert!(err.contains("give the port (587 for STARTTLS, 465 for TLS)"), "{err}");
     let err = stderr(&smime_proxy(tmp.path(), &["run", "--site", "sogo.example.org=sogo,relay=x:1"]));
-    assert!(err.contains("the only option is submission=HOST:PORT"), "{err}");
+    assert!(err.contains("the options are submission=HOST:PORT and encrypted_fields=true|false"), "{err}");
     let err =
         stderr(&smime_proxy(tmp.path(), &["run", "--site", "mail.example.org=roundcube,submission=m.example:587"]));
     assert!(err.contains("sends through the webmail: it takes no submission server"), "{err}");
