@@ -10,16 +10,13 @@ mod support;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{Request, Response};
 use smime_ca::LocalCa;
-use smime_crypto::{Identity, PrivateKey, load_certificates};
-use smime_proxy::store::{CaVault, KeyRing, KeyStore};
-use smime_proxy::{Config, Overrides};
-use smime_proxy_tests::{openssl, openssl_ok, pki_bytes, pki_file};
+use smime_proxy::store::KeyRing;
+use smime_proxy_tests::{openssl, openssl_ok, pki_file};
 use support::*;
 
 const ORIGIN: &str = "smime-proxy.invalid";
@@ -156,31 +153,12 @@ async fn setup_with(site: &str) -> Setup {
     let pki = UpstreamPki::new("Upstream Test CA");
     let upstream = Upstream::start_with(&pki, routes).await;
 
-    let store = KeyStore::new(&dir.path().join("store"));
-    let key = PrivateKey::from_pem(&String::from_utf8(pki_bytes("bob.key")).unwrap(), None).unwrap();
-    let cert = load_certificates(&pki_bytes("bob.pem")).unwrap().remove(0);
-    store.import(&Identity::new(key, cert, Vec::new()).unwrap(), b"store pass").unwrap();
-    let keys = Arc::new(KeyRing::new(store, Duration::from_secs(600), format!("unlock it at http://{ORIGIN}/")));
-    keys.unlock(b"store pass").unwrap();
-
     let rules = dir.path().join("rules");
     std::fs::create_dir_all(&rules).unwrap();
     std::fs::write(rules.join("testsite.toml"), RULE).unwrap();
-    let overrides = Overrides {
-        listen: Some("127.0.0.1:0".into()),
-        sites: vec![format!("{}={site}", upstream.by_name())],
-        upstream_ca: vec![pki.write_ca(dir.path())],
-        log: None,
-        revocation: None,
-    };
     let text = format!("rules_dir = \"{}\"\n", rules.display());
-    let mut config = Config::parse(&text, Path::new("config.toml"), dir.path(), &overrides).unwrap();
-    config.dir = dir.path().join("config");
-    std::fs::create_dir_all(&config.dir).unwrap();
-    config.trust_anchors = vec![pki_file("ca.pem")];
-    let ca = Arc::new(LocalCa::generate("test").unwrap());
-    let vault = CaVault::from_root(&ca, config.intercepted_names(), config.leaf_cache_size).unwrap();
-    let proxy = smime_proxy::start_with_keys(&config, Arc::new(vault), Arc::clone(&keys)).await.unwrap();
+    let site = format!("{}={site}", upstream.by_name());
+    let BobsProxy { proxy, ca, keys, .. } = BobsProxy::start(dir.path(), &text, site, pki.write_ca(dir.path())).await;
     Setup { _dir: dir, upstream, proxy, ca, keys, stored }
 }
 
@@ -472,16 +450,7 @@ impl Setup {
 /// `smime-proxy message verify-form` on a stored body: its exit status, output, and the
 /// canonical form it wrote.
 fn verify_form(dir: &Path, body: &[u8]) -> (bool, String, Vec<u8>) {
-    let (input, canonical) = (dir.join("record.txt"), dir.join("canonical.txt"));
-    std::fs::write(&input, body).unwrap();
-    let _ = std::fs::remove_file(&canonical);
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_smime-proxy"))
-        .args(["--config-dir", dir.to_str().unwrap(), "message", "verify-form", "--in", input.to_str().unwrap()])
-        .args(["--trust", pki_file("ca.pem").to_str().unwrap(), "--out", canonical.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    (out.status.success(), text, std::fs::read(&canonical).unwrap_or_default())
+    message_check(dir, "verify-form", body)
 }
 
 #[tokio::test]

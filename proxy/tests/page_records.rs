@@ -10,16 +10,13 @@ mod support;
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{Request, Response};
 use smime_ca::LocalCa;
-use smime_crypto::{Identity, PrivateKey, load_certificates};
-use smime_proxy::store::{CaVault, KeyRing, KeyStore};
-use smime_proxy::{Config, Overrides};
-use smime_proxy_tests::{openssl, pki_bytes, pki_file};
+use smime_proxy::store::KeyRing;
+use smime_proxy_tests::{openssl, pki_file};
 use support::*;
 
 const ORIGIN: &str = "smime-proxy.invalid";
@@ -48,26 +45,8 @@ async fn setup() -> Setup {
     let pki = UpstreamPki::new("Upstream Test CA");
     let upstream = Upstream::start_with(&pki, routes).await;
 
-    let store = KeyStore::new(&dir.path().join("store"));
-    let key = PrivateKey::from_pem(&String::from_utf8(pki_bytes("bob.key")).unwrap(), None).unwrap();
-    let cert = load_certificates(&pki_bytes("bob.pem")).unwrap().remove(0);
-    store.import(&Identity::new(key, cert, Vec::new()).unwrap(), b"store pass").unwrap();
-    let keys = Arc::new(KeyRing::new(store, Duration::from_secs(600), format!("unlock it at http://{ORIGIN}/")));
-    keys.unlock(b"store pass").unwrap();
-
-    let overrides = Overrides {
-        listen: Some("127.0.0.1:0".into()),
-        sites: vec![format!("{}=roundcube", upstream.by_name())],
-        upstream_ca: vec![pki.write_ca(dir.path())],
-        log: None,
-        revocation: None,
-    };
-    let mut config = Config::parse("", Path::new("config.toml"), dir.path(), &overrides).unwrap();
-    config.dir = dir.path().join("config");
-    std::fs::create_dir_all(&config.dir).unwrap();
-    let ca = Arc::new(LocalCa::generate("test").unwrap());
-    let vault = CaVault::from_root(&ca, config.intercepted_names(), config.leaf_cache_size).unwrap();
-    let proxy = smime_proxy::start_with_keys(&config, Arc::new(vault), Arc::clone(&keys)).await.unwrap();
+    let site = format!("{}=roundcube", upstream.by_name());
+    let BobsProxy { proxy, ca, keys, .. } = BobsProxy::start(dir.path(), "", site, pki.write_ca(dir.path())).await;
     Setup { _dir: dir, upstream, proxy, ca, keys }
 }
 
@@ -112,16 +91,7 @@ impl Setup {
 
 /// `smime-proxy message verify-page` on `record`: success, output, the page it wrote.
 fn verify_page(dir: &Path, record: &[u8]) -> (bool, String, Vec<u8>) {
-    let (input, page) = (dir.join("record.p7m"), dir.join("page.bin"));
-    std::fs::write(&input, record).unwrap();
-    let _ = std::fs::remove_file(&page);
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_smime-proxy"))
-        .args(["--config-dir", dir.to_str().unwrap(), "message", "verify-page", "--in", input.to_str().unwrap()])
-        .args(["--trust", pki_file("ca.pem").to_str().unwrap(), "--out", page.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    (out.status.success(), text, std::fs::read(&page).unwrap_or_default())
+    message_check(dir, "verify-page", record)
 }
 
 /// `openssl cms -verify` of a DER record with the test CA: success and the content.

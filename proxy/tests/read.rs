@@ -6,16 +6,13 @@
 mod support;
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{Request, Response};
 use smime_ca::LocalCa;
-use smime_crypto::{Identity, PrivateKey, load_certificates};
-use smime_proxy::store::{CaVault, CertStore, KeyRing, KeyStore};
-use smime_proxy::{Config, Overrides};
-use smime_proxy_tests::{openssl_ok, pki_bytes, pki_file};
+use smime_proxy::store::{CertStore, KeyRing};
+use smime_proxy_tests::{openssl_ok, pki_file};
 use support::*;
 
 const MARKER: &str = "PLAINTEXT-MARKER-7f3a";
@@ -128,28 +125,10 @@ async fn setup_with(rule: &str, routes: Routes, fetches: Arc<Mutex<Vec<String>>>
     let pki = UpstreamPki::new("Upstream Test CA");
     let upstream = Upstream::start_with(&pki, routes).await;
 
-    let store = KeyStore::new(&dir.path().join("store"));
-    let key = PrivateKey::from_pem(&String::from_utf8(pki_bytes("bob.key")).unwrap(), None).unwrap();
-    let cert = load_certificates(&pki_bytes("bob.pem")).unwrap().remove(0);
-    store.import(&Identity::new(key, cert, Vec::new()).unwrap(), b"store pass").unwrap();
-    let keys = Arc::new(KeyRing::new(store, Duration::from_secs(600), format!("unlock it at http://{ORIGIN}/")));
-    keys.unlock(b"store pass").unwrap();
-
-    let overrides = Overrides {
-        listen: Some("127.0.0.1:0".into()),
-        sites: vec![format!("{}={rule}", upstream.by_name())],
-        upstream_ca: vec![pki.write_ca(dir.path())],
-        log: None,
-        revocation: None,
-    };
-    let mut config = Config::from_overrides(&overrides).unwrap();
-    config.dir = dir.path().join("config");
-    std::fs::create_dir_all(&config.dir).unwrap();
-    config.trust_anchors = vec![pki_file("ca.pem")];
-    let ca = Arc::new(LocalCa::generate("test").unwrap());
-    let vault = CaVault::from_root(&ca, config.intercepted_names(), config.leaf_cache_size).unwrap();
-    let proxy = smime_proxy::start_with_keys(&config, Arc::new(vault), Arc::clone(&keys)).await.unwrap();
-    Setup { config_dir: config.dir.clone(), _dir: dir, upstream, proxy, ca, keys, fetches }
+    let site = format!("{}={rule}", upstream.by_name());
+    let BobsProxy { proxy, ca, keys, config_dir } =
+        BobsProxy::start(dir.path(), "", site, pki.write_ca(dir.path())).await;
+    Setup { config_dir, _dir: dir, upstream, proxy, ca, keys, fetches }
 }
 
 impl Setup {

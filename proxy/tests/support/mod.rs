@@ -484,3 +484,62 @@ impl Drop for RunningBinary {
         let _ = self.child.wait();
     }
 }
+
+/// The proxy in-process for one upstream site with bob's key (the test PKI's) imported and
+/// unlocked, and the test PKI's CA as the S/MIME trust anchor: what the read, fields and
+/// page-record tests start.
+pub struct BobsProxy {
+    pub proxy: RunningProxy,
+    /// The interception CA (the client trusts it).
+    pub ca: Arc<LocalCa>,
+    pub keys: Arc<smime_proxy::store::KeyRing>,
+    pub config_dir: PathBuf,
+}
+
+impl BobsProxy {
+    /// Serves `site` (`HOST:PORT=RULE[,options]`) with `config_text` as config.toml, in `dir`.
+    pub async fn start(dir: &Path, config_text: &str, site: String, upstream_ca: PathBuf) -> Self {
+        use smime_crypto::{Identity, PrivateKey, load_certificates};
+        use smime_proxy::store::{CaVault, KeyRing, KeyStore};
+        use smime_proxy_tests::{pki_bytes, pki_file};
+        let store = KeyStore::new(&dir.join("store"));
+        let key = PrivateKey::from_pem(&String::from_utf8(pki_bytes("bob.key")).unwrap(), None).unwrap();
+        let cert = load_certificates(&pki_bytes("bob.pem")).unwrap().remove(0);
+        store.import(&Identity::new(key, cert, Vec::new()).unwrap(), b"store pass").unwrap();
+        let hint = "unlock it at http://smime-proxy.invalid/".to_owned();
+        let keys = Arc::new(KeyRing::new(store, std::time::Duration::from_secs(600), hint));
+        keys.unlock(b"store pass").unwrap();
+
+        let overrides = Overrides {
+            listen: Some("127.0.0.1:0".into()),
+            sites: vec![site],
+            upstream_ca: vec![upstream_ca],
+            log: None,
+            revocation: None,
+        };
+        let mut config = Config::parse(config_text, Path::new("config.toml"), dir, &overrides).unwrap();
+        config.dir = dir.join("config");
+        std::fs::create_dir_all(&config.dir).unwrap();
+        config.trust_anchors = vec![pki_file("ca.pem")];
+        let ca = Arc::new(LocalCa::generate("test").unwrap());
+        let vault = CaVault::from_root(&ca, config.intercepted_names(), config.leaf_cache_size).unwrap();
+        let proxy = smime_proxy::start_with_keys(&config, Arc::new(vault), Arc::clone(&keys)).await.unwrap();
+        Self { proxy, ca, keys, config_dir: config.dir }
+    }
+}
+
+/// `smime-proxy message COMMAND --in INPUT --trust <test CA> --out OUT` in `dir`: whether it
+/// succeeded, its output, and what it wrote to `--out`.
+pub fn message_check(dir: &Path, command: &str, input: &[u8]) -> (bool, String, Vec<u8>) {
+    let (input_file, out_file) = (dir.join(format!("{command}.in")), dir.join(format!("{command}.out")));
+    std::fs::write(&input_file, input).unwrap();
+    let _ = std::fs::remove_file(&out_file);
+    let ca = smime_proxy_tests::pki_file("ca.pem");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_smime-proxy"))
+        .args(["--config-dir", dir.to_str().unwrap(), "message", command, "--in", input_file.to_str().unwrap()])
+        .args(["--trust", ca.to_str().unwrap(), "--out", out_file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text, std::fs::read(&out_file).unwrap_or_default())
+}
