@@ -4,7 +4,9 @@
 // database holds only armor (`-----BEGIN CMS-----`) that `openssl cms -decrypt` opens with
 // her key; through the proxy the contact page shows the plaintext in the proxy's frames
 // (never in Roundcube's DOM) and the edit form holds it to change; the same page fetched
-// without the proxy shows the armor. The proxy runs with the site's encrypted fields
+// without the proxy shows the armor. Then the contact page, as Roundcube sent it, is saved as a
+// signed record from the proxy's own page ("Sign a page"): openssl verifies it with the test CA,
+// and it holds Roundcube's armor, not the proxy's frames. The proxy runs with the site's encrypted fields
 // switched on (`--site HOST=roundcube,encrypted_fields=true`, suite.mjs): they are opt-in.
 //
 // E2E_CAPTURE_DIR  when set, the first contact-save request as the browser posted it and
@@ -14,7 +16,9 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 
-import { ctx, step, shot, runId, login, openssl, run, ACTION_TIMEOUT, ORIGIN_HOST, assertWebmailDomClean } from './harness.mjs';
+import {
+  ctx, step, shot, runId, login, openssl, run, proxyCliResult, ACTION_TIMEOUT, ORIGIN_HOST, assertWebmailDomClean,
+} from './harness.mjs';
 
 const surname = `Fields${runId}`;
 const note = `Door code NOTE-${runId}\nsecond line`;
@@ -159,4 +163,31 @@ export function contactSteps() {
       capture(`contact-${action}.html`, stdout);
     }
   });
+
+  step('sign a page: the contact page as Roundcube sent it, saved as a signed record from the proxy\'s page; openssl verifies it', async () => {
+    const page = ctx.page;
+    await page.goto(`http://${ORIGIN_HOST}/`, { waitUntil: 'load' });
+    const shown = `_task=addressbook&_action=show&_source=0&_cid=${contactId}`;
+    const row = page.locator('tr', { hasText: shown }).first();
+    assert.ok(await row.count(), `the own page lists the contact page: ${(await page.locator('body').textContent()).slice(-800)}`);
+    await shot('sign a page: the pages kept for signed records');
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: ACTION_TIMEOUT }),
+      row.getByRole('button', { name: 'Save a signed record' }).click()]);
+    assert.match(download.suggestedFilename(), /^page-record-.*\.p7m$/);
+    const record = path.join(ctx.configDir, 'contact-record.p7m');
+    await download.saveAs(record);
+
+    const out = await openssl(['cms', '-verify', '-binary', '-inform', 'DER', '-in', record,
+      '-CAfile', path.join(ctx.stack.E2E_PKI_DIR, 'ca.pem')], Buffer.alloc(0));
+    assert.equal(out.code, 0, `openssl cms -verify: ${out.stderr}`);
+    const content = out.stdout.toString('utf8');
+    assert.ok(content.includes('-----BEGIN CMS-----'), 'the record holds the page as Roundcube sent it: the armor');
+    assert.ok(!content.includes('smime-proxy-view') && !content.includes(`NOTE2-${runId}`), 'not the proxy\'s frames, no plaintext');
+
+    const verified = await proxyCliResult('message', 'verify-page', '--in', record, '--trust',
+      path.join(ctx.stack.E2E_PKI_DIR, 'ca.pem'));
+    assert.equal(verified.code, 0, `verify-page: ${verified.stdout}${verified.stderr}`);
+    assert.ok(verified.stdout.includes(`URL: ${url(`?${shown}`)}`), verified.stdout);
+    assert.match(verified.stdout, /Signature: valid/);
+  }, 60_000);
 }

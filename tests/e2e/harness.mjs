@@ -372,7 +372,8 @@ export async function startBrowser() {
     headless: true,
     timeout: 30_000,
     viewport: { width: 1280, height: 900 },
-    acceptDownloads: false,
+    // The own page's "Save a signed record" is a download (contacts.mjs checks one).
+    acceptDownloads: true,
     args: [
       '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
