@@ -17,7 +17,7 @@ use super::OwnOrigin;
 use super::keys::{form_value, message_page};
 use crate::http::download;
 use crate::markup::escape;
-use crate::records::RecentPage;
+use crate::records::{LIFETIME, RecentPage};
 use crate::timestamp::rfc3339;
 
 /// The Content-Type of a record (RFC 8551 §3.2: signed-data).
@@ -28,11 +28,14 @@ impl OwnOrigin {
     /// "Save a signed record" button.
     pub(super) fn records_section(&self) -> String {
         let pages = self.pages.list();
-        let intro = "<h3>Sign a page</h3>\n<p>Pages of the sites above that you loaded in the last 15 minutes, as \
+        let minutes = LIFETIME.as_secs() / 60;
+        let intro = format!(
+            "<h3>Sign a page</h3>\n<p>Pages of the sites above that you loaded in the last {minutes} minutes, as \
                      their server sent them. “Save a signed record” downloads one signed with your key (CMS \
                      SignedData; its URL and the time it was received are signed with it): evidence of what the \
                      page said. Check it with <code>smime-proxy message verify-page --in FILE</code> or \
-                     <code>openssl cms -verify -inform DER</code>.</p>";
+                     <code>openssl cms -verify -inform DER</code>.</p>"
+        );
         if pages.is_empty() {
             return format!("{intro}\n<p>No page kept yet.</p>");
         }
@@ -63,10 +66,10 @@ impl OwnOrigin {
         };
         let id = form_value(&form, b"page").and_then(|id| String::from_utf8(id.to_vec()).ok()).unwrap_or_default();
         let Some(page) = self.pages.get(&id) else {
-            return message_page(
-                StatusCode::GONE,
-                "This page is no longer kept (pages are kept 15 minutes): load it again, then sign it.",
-            );
+            let minutes = LIFETIME.as_secs() / 60;
+            let text =
+                format!("This page is no longer kept (pages are kept {minutes} minutes): load it again, then sign it.");
+            return message_page(StatusCode::GONE, &text);
         };
         let signer = match self.keys.identities() {
             Ok(identities) => identities.into_iter().next(),

@@ -13,7 +13,7 @@
 mod recent;
 mod tee;
 
-pub(crate) use recent::{RecentPage, RecentPages};
+pub(crate) use recent::{LIFETIME, RecentPage, RecentPages};
 pub(crate) use tee::recording;
 
 use hudsucker::Body;
