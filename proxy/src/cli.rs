@@ -127,9 +127,10 @@ pub struct RunArgs {
     pub listen: Option<String>,
     /// Intercept this webmail with this rule, e.g. `mail.example.org=roundcube`; a rule
     /// that sends over SMTP (sogo) also names the site's submission server:
-    /// `sogo.example.org=sogo,submission=smtp.example.org:587` (repeatable; replaces the
+    /// `sogo.example.org=sogo,submission=smtp.example.org:587`; `,encrypted_fields=true`
+    /// applies the rule's [[encrypted_fields]] (off by default) (repeatable; replaces the
     /// `[sites]` table).
-    #[arg(long = "site", value_name = "HOST[:PORT]=RULE[,submission=HOST:PORT]")]
+    #[arg(long = "site", value_name = "HOST[:PORT]=RULE[,submission=HOST:PORT][,encrypted_fields=true]")]
     pub sites: Vec<String>,
     /// Extra trust anchor for upstream TLS, PEM (repeatable; replaces `upstream_ca`).
     #[arg(long = "upstream-ca", value_name = "PEM")]
