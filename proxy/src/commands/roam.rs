@@ -110,7 +110,7 @@ fn stored_identity(dir: &Path, key: Option<String>, store_passphrase_file: Optio
     };
     let store_passphrase =
         passphrase::obtain(store_passphrase_file, "--store-passphrase-file", "key store passphrase")?;
-    Ok(store.open(&entry, &store_passphrase).map_err(super::keys::store_error)?)
+    store.open(&entry, &store_passphrase).map_err(super::keys::store_error)
 }
 
 /// The server, the account and the password a `publish`, `password`, `revoke` or

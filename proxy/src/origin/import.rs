@@ -97,8 +97,8 @@ impl OwnOrigin {
         };
         let again = upload.take("store_passphrase_again");
         drop(upload);
-        if let Err(refusal) =
-            self.confirmed_store_passphrase(&store_passphrase, again.as_ref().map(|a| a.as_slice()), "imported")
+        if let Some(refusal) =
+            self.store_passphrase_refusal(&store_passphrase, again.as_ref().map(|a| a.as_slice()), "imported")
         {
             return refusal;
         }
@@ -141,25 +141,21 @@ impl OwnOrigin {
         }
     }
 
-    /// Refuses a form that cannot set or use the store passphrase: this proxy has no key
-    /// store, or this is the first key and the passphrase was not typed twice alike.
+    /// The refusal of a form that cannot set or use the store passphrase: this proxy has
+    /// no key store, or this is the first key and the passphrase was not typed twice alike.
     /// `nothing` ends the sentence "Nothing was …".
-    pub(super) fn confirmed_store_passphrase(
+    pub(super) fn store_passphrase_refusal(
         &self,
         passphrase: &[u8],
         again: Option<&[u8]>,
         nothing: &str,
-    ) -> Result<(), Response<Body>> {
+    ) -> Option<Response<Body>> {
         let Some(store) = self.keys.store() else {
-            return Err(message_page(StatusCode::CONFLICT, "This proxy runs without a key store."));
+            return Some(message_page(StatusCode::CONFLICT, "This proxy runs without a key store."));
         };
-        if store.is_empty().unwrap_or(false) && again != Some(passphrase) {
-            return Err(message_page(
-                StatusCode::BAD_REQUEST,
-                &format!("The two store passphrases differ. Nothing was {nothing}."),
-            ));
-        }
-        Ok(())
+        (store.is_empty().unwrap_or(false) && again != Some(passphrase)).then(|| {
+            message_page(StatusCode::BAD_REQUEST, &format!("The two store passphrases differ. Nothing was {nothing}."))
+        })
     }
 
     /// `POST /api/certs/add`: fields `token` and `certificate` (a file, PEM or DER; its

@@ -144,7 +144,11 @@ impl OwnOrigin {
             message_page(StatusCode::BAD_REQUEST, "A local copy needs the store passphrase. Nothing was unlocked.")
         })?;
         let again = form_value(form, b"store_passphrase_again");
-        self.confirmed_store_passphrase(&passphrase, again.as_ref().map(|a| a.as_slice()), "unlocked")?;
+        if let Some(refusal) =
+            self.store_passphrase_refusal(&passphrase, again.as_ref().map(|a| a.as_slice()), "unlocked")
+        {
+            return Err(refusal);
+        }
         let (ca, keys, given) = (Arc::clone(&self.ca), Arc::clone(&self.keys), passphrase.clone());
         // Argon2id: off the executor.
         match tokio::task::spawn_blocking(move || check_store_passphrase(&ca, &keys, &given)).await {
