@@ -22,10 +22,7 @@ async fn register_on_one_replica_unlock_on_the_other() {
     for db in backends().await {
         let tls = TestTls::new();
         let secrets = secrets_file(tls.dir.path());
-        let (a, b) = (
-            replica(&db.url, &secrets, &tls, GuessLimit::default()).await,
-            replica(&db.url, &secrets, &tls, GuessLimit::default()).await,
-        );
+        let (a, b) = replica_pair(&db.url, &secrets, &tls, GuessLimit::default()).await;
         let token = enrol(&db.url, ALICE).await;
         let (email, first) =
             client(&a, &tls).register(&token, PASSWORD, &key_material("alice"), "laptop").await.unwrap();
@@ -72,7 +69,7 @@ async fn guess_limit_holds_across_replicas() {
         let tls = TestTls::new();
         let secrets = secrets_file(tls.dir.path());
         let limit = GuessLimit { starts: 3, window_secs: 3600 };
-        let (a, b) = (replica(&db.url, &secrets, &tls, limit).await, replica(&db.url, &secrets, &tls, limit).await);
+        let (a, b) = replica_pair(&db.url, &secrets, &tls, limit).await;
         let token = enrol(&db.url, ALICE).await;
         client(&a, &tls).register(&token, PASSWORD, b"k", "laptop").await.unwrap();
 
@@ -184,10 +181,7 @@ async fn password_change_swaps_the_record_and_the_envelope_together() {
     for db in backends().await {
         let tls = TestTls::new();
         let secrets = secrets_file(tls.dir.path());
-        let (a, b) = (
-            replica(&db.url, &secrets, &tls, GuessLimit::default()).await,
-            replica(&db.url, &secrets, &tls, GuessLimit::default()).await,
-        );
+        let (a, b) = replica_pair(&db.url, &secrets, &tls, GuessLimit::default()).await;
         let token = enrol(&db.url, ALICE).await;
         client(&a, &tls).register(&token, PASSWORD, &key_material("alice"), "laptop").await.unwrap();
 

@@ -276,21 +276,18 @@ async fn change_the_password_then_publish_a_new_key() {
     )
     .await;
     assert!(!ambiguous.success && ambiguous.stderr.contains("name one with --key"), "{}", ambiguous.stderr);
-    let published = cli(
-        a.path(),
-        &[
-            "keys",
-            "roam",
-            "publish",
-            "--key",
-            &renewed.fingerprint,
-            "--password-file",
-            "@new-pass",
-            "--store-passphrase-file",
-            "@store-pass",
-        ],
-    )
-    .await;
+    let publish_renewed = [
+        "keys",
+        "roam",
+        "publish",
+        "--key",
+        &renewed.fingerprint,
+        "--password-file",
+        "@new-pass",
+        "--store-passphrase-file",
+        "@store-pass",
+    ];
+    let published = cli(a.path(), &publish_renewed).await;
     assert!(published.success, "{}", published.stderr);
     assert!(published.stderr.contains("as envelope version 3 of alice@example.test"), "{}", published.stderr);
 
@@ -306,21 +303,7 @@ async fn change_the_password_then_publish_a_new_key() {
         rolled.to_string().contains("it is version 2, older than version 3 this device has already seen"),
         "{rolled}"
     );
-    let refused = cli(
-        a.path(),
-        &[
-            "keys",
-            "roam",
-            "publish",
-            "--key",
-            &renewed.fingerprint,
-            "--password-file",
-            "@new-pass",
-            "--store-passphrase-file",
-            "@store-pass",
-        ],
-    )
-    .await;
+    let refused = cli(a.path(), &publish_renewed).await;
     assert!(!refused.success && refused.stderr.contains("older than version 3"), "{}", refused.stderr);
 }
 
