@@ -307,3 +307,72 @@ fn seal(version: u64, account_id: [u8; 16], export_key: &[u8]) -> Vec<u8> {
 fn json_body(value: &impl serde::Serialize) -> Vec<u8> {
     serde_json::to_vec(value).unwrap()
 }
+
+/// Escalating lockout: a window in which the limit was reached is followed by one twice as
+/// long, for a known and an unknown name alike (the same answers, across replicas); a
+/// successful login forgets it. Login starts are sent by hand (no Argon2id), and the clock
+/// is read in whole seconds as the server does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lockout_window_doubles_while_the_limit_keeps_being_reached() {
+    const NOBODY: &str = "nobody@example.test";
+    let limit = GuessLimit { starts: 2, window_secs: 3 };
+    for db in backends().await {
+        let tls = TestTls::new();
+        let secrets = secrets_file(tls.dir.path());
+        let (a, b) = replica_pair(&db.url, &secrets, &tls, limit).await;
+        let token = enrol(&db.url, ALICE).await;
+        client(&a, &tls).register(&token, PASSWORD, b"k", "laptop").await.unwrap();
+
+        // One round: login starts for alice and an unknown name, alternating replicas; the
+        // answers must be `expected`, and the same for both names.
+        let round = async |expected: &[&str]| {
+            for (i, want) in expected.iter().enumerate() {
+                let server = if i % 2 == 0 { &a } else { &b };
+                for name in [ALICE, NOBODY] {
+                    assert_eq!(login_start(server, &tls, name).await, *want, "{}: {name}, start {i}", db.name);
+                }
+            }
+        };
+        // Window 1 (3 s): the limit is reached. Rounds start just after a whole second, so
+        // that a window's start is known to a second.
+        let first = second_start() + 1;
+        sleep_until(first).await;
+        round(&["1 left", "0 left", "locked"]).await;
+        // Window 2 is 6 s long: 4 s in, where a 3-second window would have let it go, it is
+        // still closed.
+        let second = first + 4;
+        sleep_until(second).await;
+        round(&["1 left", "0 left", "locked"]).await;
+        sleep_until(second + 4).await;
+        round(&["locked"]).await;
+        // Open again after 6 s (the next window would be 12 s); the right password resets
+        // alice, and the unknown name's window has run out too.
+        sleep_until(second + 7).await;
+        client(&a, &tls).login(ALICE, PASSWORD, "d", 0, false).await.unwrap();
+        round(&["1 left"]).await;
+    }
+}
+
+/// Sends a login start for `name` (the password does not matter: no KE3 follows).
+async fn login_start(server: &Replica, tls: &TestTls, name: &str) -> String {
+    let (_, ke1) = smime_keyserver::opaque::PendingLogin::start(b"guess").unwrap();
+    let body = json_body(&wire::LoginStart { v: 1, email: name.into(), ke1 });
+    match raw_request(server, tls, "POST", "/v1/login/start", body).await {
+        (200, text) => format!("{} left", serde_json::from_str::<wire::LoginStarted>(&text).unwrap().guesses_left),
+        (429, _) => "locked".to_owned(),
+        (status, text) => panic!("unexpected {status}: {text}"),
+    }
+}
+
+/// The current whole second (Unix time), as the server counts.
+fn second_start() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+}
+
+/// Sleeps until a tenth of a second into the whole second `second`.
+async fn sleep_until(second: u64) {
+    let target = std::time::UNIX_EPOCH + std::time::Duration::from_millis(second * 1000 + 100);
+    if let Ok(left) = target.duration_since(std::time::SystemTime::now()) {
+        tokio::time::sleep(left).await;
+    }
+}

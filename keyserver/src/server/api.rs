@@ -23,13 +23,26 @@ use crate::{audit, device, envelope, opaque, wire};
 /// How long a login may take between KE1 and KE3.
 const LOGIN_TTL_SECS: i64 = 60;
 
-/// The guess limit: login starts per account name per window.
+/// The guess limit: login starts per account name per window. A window in which the limit
+/// was reached is followed by one twice as long (up to [`GuessLimit::GROWTH_CAP`] times the
+/// window), until a login succeeds: an attacker's rate halves at every round.
 #[derive(Debug, Clone, Copy)]
 pub struct GuessLimit {
     /// Starts allowed per window.
     pub starts: i64,
     /// The window, in seconds.
     pub window_secs: i64,
+}
+
+impl GuessLimit {
+    /// How far the window of a name that keeps reaching the limit grows: 64 times the
+    /// window (16 hours at the default).
+    pub const GROWTH_CAP: i64 = 64;
+
+    /// The longest window a name can be given.
+    pub fn longest_window(&self) -> i64 {
+        self.window_secs.saturating_mul(Self::GROWTH_CAP)
+    }
 }
 
 impl Default for GuessLimit {
@@ -262,9 +275,13 @@ async fn login_start(State(app): State<Arc<App>>, body: Result<Bytes, BytesRejec
     opaque::check_ke1(&request.ke1)?;
     // Counted first, for every name, known or not: the same answer either way.
     let name_key = hex(&app.secrets.keyed_hash("throttle", email.as_bytes()));
-    let (starts, window_start) = app.store.count_login_start(&name_key, app.limit.window_secs).await?;
+    let count = app
+        .store
+        .count_login_start(&name_key, app.limit.window_secs, app.limit.starts, app.limit.longest_window())
+        .await?;
+    let starts = count.starts;
     if starts > app.limit.starts {
-        let minutes = (window_start + app.limit.window_secs - now()).max(60) / 60;
+        let minutes = (count.window_start + count.window_len - now()).max(60) / 60;
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             format!("Too many login attempts for this account; try again in {minutes} minutes."),

@@ -50,6 +50,17 @@ pub struct PendingLogin {
     pub expires: i64,
 }
 
+/// A name's login starts, as [`Store::count_login_start`] left them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginCount {
+    /// Starts in the current window, this one included.
+    pub starts: i64,
+    /// When the window began (Unix seconds).
+    pub window_start: i64,
+    /// Its length in seconds.
+    pub window_len: i64,
+}
+
 /// A password change between its two steps.
 #[derive(Debug)]
 pub struct PendingPasswordChange {
@@ -207,30 +218,51 @@ impl Store {
         row.map(|r| r.try_get(0)).transpose().map_err(db("reading an account"))
     }
 
-    /// Counts one login start for `name_key` in a window of `window` seconds, atomically
-    /// whatever the number of replicas. Returns (starts in the window including this one,
-    /// the window's start).
-    pub async fn count_login_start(&self, name_key: &str, window: i64) -> Result<(i64, i64), DbError> {
+    /// Counts one login start for `name_key`, atomically whatever the number of replicas
+    /// (one statement). A name's window is `window` seconds; a window in which `limit`
+    /// starts were reached, followed by a start before another window's length has passed,
+    /// is followed by one twice as long, up to `longest` (a successful login forgets it all,
+    /// see [`Store::reset_login_starts`]).
+    pub async fn count_login_start(
+        &self,
+        name_key: &str,
+        window: i64,
+        limit: i64,
+        longest: i64,
+    ) -> Result<LoginCount, DbError> {
         let now = now();
-        sqlx::query("INSERT INTO login_throttle (name_key, window_start, starts) VALUES ($1, $2, 0) ON CONFLICT (name_key) DO NOTHING")
-            .bind(name_key)
-            .bind(now)
-            .execute(&self.pool)
-            .await
-            .map_err(db("counting a login"))?;
-        let row = sqlx::query(
-            "UPDATE login_throttle SET \
-               starts = CASE WHEN window_start <= $2 - $3 THEN 1 ELSE starts + 1 END, \
-               window_start = CASE WHEN window_start <= $2 - $3 THEN $2 ELSE window_start END \
-             WHERE name_key = $1 RETURNING starts, window_start",
+        sqlx::query(
+            "INSERT INTO login_throttle (name_key, window_start, starts, window_len) VALUES ($1, $2, 0, $3) \
+             ON CONFLICT (name_key) DO NOTHING",
         )
         .bind(name_key)
         .bind(now)
         .bind(window)
+        .execute(&self.pool)
+        .await
+        .map_err(db("counting a login"))?;
+        // Every right-hand side reads the row as it was before this update.
+        let row = sqlx::query(
+            "UPDATE login_throttle SET \
+               window_len = CASE \
+                 WHEN window_start > $2 - window_len THEN window_len \
+                 WHEN starts >= $4 AND window_start > $2 - 2 * window_len \
+                   THEN CASE WHEN 2 * window_len > $5 THEN $5 ELSE 2 * window_len END \
+                 ELSE $3 END, \
+               starts = CASE WHEN window_start <= $2 - window_len THEN 1 ELSE starts + 1 END, \
+               window_start = CASE WHEN window_start <= $2 - window_len THEN $2 ELSE window_start END \
+             WHERE name_key = $1 RETURNING starts, window_start, window_len",
+        )
+        .bind(name_key)
+        .bind(now)
+        .bind(window)
+        .bind(limit)
+        .bind(longest)
         .fetch_one(&self.pool)
         .await
         .map_err(db("counting a login"))?;
-        Ok((row.try_get(0).map_err(db("counting a login"))?, row.try_get(1).map_err(db("counting a login"))?))
+        let get = |i: usize| row.try_get::<i64, _>(i).map_err(db("counting a login"));
+        Ok(LoginCount { starts: get(0)?, window_start: get(1)?, window_len: get(2)? })
     }
 
     /// Forgets the login starts of `name_key` (after a successful login).
