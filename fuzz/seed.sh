@@ -97,14 +97,25 @@ done
 { printf '\x03'; openssl x509 -in "$pki/ca.pem" -outform DER; } > "$here/corpus/pki_answer/ca-der"
 
 # The webmails' pages (webmail_page): every captured HTML page of the rules' fixtures, after
-# the Content-Type line it was served with.
+# a byte that picks the rule (low bits: the page's own rule if the bundled rules iterate in
+# file name order; any rule is fine) and the rewrite (0x00 the compose controls, 0x80 a
+# view's content replaced by the frame, 0xc0 the frame put before it), then the
+# Content-Type line it was served with.
 mkdir -p "$here/corpus/webmail_page"
-for f in "$rules"/fixtures/*/*.html; do
-  case "$f" in *.expected.html) continue ;; esac
-  name="$(basename "$(dirname "$f")")-$(basename "$f")"
-  { printf 'text/html; charset=UTF-8\n'; cat "$f"; } > "$here/corpus/webmail_page/$name"
+index=0
+for dir in "$rules"/*.toml; do
+  app=$(basename "$dir" .toml)
+  for f in "$rules"/fixtures/"$app"/*.html; do
+    [[ -e $f ]] || continue
+    case "$f" in *.expected.html) continue ;; esac
+    for op in 0 128 192; do
+      { printf "\\x$(printf '%02x' $((index + op)))"; printf 'text/html; charset=UTF-8\n'; cat "$f"; } \
+        > "$here/corpus/webmail_page/$app-$(basename "$f")-$op"
+    done
+  done
+  index=$((index + 1))
 done
-{ printf 'text/html\n'; printf '<meta charset="windows-1252"><div id="messagebody">S/MIME \xe9</div>'; } \
+{ printf '\x80text/html\n'; printf '<meta charset="windows-1252"><div id="messagebody">S/MIME \xe9</div>'; } \
   > "$here/corpus/webmail_page/meta-charset"
 
 # The adapters' answers (adapter_answer; first byte: 0 Roundcube, 1 Horde IMP answer,

@@ -42,6 +42,9 @@ pub struct Config {
     /// Extra trust anchors (PEM files) for upstream TLS, added to the system and webpki
     /// roots.
     pub upstream_ca: Vec<PathBuf>,
+    /// Time limit of a response the proxy reads whole (a page it rewrites, the webmail's
+    /// answer to a request the proxy makes itself).
+    pub upstream_timeout: std::time::Duration,
     /// Log filter (`RUST_LOG` syntax), when set in the file or by `--log`.
     pub log: Option<String>,
     /// How many hosts' leaf certificates are kept in memory.
@@ -95,6 +98,8 @@ impl std::str::FromStr for RevocationMode {
 
 /// Default size cap of the PKI cache.
 pub const DEFAULT_PKI_CACHE_MB: u64 = 64;
+/// Default time limit of a response the proxy reads whole.
+pub const DEFAULT_UPSTREAM_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 /// Default time limit of one PKI fetch or directory search.
 pub const DEFAULT_PKI_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -209,6 +214,7 @@ struct FileConfig {
     origin: Option<Spanned<String>>,
     log: Option<Spanned<String>>,
     upstream_ca: Option<Vec<Spanned<String>>>,
+    upstream_timeout: Option<Spanned<String>>,
     leaf_cache_size: Option<Spanned<usize>>,
     trust_anchors: Option<Vec<Spanned<String>>>,
     lock_after_idle: Option<Spanned<String>>,
@@ -383,6 +389,10 @@ impl Config {
             Some(mb) => mb.get_ref().saturating_mul(1 << 20),
             None => DEFAULT_PKI_CACHE_MB << 20,
         };
+        let upstream_timeout = match &raw.upstream_timeout {
+            Some(value) => parse_duration(value.get_ref()).map_err(|m| at(value.span(), m))?,
+            None => DEFAULT_UPSTREAM_TIMEOUT,
+        };
         let pki_timeout = match &raw.pki_timeout {
             Some(value) => parse_duration(value.get_ref()).map_err(|m| at(value.span(), m))?,
             None => DEFAULT_PKI_TIMEOUT,
@@ -403,6 +413,7 @@ impl Config {
             origin,
             sites: SiteTable::new(sites),
             upstream_ca,
+            upstream_timeout,
             log,
             leaf_cache_size,
             trust_anchors,

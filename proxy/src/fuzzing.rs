@@ -165,28 +165,33 @@ pub fn sealed_form(content_type: &str, body: &[u8]) {
     }
 }
 
-/// A webmail's HTML page, its first line the response's `Content-Type`: each bundled
-/// rule's compose controls inserted (its sender options read in the same pass), and each
-/// HTML view's message area replaced by a frame; an inserted piece is in the page once.
+/// A webmail's HTML page after a byte that picks a bundled rule and what is done with it
+/// (its compose controls inserted and its sender options read in the same pass, or each HTML
+/// view's message area replaced by a frame or the frame put before it), then the response's
+/// `Content-Type` line; an
+/// inserted piece is in the page once. One rule and one rewrite per run, so that a run costs
+/// one rewrite, not all of them.
 pub fn webmail_page(data: &[u8]) {
     use crate::rewrite::{ControlsState, PageCharset, controls, insert_reading, replace_content};
     let Some(rules) = rules() else { return };
+    let Some((&pick, data)) = data.split_first() else { return };
+    let Some(rule) = rules.iter().nth(usize::from(pick) % rules.iter().count()) else { return };
     let (line, page) = match data.iter().position(|b| *b == b'\n') {
         Some(at) => (&data[..at], &data[at + 1..]),
         None => (data, &b""[..]),
     };
     let charset = PageCharset::from_content_type(&String::from_utf8_lossy(line));
     let _ = crate::rewrite::is_html(&String::from_utf8_lossy(line));
-    for rule in rules.iter() {
+    if pick & 0x80 == 0 {
         let state = ControlsState { compose_id: Some("fuzz".into()), ..ControlsState::defaults(rule) };
         let inserts = controls(rule, &state);
         if let Ok(rewritten) = insert_reading(page, charset, &inserts, rule.fields.from_options.as_deref()) {
             assert!(rewritten.placed <= inserts.len(), "more insertions placed than asked for");
         }
+    } else {
         for view in &rule.views {
             if let ViewBody::Html { replace } = &view.body {
-                let _ = replace_content(page, charset, replace, "<iframe></iframe>", false);
-                let _ = replace_content(page, charset, replace, "<div></div>", true);
+                let _ = replace_content(page, charset, replace, "<iframe></iframe>", pick & 0x40 != 0);
             }
         }
     }

@@ -17,8 +17,22 @@ fn main() -> ExitCode {
     match commands::run(cli) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("smime-proxy: {error:#}");
+            eprintln!("smime-proxy: {}", sentence(&error));
             ExitCode::FAILURE
         }
     }
+}
+
+/// `error` and its causes in one line, leaving out a cause its message already says
+/// (many errors name their cause: "PATH: No space left on device").
+fn sentence(error: &anyhow::Error) -> String {
+    let mut text = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
 }

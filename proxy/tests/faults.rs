@@ -1,6 +1,7 @@
 //! Faults of the proxy's peers, each ending with a clear answer and nothing lost or sent:
-//! an upstream that dies in the middle of a page or answers garbage, a client with huge
-//! header fields, hundreds of idle connections, a compose body just over the limit.
+//! an upstream that dies in the middle of a page, answers garbage or trickles, a client
+//! with huge header fields, hundreds of idle connections, a compose body just over the
+//! limit.
 #![allow(clippy::unwrap_used, reason = "tests: a failing unwrap is a failing test")]
 
 mod support;
@@ -25,6 +26,29 @@ async fn scripted_upstream(pki: &UpstreamPki, reply: &'static [u8]) -> SocketAdd
         }
         let _ = tls.write_all(reply).await;
         let _ = tls.shutdown().await;
+    })
+    .await
+}
+
+/// An HTTPS upstream that answers each request with the head of a 2,000-byte HTML page,
+/// then one byte of it every 100 ms, until the page is sent or the peer is gone.
+async fn trickling_upstream(pki: &UpstreamPki) -> SocketAddr {
+    tls_server(pki, move |mut tls| async move {
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") && tls.read(&mut byte).await.is_ok_and(|n| n == 1) {
+            head.push(byte[0]);
+        }
+        let start = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 2000\r\n\r\n";
+        if tls.write_all(start).await.is_err() {
+            return;
+        }
+        for _ in 0..2000 {
+            if tls.write_all(b"x").await.is_err() || tls.flush().await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     })
     .await
 }
@@ -62,6 +86,41 @@ async fn an_upstream_that_dies_mid_page_is_never_passed_on_as_a_whole_page() {
     let text = String::from_utf8_lossy(&got);
     let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
     assert!(body.len() < 100_000, "a cut body is not completed: {} bytes", body.len());
+}
+
+#[tokio::test]
+async fn a_trickling_upstream_ends_in_a_504_for_a_page_read_whole_and_streams_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = UpstreamPki::new("Upstream Test CA");
+    let upstream = trickling_upstream(&pki).await;
+    let authority = format!("localhost:{}", upstream.port());
+    let mut config = TestProxy::config(std::slice::from_ref(&authority), vec![pki.write_ca(dir.path())]);
+    config.upstream_timeout = Duration::from_secs(2);
+    let proxy =
+        TestProxy::start_with_config(&config, std::sync::Arc::new(smime_ca::LocalCa::generate("test").unwrap())).await;
+
+    // A compose page is read whole: after the time limit, a 504 that says so, not a part of it.
+    let started = std::time::Instant::now();
+    let res = https_via_proxy(proxy.addr(), &authority, &proxy.local_ca_roots(), get(COMPOSE)).await.unwrap();
+    assert_eq!(res.status, 504, "{}", res.text());
+    assert!(res.text().contains("not complete within 2 s"), "{}", res.text());
+    assert!(!res.text().contains("xxx"), "nothing of the page is passed on");
+    assert!(started.elapsed() < Duration::from_secs(15), "ended by the limit, not by the page");
+
+    // Any other page streams: the browser has its first bytes long before the page is whole.
+    let (mut tls, _) = connect_tls(proxy.addr(), &authority, &proxy.local_ca_roots()).await.unwrap();
+    tls.write_all(format!("GET /other HTTP/1.1\r\nHost: {authority}\r\n\r\n").as_bytes()).await.unwrap();
+    let mut got = Vec::new();
+    let mut chunk = [0u8; 512];
+    let streamed = tokio::time::timeout(Duration::from_secs(10), async {
+        while !String::from_utf8_lossy(&got).contains("\r\n\r\nxxxxx") {
+            let n = tls.read(&mut chunk).await.unwrap();
+            assert_ne!(n, 0, "the connection stays open while the page trickles");
+            got.extend_from_slice(&chunk[..n]);
+        }
+    })
+    .await;
+    assert!(streamed.is_ok(), "the first bytes are passed on as they come: {}", String::from_utf8_lossy(&got));
 }
 
 #[tokio::test]

@@ -1,8 +1,9 @@
-//! A `keys import` or `certs add` killed with SIGKILL at any moment (issue 18, item 3):
-//! the stores stay readable and whole. An entry is either all there (its key opens with
-//! the store passphrase, its certificate parses) or absent, never half-written, because
-//! every file goes through a temporary file, fsync and rename, and the file that makes an
-//! entry exist is written last. A later run of the same command completes.
+//! A `keys import` or `certs add` killed with SIGKILL at any moment, or run out of disk
+//! space (issue 18, item 3): the stores stay readable and whole. An entry is either all
+//! there (its key opens with the store passphrase, its certificate parses) or absent, never
+//! half-written, because every file goes through a temporary file, fsync and rename, the
+//! file that makes an entry exist is written last, and a failed write removes what the
+//! entry had written. A later run of the same command completes.
 #![allow(clippy::unwrap_used, reason = "tests: a failing unwrap is a failing test")]
 
 use std::path::Path;
@@ -104,4 +105,128 @@ fn a_certificate_add_killed_at_any_moment_leaves_the_store_whole() {
     }
     assert!(run_killed_after(&dir, &add, Duration::from_secs(30)));
     assert_eq!(CertStore::new(&dir).list().unwrap().len(), 3);
+}
+
+/// Runs `smime-proxy ARGS` (`{dir}` in them: the configuration directory) on a copy of
+/// `dir` in a tmpfs of its own with `free_pages` 4 KiB pages left free, in a mount
+/// namespace (`unshare`; `-r` when not root), then copies the directory back over `dir`
+/// (the filler left out). Returns the exit status's success and the standard error;
+/// `None` when this machine allows no mount namespace (a developer's container), which
+/// CI (`SMIME_PEERS_REQUIRED`) does not accept.
+fn run_on_a_full_disk(dir: &Path, free_pages: u32, args: &[String]) -> Option<(bool, String)> {
+    let work = tempfile::tempdir().unwrap();
+    let script = r#"set -e
+mnt=$1 dir=$2 free=$3; shift 3
+mount -t tmpfs -o size=1m,mode=0700 tmpfs "$mnt"
+cp -a "$dir/." "$mnt/"
+dd if=/dev/zero of="$mnt/.filler" bs=4k 2>/dev/null || true
+[ "$free" -gt 0 ] && dd if=/dev/zero of="$mnt/.filler" bs=4k count=$(( $(stat -c %s "$mnt/.filler") / 4096 - free )) 2>/dev/null
+set +e
+"$@" </dev/null >/dev/null
+status=$?
+rm -f "$mnt/.filler"
+rm -rf "$dir" && mkdir "$dir" && cp -a "$mnt/." "$dir/"
+exit $status"#;
+    let mnt = work.path().join("mnt");
+    std::fs::create_dir(&mnt).unwrap();
+    let root = std::process::Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout == b"0\n");
+    let unshare = if root { "-m" } else { "-rm" };
+    let probe = Command::new("unshare").args([unshare, "true"]).status();
+    if !probe.is_ok_and(|s| s.success()) {
+        assert!(std::env::var_os("SMIME_PEERS_REQUIRED").is_none(), "no mount namespace for the full-disk test");
+        eprintln!("skipped: no mount namespace here (unshare {unshare})");
+        return None;
+    }
+    let args: Vec<String> = args.iter().map(|a| a.replace("{dir}", &mnt.display().to_string())).collect();
+    let out = Command::new("unshare")
+        .args([unshare, "sh", "-c", script, "sh"])
+        .arg(&mnt)
+        .arg(dir)
+        .arg(free_pages.to_string())
+        .arg(env!("CARGO_BIN_EXE_smime-proxy"))
+        .args(&args)
+        .output()
+        .unwrap();
+    Some((out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned()))
+}
+
+/// Every file under `dir`, relative, sorted.
+fn files(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(at) = todo.pop() {
+        for entry in std::fs::read_dir(&at).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                todo.push(path);
+            } else {
+                out.push(path.strip_prefix(dir).unwrap().display().to_string());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn a_full_disk_while_saving_is_a_clear_error_and_leaves_nothing_half_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("conf");
+    let pass = tmp.path().join("store-pass");
+    std::fs::write(&pass, [STORE_PASSPHRASE, b"\n"].concat()).unwrap();
+    let import = |p12: &str| -> Vec<String> {
+        ["--config-dir", "{dir}", "keys", "import"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .chain([pki_file(p12).display().to_string()])
+            .chain(["--passphrase-file".into(), pki_file("passphrase.txt").display().to_string()])
+            .chain(["--store-passphrase-file".into(), pass.display().to_string()])
+            .collect()
+    };
+    assert!(run_killed_after(&dir, &import("alice.p12")[2..], Duration::from_secs(60)));
+    let before = files(&dir);
+
+    // Out of space at each point of the import: no page left, then one, two, three.
+    let mut refused = 0;
+    for free_pages in 0..4 {
+        let Some((ok, stderr)) = run_on_a_full_disk(&dir, free_pages, &import("bob.p12")) else { return };
+        let count = keys_whole(&dir);
+        if ok {
+            assert_eq!(count, 2, "a completed import is whole");
+            break;
+        }
+        refused += 1;
+        eprintln!("{free_pages} pages free: {}", stderr.trim());
+        assert!(stderr.contains("No space left on device"), "a clear error: {stderr}");
+        assert_eq!(count, 1, "bob is not there, alice stays");
+        assert_eq!(files(&dir), before, "nothing half-written is left");
+    }
+    assert!(refused > 0, "the import met a full disk");
+
+    // A certificate, and a command's output file.
+    let before = files(&dir);
+    let add = ["--config-dir", "{dir}", "certs", "add"].iter().map(|s| (*s).to_owned());
+    let add: Vec<String> = add.chain([pki_file("carol.pem").display().to_string()]).collect();
+    let (ok, stderr) = run_on_a_full_disk(&dir, 0, &add).unwrap();
+    assert!(!ok && stderr.contains("No space left on device"), "{stderr}");
+    assert_eq!(files(&dir), before);
+    assert!(
+        CertStore::new(&dir)
+            .list()
+            .unwrap()
+            .iter()
+            .all(|c| !c.summary.addresses.contains(&"carol@example.test".into()))
+    );
+
+    let message = tmp.path().join("message.eml");
+    std::fs::write(&message, format!("Subject: full\r\n\r\n{}\r\n", "a line of text ".repeat(2000))).unwrap();
+    let encrypt: Vec<String> = ["--config-dir", "{dir}", "message", "encrypt", "--recipient"]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .chain([pki_file("bob.pem").display().to_string(), "--in".into(), message.display().to_string()])
+        .chain(["--out".into(), "{dir}/out.p7m".into()])
+        .collect();
+    let (ok, stderr) = run_on_a_full_disk(&dir, 0, &encrypt).unwrap();
+    assert!(!ok && stderr.contains("No space left on device"), "{stderr}");
+    assert_eq!(files(&dir), before, "no partial output file");
 }

@@ -16,6 +16,7 @@
 #
 # SMIME_PROXY_BIN   use this binary (else $CARGO_TARGET_DIR/debug/smime-proxy, built here
 #                   with `cargo build -p smime-proxy` when missing or when E2E_BUILD=1)
+# SMIME_KEYSERVER_BIN  the same for smime-keyserver (roam.mjs)
 # E2E_WEBMAILS      which suites, in order (default "ca-constraints hostile roundcube horde sogo
 #                   pki firefox"; the name is historical: ca-constraints and hostile need no
 #                   stack and run first, pki and firefox run through Roundcube)
@@ -93,6 +94,15 @@ if [[ -z ${SMIME_PROXY_BIN:-} ]]; then
 fi
 [[ -x $SMIME_PROXY_BIN ]] || { say "error: no smime-proxy binary at $SMIME_PROXY_BIN"; exit 1; }
 export SMIME_PROXY_BIN
+# The key server of the Roundcube suite's roaming steps (roam.mjs), built the same way.
+if [[ -z ${SMIME_KEYSERVER_BIN:-} ]]; then
+  SMIME_KEYSERVER_BIN=$(dirname "$SMIME_PROXY_BIN")/smime-keyserver
+  if [[ ! -x $SMIME_KEYSERVER_BIN || ${E2E_BUILD:-} == 1 ]]; then
+    say "building smime-keyserver (debug)"
+    (cd "$REPO" && cargo build -p smime-keyserver --locked)
+  fi
+fi
+export SMIME_KEYSERVER_BIN
 timings+=("proxy binary $(secs "$t0" "$(now)")s")
 
 rc=0

@@ -1,8 +1,9 @@
 // End-to-end: a real Roundcube (tests/e2e/stack.sh) driven by Debian's Chromium through
 // smime-proxy. The steps run in order: preflight and interception here, then the compose
 // flow's (compose.mjs), the read flow's (read.mjs), the address book's encrypted fields
-// (contacts.mjs), and a conversation between two people
-// with a proxy each (conversation.mjs); harness.mjs holds what they share. Run by tests/e2e/run.sh; by hand:
+// (contacts.mjs), a conversation between two people with a proxy each (conversation.mjs),
+// onboarding (onboard.mjs) and a fresh proxy unlocking a key from the key server (roam.mjs);
+// harness.mjs holds what they share. Run by tests/e2e/run.sh; by hand:
 //
 //   tests/e2e/stack.sh all                 # once (root; Debian packages)
 //   cd tests/e2e && npm ci && node --test-reporter=spec suite.mjs
@@ -32,6 +33,7 @@ import { readSteps } from './read.mjs';
 import { conversationSteps } from './conversation.mjs';
 import { onboardSteps } from './onboard.mjs';
 import { contactSteps } from './contacts.mjs';
+import { roamSteps } from './roam.mjs';
 
 // ---- the suite -----------------------------------------------------------------------------
 
@@ -130,4 +132,5 @@ describe('Roundcube through smime-proxy', () => {
   contactSteps();
   conversationSteps();
   onboardSteps();
+  roamSteps();
 });

@@ -9,7 +9,7 @@ mod plain;
 mod response;
 mod upstream;
 
-pub(crate) use error_page::{bad_gateway, root_cause};
+pub(crate) use error_page::{bad_gateway, gateway_timeout, root_cause};
 pub(crate) use plain::PlainClient;
 pub(crate) use response::{download, html_response, respond, see_home, text_response};
 pub use upstream::client_config;

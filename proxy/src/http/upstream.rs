@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full, Limited};
@@ -57,6 +58,7 @@ pub fn client_config(extra_anchors: &[PathBuf]) -> Result<Arc<ClientConfig>, Err
 #[derive(Debug, Clone)]
 pub struct UpstreamClient {
     client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    timeout: Duration,
 }
 
 /// A response read completely.
@@ -79,6 +81,9 @@ pub enum FetchError {
     /// The response was larger than allowed or could not be read or decoded.
     #[error("the webmail's response could not be read: {0}")]
     Body(String),
+    /// No complete response in time (the request may still have taken effect).
+    #[error("the webmail did not answer completely within {} s", .0.as_secs())]
+    TimedOut(Duration),
 }
 
 /// The request headers that carry the browser's session to the webmail: cookies, user
@@ -106,8 +111,9 @@ pub fn web_origin(uri: &hudsucker::hyper::Uri) -> Option<String> {
 }
 
 impl UpstreamClient {
-    /// A client over `tls` (from [`client_config`]).
-    pub fn new(tls: &ClientConfig) -> Self {
+    /// A client over `tls` (from [`client_config`]) whose exchanges (connect, answer and
+    /// body together) end after `timeout`.
+    pub fn new(tls: &ClientConfig, timeout: Duration) -> Self {
         let mut http = HttpConnector::new();
         http.enforce_http(false);
         http.set_nodelay(true);
@@ -116,16 +122,60 @@ impl UpstreamClient {
             .https_or_http()
             .enable_http1()
             .wrap_connector(http);
-        Self { client: Client::builder(TokioExecutor::new()).build(https) }
+        Self { client: Client::builder(TokioExecutor::new()).build(https), timeout }
+    }
+
+    /// The time limit of one exchange.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     /// Sends `req` and reads the whole response, at most `limit` bytes after decoding.
     pub async fn send(&self, req: Request<Full<Bytes>>, limit: usize) -> Result<Fetched, FetchError> {
+        tokio::time::timeout(self.timeout, self.exchange(req, limit))
+            .await
+            .map_err(|_| FetchError::TimedOut(self.timeout))?
+    }
+
+    async fn exchange(&self, req: Request<Full<Bytes>>, limit: usize) -> Result<Fetched, FetchError> {
         let res = self.client.request(req).await.map_err(|e| FetchError::Connect(super::error_page::root_cause(&e)))?;
         let res =
             hudsucker::decode_response(res.map(hudsucker::Body::from)).map_err(|e| FetchError::Body(e.to_string()))?;
         let (parts, body) = res.into_parts();
         let body = Limited::new(body, limit).collect().await.map_err(|e| FetchError::Body(e.to_string()))?.to_bytes();
         Ok(Fetched { status: parts.status, headers: parts.headers, body })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    /// A plain HTTP server answering one request with a page's head and one byte a second.
+    async fn trickling() -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.expect("accept");
+            let _ = socket.read(&mut [0u8; 4096]).await;
+            let _ = socket.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n").await;
+            for _ in 0..100 {
+                if socket.write_all(b"x").await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
+        format!("http://{addr}/")
+    }
+
+    #[tokio::test]
+    async fn an_answer_that_trickles_ends_at_the_time_limit() {
+        let client = UpstreamClient::new(&client_config(&[]).expect("tls"), Duration::from_secs(1));
+        let req = Request::get(trickling().await).body(Full::new(Bytes::new())).expect("request");
+        let error = client.send(req, 1000).await.expect_err("not complete in time");
+        assert!(matches!(error, FetchError::TimedOut(_)), "{error}");
+        assert_eq!(error.to_string(), "the webmail did not answer completely within 1 s");
     }
 }

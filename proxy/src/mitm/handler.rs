@@ -247,7 +247,8 @@ impl HttpHandler for Handler {
         }
         if let Some((rule, id)) = exchange.compose_page {
             let state = self.shared.compose.compose_page(&rule, &exchange.host, id.as_deref());
-            let (res, senders) = page::rewrite(res, &rule, &state, &exchange.host, exchange.path_len).await;
+            let limit = self.shared.services.upstream.timeout();
+            let (res, senders) = page::rewrite(res, &rule, &state, limit, &exchange.host, exchange.path_len).await;
             self.shared.compose.page_shown(&exchange.host, &state, senders);
             return res;
         }

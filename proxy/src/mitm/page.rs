@@ -2,17 +2,18 @@
 //! in the page's charset (compose controls, or the read flow for a view), fix the
 //! framing headers. Anything that cannot be rewritten safely passes through unchanged.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full, Limited};
 use hudsucker::Body;
 use hudsucker::hyper::header::{self, HeaderMap, HeaderValue};
 use hudsucker::hyper::{Response, StatusCode};
 
-use crate::http::bad_gateway;
-use std::sync::Arc;
-
 use crate::flows::Services;
 use crate::flows::read::{ReadFlow, ViewRequest};
+use crate::http::{bad_gateway, gateway_timeout};
 use crate::rewrite::{ControlsState, PageCharset, controls, insert_reading, is_html};
 use crate::rules::Rule;
 
@@ -33,16 +34,17 @@ pub(crate) fn wants_rewrite(res: &Response<Body>, json_view: bool) -> bool {
         && !status.is_informational()
 }
 
-/// Rewrites `res` (a compose page, already known to be HTML): `rule`'s controls in
-/// `state`. `host` and `path_len` are for the log line only.
+/// Rewrites `res` (a compose page, already known to be HTML, read within `limit`):
+/// `rule`'s controls in `state`. `host` and `path_len` are for the log line only.
 pub(crate) async fn rewrite(
     res: Response<Body>,
     rule: &Rule,
     state: &ControlsState,
+    limit: Duration,
     host: &str,
     path_len: usize,
 ) -> (Response<Body>, Vec<(String, String)>) {
-    let page = match collect(res, host, path_len).await {
+    let page = match collect(res, host, path_len, limit).await {
         Ok(page) => page,
         Err(res) => return (res, Vec::new()),
     };
@@ -81,7 +83,7 @@ pub(crate) async fn rewrite_view(
     host: &str,
     path_len: usize,
 ) -> Response<Body> {
-    let page = match collect(res, host, path_len).await {
+    let page = match collect(res, host, path_len, services.upstream.timeout()).await {
         Ok(page) => page,
         Err(res) => return res,
     };
@@ -107,7 +109,7 @@ pub(crate) async fn rewrite_fields(
     origin: &str,
     host: &str,
 ) -> Response<Body> {
-    let page = match collect(res, host, 0).await {
+    let page = match collect(res, host, 0, services.upstream.timeout()).await {
         Ok(page) => page,
         Err(res) => return res,
     };
@@ -143,7 +145,7 @@ pub(crate) async fn smime_page(
 ) -> Response<Body> {
     let content_type =
         res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-    let page = match collect(res, host, 0).await {
+    let page = match collect(res, host, 0, services.upstream.timeout()).await {
         Ok(page) => page,
         Err(res) => return res,
     };
@@ -180,7 +182,7 @@ impl Page {
 
 /// Decodes and collects `res`; `Err` is the response to send instead: `res` unchanged
 /// when it cannot be rewritten safely, or an error page when it could not be read.
-async fn collect(res: Response<Body>, host: &str, path_len: usize) -> Result<Page, Response<Body>> {
+async fn collect(res: Response<Body>, host: &str, path_len: usize, limit: Duration) -> Result<Page, Response<Body>> {
     let content_type = res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let charset = PageCharset::from_content_type(content_type);
     if matches!(charset, PageCharset::Unsupported) {
@@ -199,9 +201,13 @@ async fn collect(res: Response<Body>, host: &str, path_len: usize) -> Result<Pag
         }
     };
     let (parts, body) = res.into_parts();
-    match Limited::new(body, MAX_PAGE).collect().await {
-        Ok(collected) => Ok(Page { parts, bytes: collected.to_bytes(), charset }),
-        Err(error) => {
+    match tokio::time::timeout(limit, Limited::new(body, MAX_PAGE).collect()).await {
+        Ok(Ok(collected)) => Ok(Page { parts, bytes: collected.to_bytes(), charset }),
+        Err(_) => {
+            tracing::warn!(host, path_len, limit_s = limit.as_secs(), "page not complete in time");
+            Err(gateway_timeout(host, limit))
+        }
+        Ok(Err(error)) => {
             tracing::warn!(host, %error, "cannot read page");
             Err(bad_gateway(host, "the page could not be read completely (too large or cut off)"))
         }

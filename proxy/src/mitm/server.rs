@@ -108,7 +108,7 @@ pub async fn start_with_keys(config: &Config, ca: Arc<CaVault>, keys: Arc<KeyRin
         keys: Arc::clone(&keys),
         certs: CertStore::new(&config.dir),
         trust: config.trust()?,
-        upstream: UpstreamClient::new(&tls),
+        upstream: UpstreamClient::new(&tls, config.upstream_timeout),
         pki: Pki::from_config(config),
         directories: Directories::from_config(config, Arc::clone(&tls)),
         tls: Arc::clone(&tls),

@@ -14,7 +14,7 @@ use smime_crypto::{
     ValidatedChain, load_certificates, validate_certificate,
 };
 
-use super::files::{private_dir, read_optional, remove, rfc3339, stems, write_private};
+use super::files::{private_dir, read_optional, remove, rfc3339, stems, write_entry};
 use super::summary::is_ca;
 use super::{CertSummary, Fingerprint, StoreError};
 
@@ -332,8 +332,7 @@ impl CertStore {
         let meta = toml::to_string(record).map_err(|e| smime_crypto::Error::Crypto(format!("metadata: {e}")))?;
         private_dir(&self.dir)?;
         // Metadata first: the `.pem` file is what makes the entry exist.
-        write_private(&self.path(stem, META), meta.as_bytes())?;
-        write_private(&self.path(stem, PEM), pem.as_bytes())
+        write_entry(&[(self.path(stem, META), meta.as_bytes()), (self.path(stem, PEM), pem.as_bytes())])
     }
 
     fn summary(&self, certificate: &Certificate) -> Result<CertSummary, StoreError> {

@@ -3,7 +3,7 @@
 //! and renamed into place, so a crash never leaves a half-written entry.
 
 use crate::private_file::Durability;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::StoreError;
 
@@ -25,9 +25,29 @@ pub(super) fn private_dir(dir: &Path) -> Result<(), StoreError> {
 }
 
 /// Writes `data` to `path` atomically with mode `0600`, synced to disk.
-pub(super) fn write_private(path: &Path, data: &[u8]) -> Result<(), StoreError> {
+fn write_private(path: &Path, data: &[u8]) -> Result<(), StoreError> {
     crate::private_file::write(path, Durability::Synced, |file| file.write_all(data))
         .map_err(|source| StoreError::Io { path: path.to_path_buf(), source })
+}
+
+/// Writes an entry's files in order, each as [`write_private`] does (the last is the one
+/// that makes the entry exist). On an error (a full disk) the files this call created are
+/// removed again: the store is left as it was, not with half an entry.
+pub(super) fn write_entry(files: &[(PathBuf, &[u8])]) -> Result<(), StoreError> {
+    let mut created = Vec::new();
+    for (path, data) in files {
+        let existed = path.exists();
+        if let Err(error) = write_private(path, data) {
+            for path in created {
+                let _ = std::fs::remove_file(path);
+            }
+            return Err(error);
+        }
+        if !existed {
+            created.push(path);
+        }
+    }
+    Ok(())
 }
 
 /// Reads `path`; `Ok(None)` when it does not exist.

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use smime_crypto::seal::{SealCost, seal, unseal};
 use smime_crypto::{Certificate, Identity, PrivateKey, load_certificates};
 
-use super::files::{private_dir, read_optional, remove, rfc3339, stems, write_private};
+use super::files::{private_dir, read_optional, remove, rfc3339, stems, write_entry};
 use super::{CertSummary, StoreError};
 
 /// Version of the key store's files (see `FORMAT.md`).
@@ -165,10 +165,12 @@ impl KeyStore {
         drop(pkcs8);
 
         private_dir(&self.dir)?;
-        write_private(&self.path(&stem, CHAIN), pem.as_bytes())?;
-        write_private(&self.path(&stem, META), meta.as_bytes())?;
         // The sealed key is written last: its presence is what makes the entry exist.
-        write_private(&self.path(&stem, SEALED), &sealed)?;
+        write_entry(&[
+            (self.path(&stem, CHAIN), pem.as_bytes()),
+            (self.path(&stem, META), meta.as_bytes()),
+            (self.path(&stem, SEALED), &sealed),
+        ])?;
         Ok(Imported { entry: self.entry(&stem)?, added: true, first })
     }
 

@@ -188,6 +188,12 @@ impl TestProxy {
     }
 
     pub async fn start_with_ca(sites: &[String], upstream_ca: Vec<PathBuf>, ca: Arc<LocalCa>) -> Self {
+        Self::start_with_config(&Self::config(sites, upstream_ca), ca).await
+    }
+
+    /// The configuration [`TestProxy::start`] runs with, to change before
+    /// [`TestProxy::start_with_config`].
+    pub fn config(sites: &[String], upstream_ca: Vec<PathBuf>) -> Config {
         let overrides = Overrides {
             listen: Some("127.0.0.1:0".into()),
             sites: sites.iter().map(|s| format!("{s}=roundcube")).collect(),
@@ -195,8 +201,11 @@ impl TestProxy {
             log: None,
             revocation: None,
         };
-        let config = Config::from_overrides(&overrides).unwrap();
-        let proxy = smime_proxy::start(&config, &ca).await.unwrap();
+        Config::from_overrides(&overrides).unwrap()
+    }
+
+    pub async fn start_with_config(config: &Config, ca: Arc<LocalCa>) -> Self {
+        let proxy = smime_proxy::start(config, &ca).await.unwrap();
         Self { proxy, ca }
     }
 

@@ -39,10 +39,10 @@ use self::recipients::{Mailbox, NoCertificate, Recipient, certificates_for, pars
 use self::sessions::{HeldFile, SenderOption, Sessions};
 use super::original::Original;
 use super::{Services, Verdict, not_sent};
-use crate::adapters::{self, Delivery, HeldAttachment, Webmail, WebmailRequest};
+use crate::adapters::{self, Delivery, DeliveryError, HeldAttachment, Webmail, WebmailRequest};
 use crate::config::ComposeOptions;
 use crate::form::Form;
-use crate::http::session_headers;
+use crate::http::{FetchError, session_headers};
 use crate::rewrite::ControlsState;
 use crate::rules::{ComposeKind, ComposeRequest, DeliveryRoute, ENCRYPT_FIELD, Query, Rule, SIGN_FIELD, SmimeChoice};
 use crate::smtp::{self, Envelope, Submission};
@@ -439,10 +439,12 @@ impl ComposeFlow {
             bcc_addresses: &bcc_addresses,
         };
         match route {
-            Route::Webmail => adapter
-                .deliver(&self.services.upstream, page, &delivery)
-                .await
-                .map_err(|e| format!("the webmail did not deliver it ({e}); it was not sent."))?,
+            Route::Webmail => adapter.deliver(&self.services.upstream, page, &delivery).await.map_err(|e| match e {
+                DeliveryError::Fetch(FetchError::TimedOut(_)) => {
+                    format!("{e}: it may or may not have been sent; look in your Sent folder before sending it again.")
+                }
+                e => format!("the webmail did not deliver it ({e}); it was not sent."),
+            })?,
             Route::Smtp(server) => {
                 let login = self.services.keys.login_for(site).ok_or(
                     "smime-proxy sends this webmail's mail itself, as you, and has not seen you log in since it \
