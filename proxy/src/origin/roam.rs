@@ -133,9 +133,7 @@ the right password, checked here (OPAQUE), and kept in memory for this run only.
             }
         }
     }
-}
 
-impl OwnOrigin {
     /// The store passphrase of a form that asks for a local copy, checked (against the
     /// stored keys, or the sealed CA) before the key server is asked, so that a typo costs
     /// no key release.
