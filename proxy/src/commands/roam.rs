@@ -42,7 +42,7 @@ pub fn run(dir: &Path, command: RoamCommand) -> Result<ExitCode> {
         }
         RoamCommand::Publish { key, store_passphrase_file, login } => {
             let identity = stored_identity(dir, key, store_passphrase_file.as_deref())?;
-            let (server, account, password) = log_in_parts(dir, &keyserver, tls, login)?;
+            let (server, account, password) = log_in_parts(dir, &keyserver, tls, login, "key-server password")?;
             let version = runtime.block_on(roam::publish(&server, dir, &account, &password, &identity))?;
             eprintln!(
                 "published the key of {} as envelope version {version} of {account}; other machines unlock it from now on",
@@ -50,7 +50,7 @@ pub fn run(dir: &Path, command: RoamCommand) -> Result<ExitCode> {
             );
         }
         RoamCommand::Password { new_password_file, login } => {
-            let (server, account, current) = log_in_parts(dir, &keyserver, tls, login)?;
+            let (server, account, current) = log_in_parts(dir, &keyserver, tls, login, "current key-server password")?;
             let new =
                 passphrase::obtain_new(new_password_file.as_deref(), "--new-password-file", "new key-server password")?;
             let version = runtime.block_on(roam::change_password(&server, dir, &account, &current, &new))?;
@@ -59,12 +59,12 @@ pub fn run(dir: &Path, command: RoamCommand) -> Result<ExitCode> {
             );
         }
         RoamCommand::Revoke { device_id, login } => {
-            let (server, account, password) = log_in_parts(dir, &keyserver, tls, login)?;
+            let (server, account, password) = log_in_parts(dir, &keyserver, tls, login, "key-server password")?;
             runtime.block_on(roam::revoke(&server, &account, &password, &device_id))?;
             eprintln!("revoked device {device_id} of {account}");
         }
         RoamCommand::Status { login } => {
-            let (server, account, password) = log_in_parts(dir, &keyserver, tls, login)?;
+            let (server, account, password) = log_in_parts(dir, &keyserver, tls, login, "key-server password")?;
             let report = runtime.block_on(roam::status(&server, &account, &password))?;
             let high_water = roam::RoamState::load(dir)?.high_water(server.url(), &account);
             let mut out = format!(
@@ -113,17 +113,18 @@ fn stored_identity(dir: &Path, key: Option<String>, store_passphrase_file: Optio
     store.open(&entry, &store_passphrase).map_err(super::keys::store_error)
 }
 
-/// The server, the account and the password a `publish`, `password`, `revoke` or
-/// `status` logs in with.
+/// The server, the account and the password (asked as `prompt` on a terminal) a
+/// `publish`, `password`, `revoke` or `status` logs in with.
 fn log_in_parts(
     dir: &Path,
     keyserver: &KeyServerConfig,
     tls: std::sync::Arc<rustls::ClientConfig>,
     login: RoamLogin,
+    prompt: &str,
 ) -> Result<(KeyServer, String, Zeroizing<Vec<u8>>)> {
     let server = roam::connect(keyserver, tls, login.server.as_deref())?;
     let account = account_name(dir, keyserver, login.account)?;
-    let password = passphrase::obtain(login.password_file.as_deref(), "--password-file", "key-server password")?;
+    let password = passphrase::obtain(login.password_file.as_deref(), "--password-file", prompt)?;
     Ok((server, account, password))
 }
 
