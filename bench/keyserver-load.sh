@@ -10,7 +10,9 @@
 #
 # PostgreSQL: SMIME_KEYSERVER_TEST_POSTGRES (an admin URL) if set, else a throwaway cluster
 # started here with keyserver/tests/pg.sh (which needs Debian's postgresql installed).
-# Usage: bench/keyserver-load.sh           (env: USERS=8 LOGINS=64 CONC=4)
+# Usage: bench/keyserver-load.sh           (env: USERS=8 LOGINS=64 CONC=4; PROFILE=debug uses the
+#                                          debug build: the dependencies, where the time goes
+#                                          (Argon2id, OPAQUE, TLS, sqlx), are optimised in it too)
 #        bench/keyserver-load.sh --smoke   seconds, debug build, 2 users, 4 logins; nothing judged
 # Everything listens on 127.0.0.1 (ports 18455-18457); every process started here is stopped
 # on exit, by PID.
@@ -22,13 +24,14 @@ USERS=${USERS:-8}; LOGINS=${LOGINS:-64}; CONC=${CONC:-4}
 [[ -n $SMOKE ]] && { USERS=2; LOGINS=4; CONC=2; }
 PORTS=(18455 18456 18457)
 
-if [[ -n $SMOKE ]]; then
-  cargo build --locked -q -p smime-keyserver --bin smime-keyserver --example keyserver_load
-  BIN=$CARGO_TARGET_DIR/debug
-else
+PROFILE=${PROFILE:-release}
+[[ -n $SMOKE ]] && PROFILE=debug
+if [[ $PROFILE == release ]]; then
   cargo build --release --locked -q -p smime-keyserver --bin smime-keyserver --example keyserver_load
-  BIN=$CARGO_TARGET_DIR/release
+else
+  cargo build --locked -q -p smime-keyserver --bin smime-keyserver --example keyserver_load
 fi
+BIN=$CARGO_TARGET_DIR/$PROFILE
 
 WORK=$(mktemp -d)
 PIDS=()

@@ -25,7 +25,7 @@ use zeroize::Zeroizing;
 
 use crate::device::{self, DeviceKey};
 use crate::envelope::{self, Header};
-use crate::opaque::{PendingLogin, PendingRegistration};
+use crate::opaque::{ClientOutcome, PendingLogin, PendingRegistration};
 use crate::{Error, wire};
 
 /// The largest answer the client reads.
@@ -142,30 +142,11 @@ impl KeyServer {
         min_version: u64,
         release: bool,
     ) -> Result<LoggedIn, Error> {
-        let (pending, ke1) = PendingLogin::start(password)?;
-        let started: wire::LoginStarted = self
-            .call(
-                Method::POST,
-                "/v1/login/start",
-                &wire::LoginStart { v: wire::VERSION, email: email.into(), ke1 },
-                None,
-            )
-            .await?;
-        let ke2 = started.ke2;
-        let outcome = match stretch(password, move |pw| pending.finish(pw, &ke2)).await {
-            Err(Error::WrongPassword) => return Err(Error::LoginRefused { guesses_left: started.guesses_left }),
-            other => other?,
-        };
-        self.check_pin(&outcome.server_public_key)?;
+        let (session, outcome) = self.prove_password(email, password).await?;
         let key = DeviceKey::generate();
         let device = wire::DeviceHello { public_key: key.public_key(), name: device_name.into() };
-        let finish = wire::LoginFinish {
-            v: wire::VERSION,
-            session: started.session,
-            ke3: outcome.message,
-            device,
-            release_envelope: release,
-        };
+        let finish =
+            wire::LoginFinish { v: wire::VERSION, session, ke3: outcome.message, device, release_envelope: release };
         let mut answer: wire::Session = self.call(Method::POST, "/v1/login/finish", &finish, None).await?;
         let sealed = answer.envelope.take();
         let session = self.session(answer, key, outcome.export_key)?;
@@ -181,6 +162,63 @@ impl KeyServer {
             None => None,
         };
         Ok(LoggedIn { session, payload })
+    }
+
+    /// Changes the password of `email`: a login with `current` (counted like any; a wrong
+    /// one is [`Error::LoginRefused`]) authorises a fresh OPAQUE registration of `new`, and
+    /// the key is re-sealed under it as the next envelope version (refusing an envelope
+    /// older than `min_version`). The server swaps record and envelope together: the old
+    /// password works until then, only the new one after. Returns the new version.
+    pub async fn change_password(
+        &self,
+        email: &str,
+        current: &[u8],
+        new: &[u8],
+        min_version: u64,
+    ) -> Result<u64, Error> {
+        let (session, outcome) = self.prove_password(email, current).await?;
+        let (registration, request) = PendingRegistration::start(new)?;
+        let start = wire::PasswordStart { v: wire::VERSION, session, ke3: outcome.message, request };
+        let started: wire::PasswordStarted = self.call(Method::POST, "/v1/password/start", &start, None).await?;
+        let account_id = account_id(&started.account_id)?;
+        let (header, payload) = envelope::open(&started.envelope, &outcome.export_key, &account_id, min_version)?;
+        if header.version != started.envelope_version {
+            return Err(Error::EnvelopeRefused("its version is not the one the server announced"));
+        }
+        let response = started.response;
+        let registered = stretch(new, move |pw| registration.finish(pw, &response)).await?;
+        self.check_pin(&registered.server_public_key)?;
+        let next = Header { version: header.version + 1, account_id };
+        let finish = wire::PasswordFinish {
+            v: wire::VERSION,
+            ticket: started.ticket,
+            upload: registered.message,
+            envelope: envelope::seal(next, &registered.export_key, &payload)?,
+        };
+        let stored: wire::EnvelopeStored = self.call(Method::POST, "/v1/password/finish", &finish, None).await?;
+        Ok(stored.envelope_version)
+    }
+
+    /// The first half of every login: KE1 (counted by the server), KE2 checked with the
+    /// password and against the pinned key. Returns the server's session and the outcome
+    /// (KE3 to send, the export key).
+    async fn prove_password(&self, email: &str, password: &[u8]) -> Result<(String, ClientOutcome), Error> {
+        let (pending, ke1) = PendingLogin::start(password)?;
+        let started: wire::LoginStarted = self
+            .call(
+                Method::POST,
+                "/v1/login/start",
+                &wire::LoginStart { v: wire::VERSION, email: email.into(), ke1 },
+                None,
+            )
+            .await?;
+        let ke2 = started.ke2;
+        let outcome = match stretch(password, move |pw| pending.finish(pw, &ke2)).await {
+            Err(Error::WrongPassword) => return Err(Error::LoginRefused { guesses_left: started.guesses_left }),
+            other => other?,
+        };
+        self.check_pin(&outcome.server_public_key)?;
+        Ok((started.session, outcome))
     }
 
     fn check_pin(&self, server_key: &[u8]) -> Result<(), Error> {

@@ -55,7 +55,8 @@ enum Command {
         /// Login starts allowed per account name per window.
         #[arg(long, default_value_t = GuessLimit::default().starts)]
         guess_limit: i64,
-        /// The guess-limit window, in seconds.
+        /// The guess-limit window, in seconds; after a window in which the limit was
+        /// reached, the next is twice as long (up to 64 times this), until a login succeeds.
         #[arg(long, default_value_t = GuessLimit::default().window_secs)]
         guess_window_secs: i64,
     },

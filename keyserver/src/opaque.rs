@@ -137,6 +137,12 @@ pub fn check_ke1(ke1: &[u8]) -> Result<(), Error> {
     CredentialRequest::<Suite>::deserialize(ke1).map(|_| ()).map_err(malformed("KE1 message"))
 }
 
+/// Whether `request` parses as a RegistrationRequest (checked before a password change
+/// uses up the login that authorises it).
+pub fn check_registration_request(request: &[u8]) -> Result<(), Error> {
+    RegistrationRequest::<Suite>::deserialize(request).map(|_| ()).map_err(malformed("registration request"))
+}
+
 /// Registration, server step 2: the record to store, from the client's upload.
 pub fn registration_record(upload: &[u8]) -> Result<Vec<u8>, Error> {
     let upload = RegistrationUpload::<Suite>::deserialize(upload).map_err(malformed("registration upload"))?;
@@ -276,6 +282,8 @@ mod tests {
         assert!(matches!(keys.start_login(None, &[0xff; 96], b"a"), Err(Error::Malformed(_))));
         assert!(matches!(keys.start_login(Some(b"short"), &[0; 3], b"a"), Err(Error::Malformed(_))));
         assert!(matches!(registration_record(b""), Err(Error::Malformed(_))));
+        assert!(matches!(check_registration_request(b"junk"), Err(Error::Malformed(_))));
+        assert!(check_registration_request(&PendingRegistration::start(b"pw").unwrap().1).is_ok());
         assert!(matches!(finish_login(b"x", b"y"), Err(Error::Malformed(_))));
         assert!(ServerKeys::from_bytes(b"not a setup").is_err());
         let (pending, _) = PendingLogin::start(b"pw").unwrap();

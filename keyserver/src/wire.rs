@@ -9,10 +9,16 @@
 //! | `POST /v1/register/finish` | [`RegisterFinish`] | [`Session`] |
 //! | `POST /v1/login/start` | [`LoginStart`] | [`LoginStarted`] |
 //! | `POST /v1/login/finish` | [`LoginFinish`] | [`Session`] |
+//! | `POST /v1/password/start` | [`PasswordStart`] | [`PasswordStarted`] |
+//! | `POST /v1/password/finish` | [`PasswordFinish`] | [`EnvelopeStored`] |
 //! | `PUT /v1/envelope` (device) | [`EnvelopeUpdate`] | [`EnvelopeStored`] |
 //! | `GET /v1/devices` (device) | | [`Devices`] |
 //! | `POST /v1/devices/revoke` (device) | [`Revoke`] | [`Devices`] |
 //! | `GET /v1/audit` (device) | | [`Audit`] |
+//!
+//! A password change is a login (`/v1/login/start` with the current password, counted like
+//! any) whose KE3 goes to `/v1/password/start` instead of `/v1/login/finish`, then a fresh
+//! OPAQUE registration of the new password for the same account.
 //!
 //! Errors are [`Problem`] with a 4xx/5xx status. "(device)" requests are signed with the
 //! device key (see [`crate::device`]).
@@ -178,6 +184,60 @@ pub struct Session {
     pub envelope: Option<Vec<u8>>,
 }
 
+/// Password change, step 1: KE3 of a login started with the current password (it is
+/// verified here, and the login used up), and OPAQUE's RegistrationRequest for the new one.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordStart {
+    /// Protocol version.
+    pub v: u32,
+    /// From [`LoginStarted::session`].
+    pub session: String,
+    /// OPAQUE KE3 (CredentialFinalization) for the current password.
+    #[serde(with = "b64")]
+    pub ke3: Vec<u8>,
+    /// OPAQUE RegistrationRequest for the new password.
+    #[serde(with = "b64")]
+    pub request: Vec<u8>,
+}
+
+/// The server's answer to [`PasswordStart`]: what the client needs to seal the current
+/// key under the new password.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PasswordStarted {
+    /// Authorises [`PasswordFinish`]; valid once, for 60 seconds.
+    pub ticket: String,
+    /// The account's id (16 bytes).
+    #[serde(with = "b64")]
+    pub account_id: Vec<u8>,
+    /// OPAQUE RegistrationResponse for the new password.
+    #[serde(with = "b64")]
+    pub response: Vec<u8>,
+    /// The current envelope (sealed under the current password).
+    #[serde(with = "b64")]
+    pub envelope: Vec<u8>,
+    /// Its version; the change stores this + 1.
+    pub envelope_version: u64,
+}
+
+/// Password change, step 2: the new registration and the key sealed under it. The record
+/// and the envelope are replaced together, or not at all.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordFinish {
+    /// Protocol version.
+    pub v: u32,
+    /// From [`PasswordStarted::ticket`].
+    pub ticket: String,
+    /// OPAQUE RegistrationUpload for the new password.
+    #[serde(with = "b64")]
+    pub upload: Vec<u8>,
+    /// The envelope, version [`PasswordStarted::envelope_version`] + 1, sealed under the
+    /// new password's export key.
+    #[serde(with = "b64")]
+    pub envelope: Vec<u8>,
+}
+
 /// A new envelope (certificate rotated, key replaced, password changed).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -237,7 +297,8 @@ pub struct AuditEntry {
     pub seq: i64,
     /// Unix seconds.
     pub at: i64,
-    /// `register`, `login`, `key_release`, `envelope_update`, `device_add`, `device_revoke`, `login_failed`.
+    /// `register`, `login`, `key_release`, `envelope_update`, `password_change`, `device_add`,
+    /// `device_revoke`, `login_failed`.
     pub event: String,
     /// The device id or version it concerns.
     pub detail: String,

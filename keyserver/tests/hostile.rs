@@ -11,7 +11,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::json;
 use smime_keyserver::Error;
 use smime_keyserver::envelope::{self, Header};
-use smime_keyserver::opaque::PendingLogin;
+use smime_keyserver::opaque::{PendingLogin, PendingRegistration, ServerKeys};
 use smime_keyserver::server::GuessLimit;
 use support::*;
 
@@ -101,7 +101,64 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing() {
             assert!(text.contains(sentence), "{}: {text:?} lacks {sentence:?}", db.name);
         }
         client(&a, &tls).register(&token, PASSWORD, b"key", "laptop").await.unwrap();
-        // None of the bad login starts counted: the one allowed start still logs in.
+
+        // Password changes: a malformed request, an unknown login session, a bad upload, a
+        // bad envelope or an unknown ticket change nothing (and count no login start).
+        let (_, request) = PendingRegistration::start(b"new").unwrap();
+        let request = STANDARD.encode(request);
+        let upload = {
+            let keys = ServerKeys::generate();
+            let (pending, request) = PendingRegistration::start(b"new").unwrap();
+            let response = keys.registration_response(&request, b"x").unwrap();
+            STANDARD.encode(pending.finish(b"new", &response).unwrap().message)
+        };
+        let envelope =
+            STANDARD.encode(envelope::seal(Header { version: 2, account_id: account }, &[1; 64], b"k").unwrap());
+        let cases = [
+            (
+                "/v1/password/start",
+                json!({"v": 1, "session": "nope", "ke3": "AA==", "request": "AAAA"}),
+                400,
+                "The OPAQUE registration request is malformed.",
+            ),
+            (
+                "/v1/password/start",
+                json!({"v": 1, "session": "nope", "ke3": "AA==", "request": request}),
+                401,
+                "The login session is unknown or expired; start the login again.",
+            ),
+            (
+                "/v1/password/finish",
+                json!({"v": 1, "ticket": "nope", "upload": "AAAA", "envelope": envelope}),
+                400,
+                "The OPAQUE registration upload is malformed.",
+            ),
+            (
+                "/v1/password/finish",
+                json!({"v": 1, "ticket": "nope", "upload": upload, "envelope": "U0tTRQ=="}),
+                400,
+                "The envelope is malformed",
+            ),
+            (
+                "/v1/password/finish",
+                json!({"v": 1, "ticket": "nope", "upload": upload, "envelope": envelope}),
+                401,
+                "The password-change ticket is unknown, used or expired",
+            ),
+            (
+                "/v1/password/finish",
+                json!({"v": 2, "ticket": "nope", "upload": upload, "envelope": envelope}),
+                400,
+                "Protocol version 2 is not supported",
+            ),
+        ];
+        for (path, body, status, sentence) in cases {
+            let (got, text) = raw_request(&a, &tls, "POST", path, json_body(body)).await;
+            assert_eq!(got, status, "{}: {path}: {text}", db.name);
+            assert!(text.contains(sentence), "{}: {path}: {text:?} lacks {sentence:?}", db.name);
+        }
+        // None of the bad login starts counted: the one allowed start still logs in, with
+        // the password and envelope of the registration.
         client(&a, &tls).login(ALICE, PASSWORD, "d", 1, true).await.unwrap();
     }
 }

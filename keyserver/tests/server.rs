@@ -5,9 +5,10 @@
 mod support;
 
 use hyper::StatusCode;
-use smime_keyserver::Error;
 use smime_keyserver::client::is_status;
+use smime_keyserver::device::DeviceKey;
 use smime_keyserver::server::GuessLimit;
+use smime_keyserver::{Error, wire};
 use support::*;
 
 const ALICE: &str = "alice@example.test";
@@ -21,10 +22,7 @@ async fn register_on_one_replica_unlock_on_the_other() {
     for db in backends().await {
         let tls = TestTls::new();
         let secrets = secrets_file(tls.dir.path());
-        let (a, b) = (
-            replica(&db.url, &secrets, &tls, GuessLimit::default()).await,
-            replica(&db.url, &secrets, &tls, GuessLimit::default()).await,
-        );
+        let (a, b) = replica_pair(&db.url, &secrets, &tls, GuessLimit::default()).await;
         let token = enrol(&db.url, ALICE).await;
         let (email, first) =
             client(&a, &tls).register(&token, PASSWORD, &key_material("alice"), "laptop").await.unwrap();
@@ -71,7 +69,7 @@ async fn guess_limit_holds_across_replicas() {
         let tls = TestTls::new();
         let secrets = secrets_file(tls.dir.path());
         let limit = GuessLimit { starts: 3, window_secs: 3600 };
-        let (a, b) = (replica(&db.url, &secrets, &tls, limit).await, replica(&db.url, &secrets, &tls, limit).await);
+        let (a, b) = replica_pair(&db.url, &secrets, &tls, limit).await;
         let token = enrol(&db.url, ALICE).await;
         client(&a, &tls).register(&token, PASSWORD, b"k", "laptop").await.unwrap();
 
@@ -170,4 +168,211 @@ async fn set_envelope(db_url: &str, email: &str, version: i64, body: &[u8]) {
     .execute(&mut conn)
     .await
     .unwrap();
+}
+
+/// A password change: a wrong current password is refused and counted; the change is a
+/// fresh registration swapped in with the re-sealed envelope in one step (through the
+/// other replica, the old password stops working at once and the new one releases the same
+/// key); a half-done change, a forged ticket and a login begun before the change leave
+/// nothing changed or get nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_change_swaps_the_record_and_the_envelope_together() {
+    const NEW: &[u8] = b"a new and better passphrase";
+    for db in backends().await {
+        let tls = TestTls::new();
+        let secrets = secrets_file(tls.dir.path());
+        let (a, b) = replica_pair(&db.url, &secrets, &tls, GuessLimit::default()).await;
+        let token = enrol(&db.url, ALICE).await;
+        client(&a, &tls).register(&token, PASSWORD, &key_material("alice"), "laptop").await.unwrap();
+
+        // A wrong current password is a counted guess and changes nothing.
+        let wrong = client(&a, &tls).change_password(ALICE, b"wrong", NEW, 1).await.unwrap_err();
+        assert!(matches!(wrong, Error::LoginRefused { guesses_left: 4 }), "{}: {wrong}", db.name);
+        let wrong = client(&b, &tls).login(ALICE, NEW, "d", 0, false).await.unwrap_err();
+        assert!(matches!(wrong, Error::LoginRefused { guesses_left: 3 }), "{wrong}");
+
+        // Half done: a login with the current password and a new registration started, but
+        // the finish carries an envelope of the wrong version: refused, the ticket used up,
+        // the old password still works and the new one does not.
+        let (started, registration) = start_change(&a, &tls, PASSWORD, NEW).await;
+        let registered = registration.finish(NEW, &started.response).unwrap();
+        let account_id: [u8; 16] = started.account_id.as_slice().try_into().unwrap();
+        let wrong_version = seal(5, account_id, &registered.export_key);
+        let finish = |ticket: &str, envelope: Vec<u8>| {
+            json_body(&wire::PasswordFinish {
+                v: 1,
+                ticket: ticket.into(),
+                upload: registered.message.clone(),
+                envelope,
+            })
+        };
+        let (status, text) =
+            raw_request(&b, &tls, "POST", "/v1/password/finish", finish(&started.ticket, wrong_version)).await;
+        assert_eq!(
+            (status, text.as_str()),
+            (400, "The new envelope must be version 2 of this account; the password was not changed."),
+            "{}",
+            db.name
+        );
+        let right = seal(2, account_id, &registered.export_key);
+        let (status, text) =
+            raw_request(&b, &tls, "POST", "/v1/password/finish", finish(&started.ticket, right.clone())).await;
+        assert_eq!(status, 401, "a ticket is single-use: {text}");
+        let (status, _) = raw_request(&b, &tls, "POST", "/v1/password/finish", finish("forged", right)).await;
+        assert_eq!(status, 401);
+        client(&b, &tls).login(ALICE, PASSWORD, "d", 1, true).await.unwrap();
+        assert!(matches!(client(&b, &tls).login(ALICE, NEW, "d", 0, true).await, Err(Error::LoginRefused { .. })));
+
+        // A login started with the old password before the change.
+        let (early, early_ke1) = smime_keyserver::opaque::PendingLogin::start(PASSWORD).unwrap();
+        let (status, text) = raw_request(
+            &a,
+            &tls,
+            "POST",
+            "/v1/login/start",
+            json_body(&wire::LoginStart { v: 1, email: ALICE.into(), ke1: early_ke1 }),
+        )
+        .await;
+        assert_eq!(status, 200, "{text}");
+        let early_started: wire::LoginStarted = serde_json::from_str(&text).unwrap();
+
+        // The change, through replica A.
+        let version = client(&a, &tls).change_password(ALICE, PASSWORD, NEW, 1).await.unwrap();
+        assert_eq!(version, 2, "{}", db.name);
+
+        // Through replica B: the old password is refused at once, the new one releases the
+        // same key as envelope version 2.
+        let old = client(&b, &tls).login(ALICE, PASSWORD, "d", 0, true).await.unwrap_err();
+        assert!(matches!(old, Error::LoginRefused { .. }), "{}: {old}", db.name);
+        let unlocked = client(&b, &tls).login(ALICE, NEW, "desktop", 2, true).await.unwrap();
+        assert_eq!(unlocked.payload.as_deref().unwrap(), key_material("alice").as_slice());
+        assert_eq!(unlocked.session.envelope_version, 2);
+
+        // The login begun before the change cannot complete with the old password now.
+        let early_outcome = early.finish(PASSWORD, &early_started.ke2).unwrap();
+        let device = wire::DeviceHello { public_key: DeviceKey::generate().public_key(), name: "late".into() };
+        let late = wire::LoginFinish {
+            v: 1,
+            session: early_started.session,
+            ke3: early_outcome.message,
+            device,
+            release_envelope: true,
+        };
+        let (status, text) = raw_request(&b, &tls, "POST", "/v1/login/finish", json_body(&late)).await;
+        assert_eq!(status, 401, "{}: {text}", db.name);
+
+        let audit = unlocked.session.audit().await.unwrap();
+        let events: Vec<&str> = audit.entries.iter().map(|e| e.event.as_str()).collect();
+        assert_eq!(events.iter().filter(|e| **e == "password_change").count(), 1, "{events:?}");
+        assert!(audit.entries.iter().any(|e| e.event == "login_failed" && e.detail.contains("password changed")));
+    }
+}
+
+/// Logs in with `current` and starts a change to `new` by hand (what the client does
+/// before its last step).
+async fn start_change(
+    replica: &Replica,
+    tls: &TestTls,
+    current: &[u8],
+    new: &[u8],
+) -> (wire::PasswordStarted, smime_keyserver::opaque::PendingRegistration) {
+    let (login, ke1) = smime_keyserver::opaque::PendingLogin::start(current).unwrap();
+    let (status, text) = raw_request(
+        replica,
+        tls,
+        "POST",
+        "/v1/login/start",
+        json_body(&wire::LoginStart { v: 1, email: ALICE.into(), ke1 }),
+    )
+    .await;
+    assert_eq!(status, 200, "{text}");
+    let started: wire::LoginStarted = serde_json::from_str(&text).unwrap();
+    let outcome = login.finish(current, &started.ke2).unwrap();
+    let (registration, request) = smime_keyserver::opaque::PendingRegistration::start(new).unwrap();
+    let start = wire::PasswordStart { v: 1, session: started.session, ke3: outcome.message, request };
+    let (status, text) = raw_request(replica, tls, "POST", "/v1/password/start", json_body(&start)).await;
+    assert_eq!(status, 200, "{text}");
+    (serde_json::from_str(&text).unwrap(), registration)
+}
+
+fn seal(version: u64, account_id: [u8; 16], export_key: &[u8]) -> Vec<u8> {
+    smime_keyserver::envelope::seal(
+        smime_keyserver::envelope::Header { version, account_id },
+        export_key,
+        &key_material("alice"),
+    )
+    .unwrap()
+}
+
+fn json_body(value: &impl serde::Serialize) -> Vec<u8> {
+    serde_json::to_vec(value).unwrap()
+}
+
+/// Escalating lockout: a window in which the limit was reached is followed by one twice as
+/// long, for a known and an unknown name alike (the same answers, across replicas); a
+/// successful login forgets it. Login starts are sent by hand (no Argon2id), and the clock
+/// is read in whole seconds as the server does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lockout_window_doubles_while_the_limit_keeps_being_reached() {
+    const NOBODY: &str = "nobody@example.test";
+    let limit = GuessLimit { starts: 2, window_secs: 3 };
+    for db in backends().await {
+        let tls = TestTls::new();
+        let secrets = secrets_file(tls.dir.path());
+        let (a, b) = replica_pair(&db.url, &secrets, &tls, limit).await;
+        let token = enrol(&db.url, ALICE).await;
+        client(&a, &tls).register(&token, PASSWORD, b"k", "laptop").await.unwrap();
+
+        // One round: login starts for alice and an unknown name, alternating replicas; the
+        // answers must be `expected`, and the same for both names.
+        let round = async |expected: &[&str]| {
+            for (i, want) in expected.iter().enumerate() {
+                let server = if i % 2 == 0 { &a } else { &b };
+                for name in [ALICE, NOBODY] {
+                    assert_eq!(login_start(server, &tls, name).await, *want, "{}: {name}, start {i}", db.name);
+                }
+            }
+        };
+        // Window 1 (3 s): the limit is reached. Rounds start just after a whole second, so
+        // that a window's start is known to a second.
+        let first = second_start() + 1;
+        sleep_until(first).await;
+        round(&["1 left", "0 left", "locked"]).await;
+        // Window 2 is 6 s long: 4 s in, where a 3-second window would have let it go, it is
+        // still closed.
+        let second = first + 4;
+        sleep_until(second).await;
+        round(&["1 left", "0 left", "locked"]).await;
+        sleep_until(second + 4).await;
+        round(&["locked"]).await;
+        // Open again after 6 s (the next window would be 12 s); the right password resets
+        // alice, and the unknown name's window has run out too.
+        sleep_until(second + 7).await;
+        client(&a, &tls).login(ALICE, PASSWORD, "d", 0, false).await.unwrap();
+        round(&["1 left"]).await;
+    }
+}
+
+/// Sends a login start for `name` (the password does not matter: no KE3 follows).
+async fn login_start(server: &Replica, tls: &TestTls, name: &str) -> String {
+    let (_, ke1) = smime_keyserver::opaque::PendingLogin::start(b"guess").unwrap();
+    let body = json_body(&wire::LoginStart { v: 1, email: name.into(), ke1 });
+    match raw_request(server, tls, "POST", "/v1/login/start", body).await {
+        (200, text) => format!("{} left", serde_json::from_str::<wire::LoginStarted>(&text).unwrap().guesses_left),
+        (429, _) => "locked".to_owned(),
+        (status, text) => panic!("unexpected {status}: {text}"),
+    }
+}
+
+/// The current whole second (Unix time), as the server counts.
+fn second_start() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+}
+
+/// Sleeps until a tenth of a second into the whole second `second`.
+async fn sleep_until(second: u64) {
+    let target = std::time::UNIX_EPOCH + std::time::Duration::from_millis(second * 1000 + 100);
+    if let Ok(left) = target.duration_since(std::time::SystemTime::now()) {
+        tokio::time::sleep(left).await;
+    }
 }

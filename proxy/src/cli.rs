@@ -201,6 +201,28 @@ pub enum RoamCommand {
         #[arg(long, value_name = "FILE")]
         store_passphrase_file: Option<PathBuf>,
     },
+    /// Publish a stored key (a renewed certificate, a new key imported with `keys import`)
+    /// as the account's next envelope version: every proxy unlocks it from then on, and a
+    /// proxy that has seen it refuses the older one.
+    Publish {
+        /// Which stored key: fingerprint or e-mail address (default: the only one).
+        #[arg(long, value_name = "FINGERPRINT|EMAIL")]
+        key: Option<String>,
+        /// File holding the key store passphrase (otherwise asked on a terminal).
+        #[arg(long, value_name = "FILE")]
+        store_passphrase_file: Option<PathBuf>,
+        #[command(flatten)]
+        login: RoamLogin,
+    },
+    /// Change the key-server password: the old one stops working at once, the new one
+    /// releases the same key. A wrong current password counts as a login attempt.
+    Password {
+        /// File holding the new key-server password (otherwise asked twice on a terminal).
+        #[arg(long, value_name = "FILE")]
+        new_password_file: Option<PathBuf>,
+        #[command(flatten)]
+        login: RoamLogin,
+    },
     /// Revoke a device of the account (ids from `status`): its token stops working at once.
     /// A device that already received the key still has it: rotate the certificate too.
     Revoke {
@@ -217,7 +239,7 @@ pub enum RoamCommand {
     },
 }
 
-/// How `keys roam revoke|status` log in.
+/// How `keys roam publish|password|revoke|status` log in.
 #[derive(Debug, Args)]
 pub struct RoamLogin {
     /// The key server (default: `[keyserver] url` of config.toml).
@@ -226,7 +248,7 @@ pub struct RoamLogin {
     /// The account (default: `[keyserver] account`, or the only one registered here).
     #[arg(long, value_name = "EMAIL")]
     pub account: Option<String>,
-    /// File holding the key-server password (otherwise asked on a terminal).
+    /// File holding the (current) key-server password (otherwise asked on a terminal).
     #[arg(long, value_name = "FILE")]
     pub password_file: Option<PathBuf>,
 }

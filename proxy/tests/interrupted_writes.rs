@@ -38,6 +38,24 @@ fn run_killed_after(dir: &Path, args: &[String], after: Duration) -> bool {
     finished
 }
 
+/// A file in `dir` holding the store passphrase.
+fn store_passphrase_file(dir: &Path) -> std::path::PathBuf {
+    let pass = dir.join("store-pass");
+    std::fs::write(&pass, [STORE_PASSPHRASE, b"\n"].concat()).unwrap();
+    pass
+}
+
+/// `keys import P12` of the test PKI with its passphrase, into a store under `store_pass`.
+fn import_args(p12: &str, store_pass: &Path) -> Vec<String> {
+    ["keys", "import"]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .chain([pki_file(p12).display().to_string()])
+        .chain(["--passphrase-file".into(), pki_file("passphrase.txt").display().to_string()])
+        .chain(["--store-passphrase-file".into(), store_pass.display().to_string()])
+        .collect()
+}
+
 /// The key store is readable, and every listed key opens.
 fn keys_whole(dir: &Path) -> usize {
     let store = KeyStore::new(dir);
@@ -54,17 +72,8 @@ fn keys_whole(dir: &Path) -> usize {
 fn a_key_import_killed_at_any_moment_leaves_the_store_whole() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("conf");
-    let pass = tmp.path().join("store-pass");
-    std::fs::write(&pass, [STORE_PASSPHRASE, b"\n"].concat()).unwrap();
-    let import = |p12: &str| -> Vec<String> {
-        ["keys", "import"]
-            .iter()
-            .map(|s| (*s).to_owned())
-            .chain([pki_file(p12).display().to_string()])
-            .chain(["--passphrase-file".into(), pki_file("passphrase.txt").display().to_string()])
-            .chain(["--store-passphrase-file".into(), pass.display().to_string()])
-            .collect()
-    };
+    let pass = store_passphrase_file(tmp.path());
+    let import = |p12: &str| import_args(p12, &pass);
     // How long one import takes here sets the range the kills are spread over.
     let started = std::time::Instant::now();
     assert!(run_killed_after(&dir, &import("alice.p12"), Duration::from_secs(60)));
@@ -107,7 +116,7 @@ fn a_certificate_add_killed_at_any_moment_leaves_the_store_whole() {
     assert_eq!(CertStore::new(&dir).list().unwrap().len(), 3);
 }
 
-/// Runs `smime-proxy ARGS` (`{dir}` in them: the configuration directory) on a copy of
+/// Runs `smime-proxy --config-dir DIR ARGS` (`{dir}` in ARGS: that directory too) on a copy of
 /// `dir` in a tmpfs of its own with `free_pages` 4 KiB pages left free, in a mount
 /// namespace (`unshare`; `-r` when not root), then copies the directory back over `dir`
 /// (the filler left out). Returns the exit status's success and the standard error;
@@ -137,7 +146,12 @@ exit $status"#;
         eprintln!("skipped: no mount namespace here (unshare {unshare})");
         return None;
     }
-    let args: Vec<String> = args.iter().map(|a| a.replace("{dir}", &mnt.display().to_string())).collect();
+    let args: Vec<String> = ["--config-dir", "{dir}"]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .chain(args.iter().cloned())
+        .map(|a| a.replace("{dir}", &mnt.display().to_string()))
+        .collect();
     let out = Command::new("unshare")
         .args([unshare, "sh", "-c", script, "sh"])
         .arg(&mnt)
@@ -172,18 +186,9 @@ fn files(dir: &Path) -> Vec<String> {
 fn a_full_disk_while_saving_is_a_clear_error_and_leaves_nothing_half_written() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("conf");
-    let pass = tmp.path().join("store-pass");
-    std::fs::write(&pass, [STORE_PASSPHRASE, b"\n"].concat()).unwrap();
-    let import = |p12: &str| -> Vec<String> {
-        ["--config-dir", "{dir}", "keys", "import"]
-            .iter()
-            .map(|s| (*s).to_owned())
-            .chain([pki_file(p12).display().to_string()])
-            .chain(["--passphrase-file".into(), pki_file("passphrase.txt").display().to_string()])
-            .chain(["--store-passphrase-file".into(), pass.display().to_string()])
-            .collect()
-    };
-    assert!(run_killed_after(&dir, &import("alice.p12")[2..], Duration::from_secs(60)));
+    let pass = store_passphrase_file(tmp.path());
+    let import = |p12: &str| import_args(p12, &pass);
+    assert!(run_killed_after(&dir, &import("alice.p12"), Duration::from_secs(60)));
     let before = files(&dir);
 
     // Out of space at each point of the import: no page left, then one, two, three.
@@ -205,7 +210,7 @@ fn a_full_disk_while_saving_is_a_clear_error_and_leaves_nothing_half_written() {
 
     // A certificate, and a command's output file.
     let before = files(&dir);
-    let add = ["--config-dir", "{dir}", "certs", "add"].iter().map(|s| (*s).to_owned());
+    let add = ["certs", "add"].iter().map(|s| (*s).to_owned());
     let add: Vec<String> = add.chain([pki_file("carol.pem").display().to_string()]).collect();
     let (ok, stderr) = run_on_a_full_disk(&dir, 0, &add).unwrap();
     assert!(!ok && stderr.contains("No space left on device"), "{stderr}");
@@ -220,7 +225,7 @@ fn a_full_disk_while_saving_is_a_clear_error_and_leaves_nothing_half_written() {
 
     let message = tmp.path().join("message.eml");
     std::fs::write(&message, format!("Subject: full\r\n\r\n{}\r\n", "a line of text ".repeat(2000))).unwrap();
-    let encrypt: Vec<String> = ["--config-dir", "{dir}", "message", "encrypt", "--recipient"]
+    let encrypt: Vec<String> = ["message", "encrypt", "--recipient"]
         .iter()
         .map(|s| (*s).to_owned())
         .chain([pki_file("bob.pem").display().to_string(), "--in".into(), message.display().to_string()])

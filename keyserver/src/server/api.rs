@@ -17,19 +17,32 @@ use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
 use super::secrets::ServerSecrets;
-use super::store::{DbError, PendingLogin, Store, now};
+use super::store::{DbError, PendingLogin, PendingPasswordChange, Store, now};
 use crate::{audit, device, envelope, opaque, wire};
 
 /// How long a login may take between KE1 and KE3.
 const LOGIN_TTL_SECS: i64 = 60;
 
-/// The guess limit: login starts per account name per window.
+/// The guess limit: login starts per account name per window. A window in which the limit
+/// was reached is followed by one twice as long (up to [`GuessLimit::GROWTH_CAP`] times the
+/// window), until a login succeeds: an attacker's rate halves at every round.
 #[derive(Debug, Clone, Copy)]
 pub struct GuessLimit {
     /// Starts allowed per window.
     pub starts: i64,
     /// The window, in seconds.
     pub window_secs: i64,
+}
+
+impl GuessLimit {
+    /// How far the window of a name that keeps reaching the limit grows: 64 times the
+    /// window (16 hours at the default).
+    pub const GROWTH_CAP: i64 = 64;
+
+    /// The longest window a name can be given.
+    pub fn longest_window(&self) -> i64 {
+        self.window_secs.saturating_mul(Self::GROWTH_CAP)
+    }
 }
 
 impl Default for GuessLimit {
@@ -57,6 +70,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/register/finish", post(register_finish))
         .route("/v1/login/start", post(login_start))
         .route("/v1/login/finish", post(login_finish))
+        .route("/v1/password/start", post(password_start))
+        .route("/v1/password/finish", post(password_finish))
         .route("/v1/envelope", put(envelope_update))
         .route("/v1/devices", get(devices))
         .route("/v1/devices/revoke", post(revoke))
@@ -149,6 +164,8 @@ versioned!(
     wire::RegisterFinish,
     wire::LoginStart,
     wire::LoginFinish,
+    wire::PasswordStart,
+    wire::PasswordFinish,
     wire::EnvelopeUpdate,
     wire::Revoke
 );
@@ -258,9 +275,13 @@ async fn login_start(State(app): State<Arc<App>>, body: Result<Bytes, BytesRejec
     opaque::check_ke1(&request.ke1)?;
     // Counted first, for every name, known or not: the same answer either way.
     let name_key = hex(&app.secrets.keyed_hash("throttle", email.as_bytes()));
-    let (starts, window_start) = app.store.count_login_start(&name_key, app.limit.window_secs).await?;
+    let count = app
+        .store
+        .count_login_start(&name_key, app.limit.window_secs, app.limit.starts, app.limit.longest_window())
+        .await?;
+    let starts = count.starts;
     if starts > app.limit.starts {
-        let minutes = (window_start + app.limit.window_secs - now()).max(60) / 60;
+        let minutes = (count.window_start + count.window_len - now()).max(60) / 60;
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             format!("Too many login attempts for this account; try again in {minutes} minutes."),
@@ -275,9 +296,9 @@ async fn login_start(State(app): State<Arc<App>>, body: Result<Bytes, BytesRejec
     let (ke2, state) = app.secrets.opaque.start_login(record, &request.ke1, &credential_id)?;
     let session = random_token();
     let state = app.secrets.seal_login_state(&session, &state);
-    app.store
-        .save_login(&session, &PendingLogin { account_id, name_key, state, expires: now() + LOGIN_TTL_SECS })
-        .await?;
+    let record_hash = record.map(|r| hex(&Sha256::digest(r)));
+    let expires = now() + LOGIN_TTL_SECS;
+    app.store.save_login(&session, &PendingLogin { account_id, name_key, state, record_hash, expires }).await?;
     let guesses_left = u32::try_from(app.limit.starts - starts).unwrap_or(0);
     Ok(axum::Json(wire::LoginStarted { session, ke2, guesses_left }))
 }
@@ -285,34 +306,9 @@ async fn login_start(State(app): State<Arc<App>>, body: Result<Bytes, BytesRejec
 async fn login_finish(State(app): State<Arc<App>>, body: Result<Bytes, BytesRejection>) -> Answer<wire::Session> {
     let request: wire::LoginFinish = parse(body)?;
     check_device(&request.device)?;
-    let failed = || {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "The login failed: the password is wrong or the account does not exist.",
-        )
-    };
-    let pending = app.store.take_login(&request.session).await?.filter(|p| p.expires >= now()).ok_or_else(|| {
-        ApiError::new(StatusCode::UNAUTHORIZED, "The login session is unknown or expired; start the login again.")
-    })?;
-    let state = app.secrets.open_login_state(&request.session, &pending.state).ok_or_else(failed)?;
-    let Some(account_id) = pending.account_id else {
-        return Err(failed());
-    };
-    if let Err(e) = opaque::finish_login(&state, &request.ke3) {
-        log_event(&app, &account_id, "login_failed", "KE3 did not verify").await?;
-        return Err(match e {
-            crate::Error::Malformed(_) => e.into(),
-            _ => failed(),
-        });
-    }
-    app.store.reset_login_starts(&pending.name_key).await?;
-    log_event(&app, &account_id, "login", "").await?;
+    let account_id = complete_login(&app, &request.session, &request.ke3, "").await?;
     let (device_id, device_token) = new_device(&app, &account_id, &request.device).await?;
-    let (version, body) = app
-        .store
-        .envelope(&account_id)
-        .await?
-        .ok_or_else(|| ApiError::new(StatusCode::CONFLICT, "The account has no envelope."))?;
+    let (version, body) = current_envelope(&app, &account_id).await?;
     let envelope = if request.release_envelope {
         log_event(&app, &account_id, "key_release", &format!("version {version} to device {device_id}")).await?;
         Some(body)
@@ -326,6 +322,114 @@ async fn login_finish(State(app): State<Arc<App>>, body: Result<Bytes, BytesReje
         envelope_version: u64::try_from(version).unwrap_or(0),
         envelope,
     }))
+}
+
+/// Completes the login `session` started: takes its state (once), checks KE3, and checks
+/// that the account's registration record is still the one the login started with (a
+/// login begun before a password change cannot finish with the old password after it).
+/// Resets the guess count and logs `login` with `detail`. Returns the account id.
+async fn complete_login(app: &App, session: &str, ke3: &[u8], detail: &str) -> Result<String, ApiError> {
+    let failed = || {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "The login failed: the password is wrong or the account does not exist.",
+        )
+    };
+    let pending = app.store.take_login(session).await?.filter(|p| p.expires >= now()).ok_or_else(|| {
+        ApiError::new(StatusCode::UNAUTHORIZED, "The login session is unknown or expired; start the login again.")
+    })?;
+    let state = app.secrets.open_login_state(session, &pending.state).ok_or_else(failed)?;
+    let Some(account_id) = pending.account_id else {
+        return Err(failed());
+    };
+    if let Err(e) = opaque::finish_login(&state, ke3) {
+        log_event(app, &account_id, "login_failed", "KE3 did not verify").await?;
+        return Err(match e {
+            crate::Error::Malformed(_) => e.into(),
+            _ => failed(),
+        });
+    }
+    let current = app.store.record(&account_id).await?.map(|r| hex(&Sha256::digest(r)));
+    if current.is_none() || current != pending.record_hash {
+        log_event(app, &account_id, "login_failed", "the password changed during the login").await?;
+        return Err(failed());
+    }
+    app.store.reset_login_starts(&pending.name_key).await?;
+    log_event(app, &account_id, "login", detail).await?;
+    Ok(account_id)
+}
+
+async fn current_envelope(app: &App, account_id: &str) -> Result<(i64, Vec<u8>), ApiError> {
+    app.store
+        .envelope(account_id)
+        .await?
+        .ok_or_else(|| ApiError::new(StatusCode::CONFLICT, "The account has no envelope."))
+}
+
+/// `POST /v1/password/start`: a complete login with the current password authorises one
+/// re-registration; the answer carries the current envelope to re-seal (a key release,
+/// logged as such) and a single-use ticket.
+async fn password_start(
+    State(app): State<Arc<App>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer<wire::PasswordStarted> {
+    let request: wire::PasswordStart = parse(body)?;
+    // Checked before the login is used up, so that a malformed request changes nothing.
+    opaque::check_registration_request(&request.request)?;
+    let account_id = complete_login(&app, &request.session, &request.ke3, "for a password change").await?;
+    let response = app.secrets.opaque.registration_response(&request.request, account_id.as_bytes())?;
+    let (version, envelope) = current_envelope(&app, &account_id).await?;
+    let ticket = random_token();
+    let pending = PendingPasswordChange {
+        account_id: account_id.clone(),
+        envelope_version: version,
+        expires: now() + LOGIN_TTL_SECS,
+    };
+    app.store.save_password_change(&token_hash(&ticket), &pending).await?;
+    log_event(&app, &account_id, "key_release", &format!("version {version} for a password change")).await?;
+    Ok(axum::Json(wire::PasswordStarted {
+        ticket,
+        account_id: account_id_bytes(&account_id),
+        response,
+        envelope,
+        envelope_version: u64::try_from(version).unwrap_or(0),
+    }))
+}
+
+/// `POST /v1/password/finish`: the new record and the re-sealed envelope replace the old
+/// ones in one transaction; until then the old password works, afterwards only the new one.
+async fn password_finish(
+    State(app): State<Arc<App>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer<wire::EnvelopeStored> {
+    let request: wire::PasswordFinish = parse(body)?;
+    let header = envelope::Header::parse(&request.envelope)?;
+    let record = opaque::registration_record(&request.upload)?;
+    let pending =
+        app.store.take_password_change(&token_hash(&request.ticket)).await?.filter(|p| p.expires >= now()).ok_or_else(
+            || {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "The password-change ticket is unknown, used or expired; log in with the current password again.",
+                )
+            },
+        )?;
+    let version = pending.envelope_version + 1;
+    if header.account_id.as_slice() != account_id_bytes(&pending.account_id)
+        || i64::try_from(header.version).ok() != Some(version)
+    {
+        return Err(ApiError::bad(format!(
+            "The new envelope must be version {version} of this account; the password was not changed."
+        )));
+    }
+    if !app.store.change_password(&pending.account_id, &record, version, &request.envelope).await? {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "The envelope changed meanwhile (another device updated it); the password was not changed.",
+        ));
+    }
+    log_event(&app, &pending.account_id, "password_change", &format!("envelope version {version}")).await?;
+    Ok(axum::Json(wire::EnvelopeStored { envelope_version: header.version }))
 }
 
 /// The device a signed request comes from: (account id, device id).

@@ -44,6 +44,30 @@ pub struct PendingLogin {
     pub name_key: String,
     /// The sealed server state.
     pub state: Vec<u8>,
+    /// SHA-256 (hex) of the registration record the login started with (None: unknown name).
+    pub record_hash: Option<String>,
+    /// Unix seconds after which it is void.
+    pub expires: i64,
+}
+
+/// A name's login starts, as [`Store::count_login_start`] left them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginCount {
+    /// Starts in the current window, this one included.
+    pub starts: i64,
+    /// When the window began (Unix seconds).
+    pub window_start: i64,
+    /// Its length in seconds.
+    pub window_len: i64,
+}
+
+/// A password change between its two steps.
+#[derive(Debug)]
+pub struct PendingPasswordChange {
+    /// The account.
+    pub account_id: String,
+    /// The envelope version it replaces.
+    pub envelope_version: i64,
     /// Unix seconds after which it is void.
     pub expires: i64,
 }
@@ -184,30 +208,61 @@ impl Store {
             .map_err(db("reading an account"))
     }
 
-    /// Counts one login start for `name_key` in a window of `window` seconds, atomically
-    /// whatever the number of replicas. Returns (starts in the window including this one,
-    /// the window's start).
-    pub async fn count_login_start(&self, name_key: &str, window: i64) -> Result<(i64, i64), DbError> {
-        let now = now();
-        sqlx::query("INSERT INTO login_throttle (name_key, window_start, starts) VALUES ($1, $2, 0) ON CONFLICT (name_key) DO NOTHING")
-            .bind(name_key)
-            .bind(now)
-            .execute(&self.pool)
+    /// The registration record of the account `id` (None: no such registered account).
+    pub async fn record(&self, id: &str) -> Result<Option<Vec<u8>>, DbError> {
+        let row = sqlx::query("SELECT record FROM accounts WHERE id = $1 AND record IS NOT NULL")
+            .bind(id)
+            .fetch_optional(&self.pool)
             .await
-            .map_err(db("counting a login"))?;
-        let row = sqlx::query(
-            "UPDATE login_throttle SET \
-               starts = CASE WHEN window_start <= $2 - $3 THEN 1 ELSE starts + 1 END, \
-               window_start = CASE WHEN window_start <= $2 - $3 THEN $2 ELSE window_start END \
-             WHERE name_key = $1 RETURNING starts, window_start",
+            .map_err(db("reading an account"))?;
+        row.map(|r| r.try_get(0)).transpose().map_err(db("reading an account"))
+    }
+
+    /// Counts one login start for `name_key`, atomically whatever the number of replicas
+    /// (one statement). A name's window is `window` seconds; a window in which `limit`
+    /// starts were reached, followed by a start before another window's length has passed,
+    /// is followed by one twice as long, up to `longest` (a successful login forgets it all,
+    /// see [`Store::reset_login_starts`]).
+    pub async fn count_login_start(
+        &self,
+        name_key: &str,
+        window: i64,
+        limit: i64,
+        longest: i64,
+    ) -> Result<LoginCount, DbError> {
+        let now = now();
+        sqlx::query(
+            "INSERT INTO login_throttle (name_key, window_start, starts, window_len) VALUES ($1, $2, 0, $3) \
+             ON CONFLICT (name_key) DO NOTHING",
         )
         .bind(name_key)
         .bind(now)
         .bind(window)
+        .execute(&self.pool)
+        .await
+        .map_err(db("counting a login"))?;
+        // Every right-hand side reads the row as it was before this update.
+        let row = sqlx::query(
+            "UPDATE login_throttle SET \
+               window_len = CASE \
+                 WHEN window_start > $2 - window_len THEN window_len \
+                 WHEN starts >= $4 AND window_start > $2 - 2 * window_len \
+                   THEN CASE WHEN 2 * window_len > $5 THEN $5 ELSE 2 * window_len END \
+                 ELSE $3 END, \
+               starts = CASE WHEN window_start <= $2 - window_len THEN 1 ELSE starts + 1 END, \
+               window_start = CASE WHEN window_start <= $2 - window_len THEN $2 ELSE window_start END \
+             WHERE name_key = $1 RETURNING starts, window_start, window_len",
+        )
+        .bind(name_key)
+        .bind(now)
+        .bind(window)
+        .bind(limit)
+        .bind(longest)
         .fetch_one(&self.pool)
         .await
         .map_err(db("counting a login"))?;
-        Ok((row.try_get(0).map_err(db("counting a login"))?, row.try_get(1).map_err(db("counting a login"))?))
+        let get = |i: usize| row.try_get::<i64, _>(i).map_err(db("counting a login"));
+        Ok(LoginCount { starts: get(0)?, window_start: get(1)?, window_len: get(2)? })
     }
 
     /// Forgets the login starts of `name_key` (after a successful login).
@@ -228,12 +283,14 @@ impl Store {
             .await
             .map_err(db("sweeping old logins"))?;
         sqlx::query(
-            "INSERT INTO login_sessions (id, account_id, name_key, state, expires) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO login_sessions (id, account_id, name_key, state, record_hash, expires) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(session)
         .bind(pending.account_id.as_deref())
         .bind(&pending.name_key)
         .bind(&pending.state)
+        .bind(pending.record_hash.as_deref())
         .bind(pending.expires)
         .execute(&self.pool)
         .await
@@ -243,18 +300,20 @@ impl Store {
 
     /// Takes a login state (single use: a second take of the same session finds nothing).
     pub async fn take_login(&self, session: &str) -> Result<Option<PendingLogin>, DbError> {
-        let row =
-            sqlx::query("DELETE FROM login_sessions WHERE id = $1 RETURNING account_id, name_key, state, expires")
-                .bind(session)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db("taking a login"))?;
+        let row = sqlx::query(
+            "DELETE FROM login_sessions WHERE id = $1 RETURNING account_id, name_key, state, record_hash, expires",
+        )
+        .bind(session)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("taking a login"))?;
         row.map(|r| {
             Ok(PendingLogin {
                 account_id: r.try_get(0)?,
                 name_key: r.try_get(1)?,
                 state: r.try_get(2)?,
-                expires: r.try_get(3)?,
+                record_hash: r.try_get(3)?,
+                expires: r.try_get(4)?,
             })
         })
         .transpose()
@@ -342,17 +401,78 @@ impl Store {
     /// Replaces envelope `version - 1` by `version` (compare and swap); false if the stored
     /// version is not `version - 1`.
     pub async fn replace_envelope(&self, account_id: &str, version: i64, body: &[u8]) -> Result<bool, DbError> {
-        let done = sqlx::query(
-            "UPDATE envelopes SET version = $2, body = $3, updated = $4 WHERE account_id = $1 AND version = $2 - 1",
+        swap_envelope(&self.pool, account_id, version, body).await
+    }
+
+    /// Saves a password change between its steps, under the hash of its ticket.
+    pub async fn save_password_change(
+        &self,
+        ticket_hash: &str,
+        pending: &PendingPasswordChange,
+    ) -> Result<(), DbError> {
+        sqlx::query("DELETE FROM password_changes WHERE expires < $1")
+            .bind(now())
+            .execute(&self.pool)
+            .await
+            .map_err(db("sweeping old password changes"))?;
+        sqlx::query(
+            "INSERT INTO password_changes (ticket_hash, account_id, envelope_version, expires) VALUES ($1, $2, $3, $4)",
         )
-        .bind(account_id)
-        .bind(version)
-        .bind(body)
-        .bind(now())
+        .bind(ticket_hash)
+        .bind(&pending.account_id)
+        .bind(pending.envelope_version)
+        .bind(pending.expires)
         .execute(&self.pool)
         .await
-        .map_err(db("storing the envelope"))?;
-        Ok(done.rows_affected() == 1)
+        .map_err(db("saving a password change"))?;
+        Ok(())
+    }
+
+    /// Takes a password change (single use).
+    pub async fn take_password_change(&self, ticket_hash: &str) -> Result<Option<PendingPasswordChange>, DbError> {
+        let row = sqlx::query(
+            "DELETE FROM password_changes WHERE ticket_hash = $1 RETURNING account_id, envelope_version, expires",
+        )
+        .bind(ticket_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("taking a password change"))?;
+        row.map(|r| {
+            Ok(PendingPasswordChange {
+                account_id: r.try_get(0)?,
+                envelope_version: r.try_get(1)?,
+                expires: r.try_get(2)?,
+            })
+        })
+        .transpose()
+        .map_err(db("taking a password change"))
+    }
+
+    /// Replaces the account's registration record and its envelope `version - 1` by
+    /// `version` in one transaction: both or neither. False (nothing changed) if the stored
+    /// envelope is no longer `version - 1`.
+    pub async fn change_password(
+        &self,
+        account_id: &str,
+        record: &[u8],
+        version: i64,
+        envelope: &[u8],
+    ) -> Result<bool, DbError> {
+        let mut tx = self.pool.begin().await.map_err(db("changing the password"))?;
+        if !swap_envelope(&mut *tx, account_id, version, envelope).await? {
+            return Ok(false);
+        }
+        let replaced = sqlx::query("UPDATE accounts SET record = $2 WHERE id = $1 AND record IS NOT NULL")
+            .bind(account_id)
+            .bind(record)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("changing the password"))?;
+        if replaced.rows_affected() != 1 {
+            return Ok(false);
+        }
+        tx.commit().await.map_err(db("changing the password"))?;
+        Ok(true)
     }
 
     /// The last entry of the account's audit chain: (seq, hash).
@@ -403,4 +523,24 @@ impl Store {
             .collect::<Result<_, sqlx::Error>>()
             .map_err(db("reading the audit log"))
     }
+}
+
+/// Replaces envelope `version - 1` by `version`, on the pool or inside a transaction.
+async fn swap_envelope<'c>(
+    executor: impl sqlx::Executor<'c, Database = sqlx::Any>,
+    account_id: &str,
+    version: i64,
+    body: &[u8],
+) -> Result<bool, DbError> {
+    let done = sqlx::query(
+        "UPDATE envelopes SET version = $2, body = $3, updated = $4 WHERE account_id = $1 AND version = $2 - 1",
+    )
+    .bind(account_id)
+    .bind(version)
+    .bind(body)
+    .bind(now())
+    .execute(executor)
+    .await
+    .map_err(db("storing the envelope"))?;
+    Ok(done.rows_affected() == 1)
 }

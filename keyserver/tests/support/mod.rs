@@ -145,6 +145,11 @@ pub async fn replica(db_url: &str, secrets: &Path, tls: &TestTls, limit: GuessLi
     Replica { url, public_key, _stop: stop }
 }
 
+/// Two replicas on one database, with the same secrets.
+pub async fn replica_pair(db_url: &str, secrets: &Path, tls: &TestTls, limit: GuessLimit) -> (Replica, Replica) {
+    (replica(db_url, secrets, tls, limit).await, replica(db_url, secrets, tls, limit).await)
+}
+
 /// A client of `replica`, pinning its key.
 pub fn client(replica: &Replica, tls: &TestTls) -> KeyServer {
     KeyServer::new(&replica.url, tls.client.clone(), replica.public_key.clone()).unwrap()

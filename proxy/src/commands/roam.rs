@@ -1,9 +1,11 @@
-//! `smime-proxy keys roam register|status`: the user's key on the roaming key server.
+//! `smime-proxy keys roam register|publish|password|revoke|status`: the user's key on the
+//! roaming key server.
 
 use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, anyhow};
+use smime_crypto::Identity;
 use smime_keyserver::client::KeyServer;
 use smime_proxy::config::KeyServerConfig;
 use smime_proxy::store::KeyStore;
@@ -29,28 +31,7 @@ pub fn run(dir: &Path, command: RoamCommand) -> Result<ExitCode> {
             let server = roam::connect(&keyserver, tls, server.as_deref())?;
             let token = std::fs::read_to_string(&token_file)
                 .with_context(|| format!("cannot read the enrolment token {}", token_file.display()))?;
-            let store = KeyStore::new(dir);
-            let entry = match key {
-                Some(query) => store.find(&query)?,
-                None => match store.list()?.as_slice() {
-                    [only] => only.clone(),
-                    [] => {
-                        return Err(anyhow!(
-                            "the key store is empty: import a key first (`smime-proxy keys import FILE.p12`)"
-                        ));
-                    }
-                    _ => {
-                        return Err(anyhow!("the key store holds several keys: name one with --key FINGERPRINT|EMAIL"));
-                    }
-                },
-            };
-            let store_passphrase = passphrase::obtain(
-                store_passphrase_file.as_deref(),
-                "--store-passphrase-file",
-                "key store passphrase",
-            )?;
-            let identity = store.open(&entry, &store_passphrase).map_err(super::keys::store_error)?;
-            drop(store_passphrase);
+            let identity = stored_identity(dir, key, store_passphrase_file.as_deref())?;
             let password =
                 passphrase::obtain_new(password_file.as_deref(), "--password-file", "new key-server password")?;
             let account = runtime.block_on(roam::register(&server, dir, token.trim(), &password, &identity))?;
@@ -59,13 +40,31 @@ pub fn run(dir: &Path, command: RoamCommand) -> Result<ExitCode> {
                 server.url()
             );
         }
+        RoamCommand::Publish { key, store_passphrase_file, login } => {
+            let identity = stored_identity(dir, key, store_passphrase_file.as_deref())?;
+            let (server, account, password) = log_in_parts(dir, &keyserver, tls, login, "key-server password")?;
+            let version = runtime.block_on(roam::publish(&server, dir, &account, &password, &identity))?;
+            eprintln!(
+                "published the key of {} as envelope version {version} of {account}; other machines unlock it from now on",
+                identity.certificate.tbs_certificate().subject()
+            );
+        }
+        RoamCommand::Password { new_password_file, login } => {
+            let (server, account, current) = log_in_parts(dir, &keyserver, tls, login, "current key-server password")?;
+            let new =
+                passphrase::obtain_new(new_password_file.as_deref(), "--new-password-file", "new key-server password")?;
+            let version = runtime.block_on(roam::change_password(&server, dir, &account, &current, &new))?;
+            eprintln!(
+                "changed the key-server password of {account} (envelope version {version}); the old password no longer works"
+            );
+        }
         RoamCommand::Revoke { device_id, login } => {
-            let (server, account, password) = log_in_parts(dir, &keyserver, tls, login)?;
+            let (server, account, password) = log_in_parts(dir, &keyserver, tls, login, "key-server password")?;
             runtime.block_on(roam::revoke(&server, &account, &password, &device_id))?;
             eprintln!("revoked device {device_id} of {account}");
         }
         RoamCommand::Status { login } => {
-            let (server, account, password) = log_in_parts(dir, &keyserver, tls, login)?;
+            let (server, account, password) = log_in_parts(dir, &keyserver, tls, login, "key-server password")?;
             let report = runtime.block_on(roam::status(&server, &account, &password))?;
             let high_water = roam::RoamState::load(dir)?.high_water(server.url(), &account);
             let mut out = format!(
@@ -96,16 +95,36 @@ pub fn run(dir: &Path, command: RoamCommand) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The server, the account and the password a `revoke` or `status` logs in with.
+/// The stored key `key` names (default: the only one), opened with the store passphrase.
+fn stored_identity(dir: &Path, key: Option<String>, store_passphrase_file: Option<&Path>) -> Result<Identity> {
+    let store = KeyStore::new(dir);
+    let entry = match key {
+        Some(query) => store.find(&query)?,
+        None => match store.list()?.as_slice() {
+            [only] => only.clone(),
+            [] => {
+                return Err(anyhow!("the key store is empty: import a key first (`smime-proxy keys import FILE.p12`)"));
+            }
+            _ => return Err(anyhow!("the key store holds several keys: name one with --key FINGERPRINT|EMAIL")),
+        },
+    };
+    let store_passphrase =
+        passphrase::obtain(store_passphrase_file, "--store-passphrase-file", "key store passphrase")?;
+    store.open(&entry, &store_passphrase).map_err(super::keys::store_error)
+}
+
+/// The server, the account and the password (asked as `prompt` on a terminal) a
+/// `publish`, `password`, `revoke` or `status` logs in with.
 fn log_in_parts(
     dir: &Path,
     keyserver: &KeyServerConfig,
     tls: std::sync::Arc<rustls::ClientConfig>,
     login: RoamLogin,
+    prompt: &str,
 ) -> Result<(KeyServer, String, Zeroizing<Vec<u8>>)> {
     let server = roam::connect(keyserver, tls, login.server.as_deref())?;
     let account = account_name(dir, keyserver, login.account)?;
-    let password = passphrase::obtain(login.password_file.as_deref(), "--password-file", "key-server password")?;
+    let password = passphrase::obtain(login.password_file.as_deref(), "--password-file", prompt)?;
     Ok((server, account, password))
 }
 

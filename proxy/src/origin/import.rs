@@ -22,7 +22,7 @@ use super::router::refused;
 use crate::form::Form;
 use crate::http::see_home;
 use crate::markup::escape;
-use crate::store::{CertSummary, StoreError, unlock_all};
+use crate::store::{CertSummary, StoreError, import_and_unlock, read_pkcs12};
 
 /// Largest upload accepted: PKCS#12 files and certificates are a few kilobytes.
 const MAX_UPLOAD: usize = 256 * 1024;
@@ -97,25 +97,16 @@ impl OwnOrigin {
         };
         let again = upload.take("store_passphrase_again");
         drop(upload);
-        let Some(store) = self.keys.store().cloned() else {
-            return message_page(StatusCode::CONFLICT, "This proxy runs without a key store.");
-        };
-        if store.is_empty().unwrap_or(false)
-            && again.as_ref().map(|a| a.as_slice()) != Some(store_passphrase.as_slice())
+        if let Some(refusal) =
+            self.store_passphrase_refusal(&store_passphrase, again.as_ref().map(|a| a.as_slice()), "imported")
         {
-            return message_page(StatusCode::BAD_REQUEST, "The two store passphrases differ. Nothing was imported.");
+            return refusal;
         }
         let (ca, keys) = (Arc::clone(&self.ca), Arc::clone(&self.keys));
         // Argon2id takes memory and time: off the executor.
         let result = tokio::task::spawn_blocking(move || {
-            // The first key sets the store passphrase, which must be the one the local CA
-            // is already sealed under (a CA not made yet is then made under it).
-            if store.is_empty()? && !ca.takes_any_passphrase()? {
-                ca.unlock(&store_passphrase)?;
-            }
-            let imported = store.import_pkcs12(&p12, &p12_passphrase, &store_passphrase)?;
-            unlock_all(&ca, &keys, &store_passphrase)?;
-            Ok::<_, StoreError>(imported)
+            let identity = read_pkcs12(&p12, &p12_passphrase)?;
+            import_and_unlock(&ca, &keys, &identity, &store_passphrase)
         })
         .await;
         match result {
@@ -148,6 +139,23 @@ impl OwnOrigin {
             }
             Err(_) => message_page(StatusCode::INTERNAL_SERVER_ERROR, "The key cannot be imported."),
         }
+    }
+
+    /// The refusal of a form that cannot set or use the store passphrase: this proxy has
+    /// no key store, or this is the first key and the passphrase was not typed twice alike.
+    /// `nothing` ends the sentence "Nothing was …".
+    pub(super) fn store_passphrase_refusal(
+        &self,
+        passphrase: &[u8],
+        again: Option<&[u8]>,
+        nothing: &str,
+    ) -> Option<Response<Body>> {
+        let Some(store) = self.keys.store() else {
+            return Some(message_page(StatusCode::CONFLICT, "This proxy runs without a key store."));
+        };
+        (store.is_empty().unwrap_or(false) && again != Some(passphrase)).then(|| {
+            message_page(StatusCode::BAD_REQUEST, &format!("The two store passphrases differ. Nothing was {nothing}."))
+        })
     }
 
     /// `POST /api/certs/add`: fields `token` and `certificate` (a file, PEM or DER; its

@@ -80,6 +80,49 @@ pub async fn release(server: &KeyServer, dir: &Path, account: &str, password: &[
     Ok(Released { identity, report })
 }
 
+/// Publishes `identity` (a rotated certificate, a new key imported here) as the account's
+/// next envelope version, after a login with `password`. Refused when the server offers an
+/// envelope older than this machine has seen. Returns the new version.
+pub async fn publish(
+    server: &KeyServer,
+    dir: &Path,
+    account: &str,
+    password: &[u8],
+    identity: &Identity,
+) -> Result<u64, Error> {
+    let account = account.trim().to_lowercase();
+    let payload = payload::encode(identity)?;
+    let high_water = RoamState::load(dir)?.high_water(server.url(), &account);
+    let mut session = server.login(&account, password, &device_name(), high_water, false).await?.session;
+    if session.envelope_version < high_water {
+        return Err(
+            smime_keyserver::Error::EnvelopeRolledBack { got: session.envelope_version, seen: high_water }.into()
+        );
+    }
+    let version = session.replace_payload(&payload).await?;
+    RoamState::record(dir, server.url(), &account, &hex(&session.account_id), version)?;
+    Ok(version)
+}
+
+/// Changes the key-server password of `account` from `current` to `new`: a new OPAQUE
+/// registration and the key re-sealed under it as the next envelope version, swapped in
+/// together by the server. Returns the new version.
+pub async fn change_password(
+    server: &KeyServer,
+    dir: &Path,
+    account: &str,
+    current: &[u8],
+    new: &[u8],
+) -> Result<u64, Error> {
+    let account = account.trim().to_lowercase();
+    let state = RoamState::load(dir)?;
+    let version = server.change_password(&account, current, new, state.high_water(server.url(), &account)).await?;
+    if let Some(known) = state.accounts.get(&account).filter(|a| a.server == server.url()) {
+        RoamState::record(dir, server.url(), &account, &known.account_id, version)?;
+    }
+    Ok(version)
+}
+
 /// Logs in without releasing the key, for the report alone.
 pub async fn status(server: &KeyServer, account: &str, password: &[u8]) -> Result<Report, Error> {
     let account = account.trim().to_lowercase();

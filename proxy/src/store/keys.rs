@@ -64,6 +64,15 @@ struct KeyMeta {
     sealed: String,
 }
 
+/// The key and certificates of the PKCS#12 file `p12` (OpenSSL 3 default or `-legacy`),
+/// as [`KeyStore::import`] takes them.
+pub fn read_pkcs12(p12: &[u8], passphrase: &[u8]) -> Result<Identity, StoreError> {
+    smime_crypto::pkcs12::read_identity(p12, passphrase).map_err(|e| match e {
+        smime_crypto::Error::WrongPassphrase => StoreError::WrongPkcs12Passphrase,
+        other => StoreError::Crypto(other),
+    })
+}
+
 impl KeyStore {
     /// The store of the configuration directory `config_dir` (nothing is created until
     /// the first import).
@@ -166,19 +175,14 @@ impl KeyStore {
     }
 
     /// Reads the key and certificates of the PKCS#12 file `p12` (OpenSSL 3 default or
-    /// `-legacy`) and imports them as [`Self::import`] does: what `keys import` and the own
-    /// page's upload both call.
+    /// `-legacy`) and imports them as [`Self::import`] does: what `keys import` calls.
     pub fn import_pkcs12(
         &self,
         p12: &[u8],
         p12_passphrase: &[u8],
         store_passphrase: &[u8],
     ) -> Result<Imported, StoreError> {
-        let identity = smime_crypto::pkcs12::read_identity(p12, p12_passphrase).map_err(|e| match e {
-            smime_crypto::Error::WrongPassphrase => StoreError::WrongPkcs12Passphrase,
-            other => StoreError::Crypto(other),
-        })?;
-        self.import(&identity, store_passphrase)
+        self.import(&read_pkcs12(p12, p12_passphrase)?, store_passphrase)
     }
 
     /// Removes the key `query` names (see [`Self::find`]) and returns what it was.

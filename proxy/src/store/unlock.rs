@@ -1,7 +1,11 @@
 //! [`unlock_all`]: everything the one store passphrase opens, in an order that never
-//! seals the CA under a passphrase the key store does not share.
+//! seals the CA under a passphrase the key store does not share; [`import_and_unlock`]:
+//! a key added to the store under that passphrase (the own page's imports: a PKCS#12
+//! upload, a local copy of a key released by the key server).
 
-use super::{CaUnlocked, CaVault, KeyRing, StoreError};
+use smime_crypto::Identity;
+
+use super::{CaUnlocked, CaVault, Imported, KeyRing, StoreError};
 
 /// What [`unlock_all`] opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +32,38 @@ pub fn unlock_all(ca: &CaVault, keys: &KeyRing, passphrase: &[u8]) -> Result<Ope
     let report = ca.unlock(passphrase)?;
     let count = if stored { keys.unlock(passphrase)? } else { 0 };
     Ok(Opened { ca: report, keys: count })
+}
+
+/// Seals `identity` into the ring's key store under `passphrase` ([`super::KeyStore::import`],
+/// as every import does) and unlocks everything the passphrase opens. The first key sets
+/// the store passphrase, which must be the one the local CA is already sealed under (a CA
+/// not made yet is then made under it). Argon2id: call it off the async executor.
+pub fn import_and_unlock(
+    ca: &CaVault,
+    keys: &KeyRing,
+    identity: &Identity,
+    passphrase: &[u8],
+) -> Result<Imported, StoreError> {
+    let store = keys.store().ok_or(StoreError::NoKeys)?;
+    if store.is_empty()? && !ca.takes_any_passphrase()? {
+        ca.unlock(passphrase)?;
+    }
+    // Checks the passphrase against the keys already stored.
+    let imported = store.import(identity, passphrase)?;
+    unlock_all(ca, keys, passphrase)?;
+    Ok(imported)
+}
+
+/// Checks `passphrase` as [`import_and_unlock`] will: against the stored keys or, when
+/// there are none yet, against the sealed CA (which it then unlocks). A store with neither
+/// takes any non-empty passphrase. Fails when the ring has no key store.
+pub fn check_store_passphrase(ca: &CaVault, keys: &KeyRing, passphrase: &[u8]) -> Result<(), StoreError> {
+    let store = keys.store().ok_or(StoreError::NoKeys)?;
+    if store.is_empty()? && !passphrase.is_empty() && !ca.takes_any_passphrase()? {
+        ca.unlock(passphrase)?;
+        return Ok(());
+    }
+    store.check_passphrase(passphrase)
 }
 
 #[cfg(test)]
