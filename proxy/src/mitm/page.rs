@@ -119,16 +119,9 @@ pub(crate) async fn rewrite_fields(
     }
 }
 
-/// Whether `res`'s body is S/MIME: `application/pkcs7-mime` (or the old `x-` type) or
-/// `multipart/signed` with an S/MIME signature.
+/// Whether `res`'s body is S/MIME (see [`crate::http::is_smime`]).
 pub(crate) fn is_smime(res: &Response<Body>) -> bool {
-    let content_type = res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let lower = content_type.to_ascii_lowercase();
-    match crate::rules::essence(&lower).as_str() {
-        "application/pkcs7-mime" | "application/x-pkcs7-mime" => true,
-        "multipart/signed" => lower.contains("pkcs7-signature"),
-        _ => false,
-    }
+    crate::http::is_smime(res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default())
 }
 
 /// `res` (an S/MIME body of a page at `origin`, see [`is_smime`]) replaced by the read

@@ -34,14 +34,8 @@ pub(crate) fn eligible_request(method: &Method, headers: &HeaderMap) -> bool {
 /// announced larger than [`MAX_PAGE`].
 pub(crate) fn eligible_response(res: &Response<Body>, smime_pages: bool) -> bool {
     let text = |name| res.headers().get(name).and_then(|v| v.to_str().ok());
-    let content_type = text(header::CONTENT_TYPE).unwrap_or_default().to_ascii_lowercase();
-    let essence = content_type.split(';').next().unwrap_or_default().trim();
-    let kind_ok = match essence {
-        "text/html" => true,
-        "application/pkcs7-mime" | "application/x-pkcs7-mime" => smime_pages,
-        "multipart/signed" => smime_pages && content_type.contains("pkcs7-signature"),
-        _ => false,
-    };
+    let content_type = text(header::CONTENT_TYPE).unwrap_or_default();
+    let kind_ok = if crate::http::is_smime(content_type) { smime_pages } else { crate::rewrite::is_html(content_type) };
     let size_ok = text(header::CONTENT_LENGTH).and_then(|l| l.parse::<usize>().ok()).is_none_or(|l| l <= MAX_PAGE);
     res.status() == StatusCode::OK && kind_ok && size_ok
 }
