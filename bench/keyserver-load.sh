@@ -34,6 +34,8 @@ fi
 BIN=$CARGO_TARGET_DIR/$PROFILE
 
 WORK=$(mktemp -d)
+# The throwaway cluster lives in $WORK/pg and runs as user postgres, which must reach it.
+chmod 711 "$WORK"
 PIDS=()
 STARTED_PG=
 cleanup() {
