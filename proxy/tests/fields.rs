@@ -14,8 +14,6 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{Request, Response};
-use smime_ca::LocalCa;
-use smime_proxy::store::KeyRing;
 use smime_proxy_tests::{openssl, openssl_ok, pki_file};
 use support::*;
 
@@ -123,9 +121,7 @@ fn contact_page(stored: &[(String, String)]) -> String {
 struct Setup {
     _dir: tempfile::TempDir,
     upstream: Upstream,
-    proxy: smime_proxy::RunningProxy,
-    ca: Arc<LocalCa>,
-    keys: Arc<KeyRing>,
+    bob: BobsProxy,
     stored: Stored,
 }
 
@@ -158,23 +154,19 @@ async fn setup_with(site: &str) -> Setup {
     std::fs::write(rules.join("testsite.toml"), RULE).unwrap();
     let text = format!("rules_dir = \"{}\"\n", rules.display());
     let site = format!("{}={site}", upstream.by_name());
-    let BobsProxy { proxy, ca, keys, .. } = BobsProxy::start(dir.path(), &text, site, pki.write_ca(dir.path())).await;
-    Setup { _dir: dir, upstream, proxy, ca, keys, stored }
+    let bob = BobsProxy::start(dir.path(), &text, site, pki.write_ca(dir.path())).await;
+    Setup { _dir: dir, upstream, bob, stored }
 }
 
 impl Setup {
-    fn roots(&self) -> Vec<rustls::pki_types::CertificateDer<'static>> {
-        vec![self.ca.certificate().der().clone()]
-    }
-
     async fn get(&self, path: &str) -> Fetched {
         let req = Request::get(path).body(Full::new(Bytes::new())).unwrap();
-        https_via_proxy(self.proxy.local_addr(), &self.upstream.by_name(), &self.roots(), req).await.unwrap()
+        https_via_proxy(self.bob.proxy.local_addr(), &self.upstream.by_name(), &self.bob.roots(), req).await.unwrap()
     }
 
     async fn post(&self, path: &str, content_type: &str, body: Vec<u8>) -> Fetched {
         let req = Request::post(path).header("content-type", content_type).body(Full::new(Bytes::from(body))).unwrap();
-        https_via_proxy(self.proxy.local_addr(), &self.upstream.by_name(), &self.roots(), req).await.unwrap()
+        https_via_proxy(self.bob.proxy.local_addr(), &self.upstream.by_name(), &self.bob.roots(), req).await.unwrap()
     }
 
     /// The frame at `src`, as a frame of the site's page loads it.
@@ -186,8 +178,9 @@ impl Setup {
             .header("sec-fetch-site", "cross-site")
             .body(Full::new(Bytes::new()))
             .unwrap();
-        let fetched =
-            https_via_proxy(self.proxy.local_addr(), &format!("{ORIGIN}:443"), &self.roots(), req).await.unwrap();
+        let fetched = https_via_proxy(self.bob.proxy.local_addr(), &format!("{ORIGIN}:443"), &self.bob.roots(), req)
+            .await
+            .unwrap();
         assert_eq!(fetched.status, 200, "{}", fetched.text());
         fetched.text()
     }
@@ -310,7 +303,7 @@ async fn without_the_opt_in_a_site_gets_its_forms_as_typed() {
     s.post("/contact", "application/x-www-form-urlencoded", body.clone()).await;
     assert_eq!(s.upstream.received.lock().unwrap().last().unwrap(), &body, "sent as typed");
     // Saving works with the keys locked: nothing is encrypted.
-    s.keys.lock();
+    s.bob.keys.lock();
     let res = s.post("/contact", "application/x-www-form-urlencoded", body.clone()).await;
     assert_eq!(res.status, 404, "forwarded: {}", res.text());
     // Armor in its pages is left as the site serves it.
@@ -350,7 +343,7 @@ async fn nothing_is_sent_when_a_field_cannot_be_encrypted() {
     assert!(sent.contains("-----BEGIN CMS-----\\n") && !sent.contains("4711"), "{sent}");
 
     // A locked key store: nothing is sent, and the page says how to unlock.
-    s.keys.lock();
+    s.bob.keys.lock();
     let before = count();
     let res = s.post("/contact", "application/x-www-form-urlencoded", b"_action=save&_notes=secret".to_vec()).await;
     assert_eq!(res.status, 503);
@@ -522,7 +515,7 @@ async fn a_signed_submission_verifies_over_its_documented_canonical_form() {
     assert!(json.text().contains("only urlencoded and multipart"), "{}", json.text());
     let forged = s.post("/order", "application/x-www-form-urlencoded", b"item=x&smime_signature=y".to_vec()).await;
     assert!(forged.text().contains("already has a field named smime_signature"), "{}", forged.text());
-    s.keys.lock();
+    s.bob.keys.lock();
     let locked = s.post("/order", "application/x-www-form-urlencoded", b"item=x".to_vec()).await;
     assert!(locked.text().contains("the key store is locked"), "{}", locked.text());
     assert_eq!(s.upstream.received.lock().unwrap().len(), before);

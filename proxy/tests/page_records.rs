@@ -14,8 +14,6 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{Request, Response};
-use smime_ca::LocalCa;
-use smime_proxy::store::KeyRing;
 use smime_proxy_tests::{openssl, pki_file};
 use support::*;
 
@@ -27,9 +25,7 @@ const STATEMENT: &[u8] = b"<!doctype html><html><body>\r\n<p>Balance: 1.234,56 \
 struct Setup {
     _dir: tempfile::TempDir,
     upstream: Upstream,
-    proxy: smime_proxy::RunningProxy,
-    ca: Arc<LocalCa>,
-    keys: Arc<KeyRing>,
+    bob: BobsProxy,
 }
 
 async fn setup() -> Setup {
@@ -46,21 +42,17 @@ async fn setup() -> Setup {
     let upstream = Upstream::start_with(&pki, routes).await;
 
     let site = format!("{}=roundcube", upstream.by_name());
-    let BobsProxy { proxy, ca, keys, .. } = BobsProxy::start(dir.path(), "", site, pki.write_ca(dir.path())).await;
-    Setup { _dir: dir, upstream, proxy, ca, keys }
+    let bob = BobsProxy::start(dir.path(), "", site, pki.write_ca(dir.path())).await;
+    Setup { _dir: dir, upstream, bob }
 }
 
 impl Setup {
-    fn roots(&self) -> Vec<rustls::pki_types::CertificateDer<'static>> {
-        vec![self.ca.certificate().der().clone()]
-    }
-
     async fn site(&self, req: Request<Full<Bytes>>) -> Fetched {
-        https_via_proxy(self.proxy.local_addr(), &self.upstream.by_name(), &self.roots(), req).await.unwrap()
+        https_via_proxy(self.bob.proxy.local_addr(), &self.upstream.by_name(), &self.bob.roots(), req).await.unwrap()
     }
 
     async fn own(&self, req: Request<Full<Bytes>>) -> Fetched {
-        https_via_proxy(self.proxy.local_addr(), &format!("{ORIGIN}:443"), &self.roots(), req).await.unwrap()
+        https_via_proxy(self.bob.proxy.local_addr(), &format!("{ORIGIN}:443"), &self.bob.roots(), req).await.unwrap()
     }
 
     /// The own page's token and the id of the kept page loaded from `url`, if listed.
@@ -187,7 +179,7 @@ async fn only_the_own_page_gets_a_record() {
     let res = s.sign(&format!("https://{ORIGIN}"), format!("token={token}&page=00")).await;
     assert_eq!(res.status, 410, "unknown page");
     // Locked keys: nothing signed, and the page says why.
-    s.keys.lock();
+    s.bob.keys.lock();
     let res = s.sign(&format!("https://{ORIGIN}"), form).await;
     assert_eq!(res.status, 503);
     assert!(res.text().contains("the key store is locked"), "{}", res.text());

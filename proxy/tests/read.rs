@@ -10,8 +10,7 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{Request, Response};
-use smime_ca::LocalCa;
-use smime_proxy::store::{CertStore, KeyRing};
+use smime_proxy::store::CertStore;
 use smime_proxy_tests::{openssl_ok, pki_file};
 use support::*;
 
@@ -90,10 +89,7 @@ fn reply(content_type: &str, body: Vec<u8>) -> Response<Full<Bytes>> {
 struct Setup {
     _dir: tempfile::TempDir,
     upstream: Upstream,
-    proxy: smime_proxy::RunningProxy,
-    ca: Arc<LocalCa>,
-    keys: Arc<KeyRing>,
-    config_dir: std::path::PathBuf,
+    bob: BobsProxy,
     /// Cookie headers of the viewsource requests the upstream got.
     fetches: Arc<Mutex<Vec<String>>>,
 }
@@ -126,16 +122,11 @@ async fn setup_with(rule: &str, routes: Routes, fetches: Arc<Mutex<Vec<String>>>
     let upstream = Upstream::start_with(&pki, routes).await;
 
     let site = format!("{}={rule}", upstream.by_name());
-    let BobsProxy { proxy, ca, keys, config_dir } =
-        BobsProxy::start(dir.path(), "", site, pki.write_ca(dir.path())).await;
-    Setup { config_dir, _dir: dir, upstream, proxy, ca, keys, fetches }
+    let bob = BobsProxy::start(dir.path(), "", site, pki.write_ca(dir.path())).await;
+    Setup { _dir: dir, upstream, bob, fetches }
 }
 
 impl Setup {
-    fn roots(&self) -> Vec<rustls::pki_types::CertificateDer<'static>> {
-        vec![self.ca.certificate().der().clone()]
-    }
-
     fn page_origin(&self) -> String {
         format!("https://{}", self.upstream.by_name())
     }
@@ -146,7 +137,7 @@ impl Setup {
             .header("cookie", COOKIE)
             .body(Full::new(Bytes::new()))
             .unwrap();
-        https_via_proxy(self.proxy.local_addr(), &self.upstream.by_name(), &self.roots(), req).await.unwrap()
+        https_via_proxy(self.bob.proxy.local_addr(), &self.upstream.by_name(), &self.bob.roots(), req).await.unwrap()
     }
 
     /// The frame at `src` (an `https://smime-proxy.invalid/...` URL), as a frame of a page
@@ -159,7 +150,7 @@ impl Setup {
             .header("sec-fetch-site", "cross-site")
             .body(Full::new(Bytes::new()))
             .unwrap();
-        https_via_proxy(self.proxy.local_addr(), &format!("{ORIGIN}:443"), &self.roots(), req).await.unwrap()
+        https_via_proxy(self.bob.proxy.local_addr(), &format!("{ORIGIN}:443"), &self.bob.roots(), req).await.unwrap()
     }
 }
 
@@ -219,7 +210,7 @@ async fn an_encrypted_message_is_read_in_a_single_use_frame_the_page_never_sees(
     assert!(!again.text().contains(MARKER));
 
     // The signer was learned for replies.
-    let learned = CertStore::new(&s.config_dir).list().unwrap();
+    let learned = CertStore::new(&s.bob.config_dir).list().unwrap();
     assert!(learned.iter().any(|c| c.summary.addresses.iter().any(|a| a == "alice@example.test")), "{learned:?}");
 }
 
@@ -249,7 +240,7 @@ async fn failures_and_signatures_get_their_banner() {
     let doc = s.frame(&frame_src(&s.view("4").await.text()), &origin).await.text();
     assert!(doc.contains("Signature INVALID") && doc.contains("smime-banner bad"), "{doc}");
 
-    s.keys.lock();
+    s.bob.keys.lock();
     let doc = s.frame(&frame_src(&s.view("1").await.text()), &origin).await.text();
     assert!(doc.contains("the key store is locked") && doc.contains(&format!("http://{ORIGIN}/")), "{doc}");
     assert!(!doc.contains(MARKER));
@@ -314,7 +305,7 @@ async fn a_json_preview_gets_a_frame_per_smime_message_and_stays_json() {
         .header("content-type", "application/x-www-form-urlencoded")
         .body(Full::new(Bytes::from_static(b"view=SU5CT1g&buid=1&preview=1&token=t")))
         .unwrap();
-    let page = https_via_proxy(s.proxy.local_addr(), &s.upstream.by_name(), &s.roots(), req).await.unwrap();
+    let page = https_via_proxy(s.bob.proxy.local_addr(), &s.upstream.by_name(), &s.bob.roots(), req).await.unwrap();
     assert_eq!(page.status, 200);
     let text = page.text();
     let json = text.strip_prefix("/*-secure-").and_then(|t| t.strip_suffix("*/")).expect(&text);
@@ -362,7 +353,7 @@ async fn a_json_view_with_an_lf_export_is_read() {
         .header("x-xsrf-token", "xsrf-1")
         .body(Full::new(Bytes::new()))
         .unwrap();
-    let page = https_via_proxy(s.proxy.local_addr(), &s.upstream.by_name(), &s.roots(), req).await.unwrap();
+    let page = https_via_proxy(s.bob.proxy.local_addr(), &s.upstream.by_name(), &s.bob.roots(), req).await.unwrap();
     let answer: serde_json::Value = serde_json::from_slice(&page.body).unwrap();
     assert_eq!(answer["subject"], "s");
     assert_eq!(answer["parts"]["type"], "UIxMailPartLinkViewer");

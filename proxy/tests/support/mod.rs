@@ -506,6 +506,11 @@ pub struct BobsProxy {
 }
 
 impl BobsProxy {
+    /// Trusts only the proxy's interception CA.
+    pub fn roots(&self) -> Vec<CertificateDer<'static>> {
+        vec![self.ca.certificate().der().clone()]
+    }
+
     /// Serves `site` (`HOST:PORT=RULE[,options]`) with `config_text` as config.toml, in `dir`.
     pub async fn start(dir: &Path, config_text: &str, site: String, upstream_ca: PathBuf) -> Self {
         use smime_crypto::{Identity, PrivateKey, load_certificates};
