@@ -37,7 +37,7 @@ for target in "${targets[@]}"; do
   result=ok
   "$target_dir/x86_64-unknown-linux-gnu/release/$target" -runs="$runs" -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$here/artifacts/$target/" "$corpus" >"$log" 2>&1 || result=FAILED
-  done_line=$(grep -o 'Done [0-9]* runs in [0-9]* second' "$log" | tail -1)
+  done_line=$(grep -o 'Done [0-9]* runs in [0-9]* second' "$log" | tail -1 || true)
   executions=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
   seconds=$(grep -o 'in [0-9]* second' <<<"$done_line" | grep -o '[0-9]*' || echo "?")
   speed=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")

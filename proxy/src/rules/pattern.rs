@@ -146,7 +146,8 @@ impl PathPattern {
             (None, None) => (raw, None, ""),
             (Some(at), None) => (&raw[..at], Some(Wildcard::Any), &raw[at + 1..]),
             (None, Some(open)) => {
-                let close = raw.find('}').ok_or_else(|| format!("`{{` without `}}` in `{raw}`"))?;
+                let close =
+                    raw[open..].find('}').map(|at| open + at).ok_or_else(|| format!("`{{` without `}}` in `{raw}`"))?;
                 let name = &raw[open + 1..close];
                 if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
                     return Err(format!("`{{{name}}}`: a capture name is letters, digits and `_`"));
@@ -305,6 +306,9 @@ mod tests {
         assert!(e("/a**").contains("whole segment"));
         assert!(e("/{a}/{a}").contains("appears twice"));
         assert!(e("/{a").contains("without `}`"));
+        // A `}` before the `{` (found by the rule_file fuzz target: it sliced backwards).
+        assert!(e("/ur}s{e").contains("without `}`"));
+        assert!(e("/a}{b}").contains("one `*` or `{name}` per segment"));
         assert!(e("/{}").contains("capture name"));
         assert!(e("/*{a}").contains("one `*` or `{name}` per segment"));
         assert!(e("/{a}x*").contains("one `*` or `{name}` per segment"));
