@@ -57,7 +57,7 @@ pub mod rules;
 pub mod run_lock;
 mod smtp;
 pub mod store;
-mod timestamp;
+pub mod timestamp;
 pub mod trust_stores;
 
 pub use config::{Config, Overrides};

@@ -135,7 +135,7 @@ fn verify_page(args: &MessageArgs) -> Result<ExitCode> {
     let (signer, status) = single_signer(&verified);
     let mut out = std::io::stdout();
     writeln!(out, "URL: {}", record.url)?;
-    writeln!(out, "Received at: {}", rfc3339(record.received))?;
+    writeln!(out, "Received at: {}", smime_proxy::timestamp::rfc3339(record.received))?;
     report(signer, &status, &mut out)?;
     if status != SignatureStatus::Valid {
         return Ok(ExitCode::FAILURE);
@@ -154,13 +154,6 @@ fn single_signer(verified: &smime_crypto::Verified) -> (Option<&SignerReport>, S
     }
 }
 
-/// `at` as RFC 3339.
-fn rfc3339(at: std::time::SystemTime) -> String {
-    time::OffsetDateTime::from(at)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| "(unreadable)".into())
-}
-
 /// Prints the verdict: status, signer address and subject, signing time, anchor.
 fn report(signer: Option<&SignerReport>, status: &SignatureStatus, out: &mut dyn Write) -> Result<()> {
     match status {
@@ -172,7 +165,7 @@ fn report(signer: Option<&SignerReport>, status: &SignatureStatus, out: &mut dyn
         writeln!(out, "Signer: {addresses}")?;
         writeln!(out, "Subject: {}", signer.subject)?;
         if let Some(time) = signer.signing_time {
-            writeln!(out, "Signed at: {}", rfc3339(time))?;
+            writeln!(out, "Signed at: {}", smime_proxy::timestamp::rfc3339(time))?;
         }
         writeln!(out, "Algorithm: {} with {}", signer.algorithm, signer.digest)?;
         if let Some(chain) = &signer.chain {

@@ -12,7 +12,7 @@ mod plain;
 mod response;
 mod upstream;
 
-pub(crate) use content_coding::decodable;
+pub(crate) use content_coding::decoded;
 pub(crate) use content_type::is_smime;
 pub(crate) use error_page::{bad_gateway, gateway_timeout, root_cause};
 pub(crate) use plain::PlainClient;

@@ -246,7 +246,7 @@ impl HttpHandler for Handler {
         // Kept as the server sent it, before any rewriting below.
         let res = match exchange.record.take() {
             Some((url, smime_pages)) if records::eligible_response(&res, smime_pages) => {
-                records::recording(res, Arc::clone(&self.shared.pages), url)
+                records::recording(res, Arc::clone(&self.shared.pages), &exchange.host, url)
             }
             _ => res,
         };

@@ -13,7 +13,7 @@ use hudsucker::hyper::{Response, StatusCode};
 
 use crate::flows::Services;
 use crate::flows::read::{ReadFlow, ViewRequest};
-use crate::http::{bad_gateway, decodable, gateway_timeout};
+use crate::http::{bad_gateway, decoded, gateway_timeout};
 use crate::rewrite::{ControlsState, PageCharset, controls, insert_reading, is_html};
 use crate::rules::Rule;
 
@@ -179,17 +179,7 @@ async fn collect(res: Response<Body>, host: &str, path_len: usize, limit: Durati
         tracing::info!(host, path_len, "page charset not rewritable, passed through");
         return Err(res);
     }
-    if !decodable(res.headers()) {
-        tracing::info!(host, path_len, "unknown content coding, passed through");
-        return Err(res);
-    }
-    let res = match hudsucker::decode_response(res) {
-        Ok(res) => res,
-        Err(error) => {
-            tracing::warn!(host, %error, "cannot decode page");
-            return Err(bad_gateway(host, "the page's content coding could not be decoded"));
-        }
-    };
+    let res = decoded(res, host)?;
     let (parts, body) = res.into_parts();
     match tokio::time::timeout(limit, Limited::new(body, MAX_PAGE).collect()).await {
         Ok(Ok(collected)) => Ok(Page { parts, bytes: collected.to_bytes(), charset }),

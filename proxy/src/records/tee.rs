@@ -14,19 +14,13 @@ use zeroize::Zeroizing;
 
 use super::{MAX_PAGE, RecentPages};
 
-/// `res` (an eligible page, see [`super::eligible_response`]) with its content coding
-/// removed and its body copied into `pages` under `url` when it ends complete; a coding
-/// the proxy cannot decode passes the response on unkept.
-pub(crate) fn recording(res: Response<Body>, pages: Arc<RecentPages>, url: String) -> Response<Body> {
-    if !crate::http::decodable(res.headers()) {
-        return res;
-    }
-    let res = match hudsucker::decode_response(res) {
+/// `res` (an eligible page of `host`, see [`super::eligible_response`]) with its content
+/// coding removed and its body copied into `pages` under `url` when it ends complete; a
+/// coding the proxy cannot decode passes the response on unkept.
+pub(crate) fn recording(res: Response<Body>, pages: Arc<RecentPages>, host: &str, url: String) -> Response<Body> {
+    let res = match crate::http::decoded(res, host) {
         Ok(res) => res,
-        Err(error) => {
-            tracing::warn!(%error, "cannot decode a page");
-            return crate::http::bad_gateway("the server", "the page's content coding could not be decoded");
-        }
+        Err(passed_on) => return passed_on,
     };
     let content_type =
         res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
