@@ -60,6 +60,17 @@ pub struct Rule {
     pub smime_pages: bool,
 }
 
+impl Rule {
+    /// The form field names all `[[encrypted_fields]]` entries name (edit forms fill
+    /// them), each once, sorted.
+    pub fn encrypted_field_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.encrypted_fields.iter().flat_map(EncryptedFields::field_names).collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+}
+
 /// A request whose fields the proxy signs: a detached CMS signature over their canonical
 /// form (`flows::signed_forms`), armored, in one more field.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -96,9 +96,7 @@ pub(crate) async fn page(
         return None;
     }
     let page = join_broken_lines(page);
-    let mut names: Vec<&str> = rule.encrypted_fields.iter().flat_map(EncryptedFields::field_names).collect();
-    names.sort_unstable();
-    names.dedup();
+    let names = rule.encrypted_field_names();
     let found = match find_armor(&page, charset, &names) {
         Ok(found) => found,
         Err(error) => {
