@@ -12,6 +12,10 @@
 #   bench/soak.sh [--minutes N]   release build, N minutes (default 10); exit 2 when RSS
 #                                 grows beyond the noise or a descriptor leaks
 #   bench/soak.sh --smoke         debug build, 20 s, nothing judged (CI runs it)
+#   bench/soak.sh --heap FILE     the proxy under heaptrack, its profile written to FILE
+#                                 (.zst), and the heap it still holds after the load
+#                                 printed: run it for 5 and for 10 minutes to tell state
+#                                 that grows from the allocator's footprint
 #
 # Env: WORKERS=6 INTERVAL=10 (smoke: 2) SETTLE=15 (smoke: 10) UP_PORT=19450 (and +1) SP_PORT=19090,
 # PROFILE=debug for the full soak on the debug build (memory and descriptors do not depend on it).
@@ -20,12 +24,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/smime-proxy/target}
 
-smoke= minutes=10
+smoke= minutes=10 heap=
 while [[ $# -gt 0 ]]; do
   case $1 in
     --smoke) smoke=1 ;;
     --minutes) minutes=$2; shift ;;
-    *) echo "usage: bench/soak.sh [--smoke] [--minutes N]" >&2; exit 64 ;;
+    --heap) heap=$(realpath -m "${2%.zst}").zst; shift ;;
+    *) echo "usage: bench/soak.sh [--smoke] [--minutes N] [--heap FILE]" >&2; exit 64 ;;
   esac
   shift
 done
@@ -44,6 +49,10 @@ else
   fi
 fi
 bin=$CARGO_TARGET_DIR/$profile/smime-proxy
+if [[ -n $heap ]] && ! command -v heaptrack >/dev/null; then
+  echo "bench/soak.sh --heap needs heaptrack (apt install heaptrack)" >&2
+  exit 64
+fi
 
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
@@ -73,15 +82,24 @@ printf 'trust_anchors = ["%s"]\n' "$work/pki/ca.pem" >"$config/config.toml"
 printf 'soak store passphrase\n' >"$work/store-pass"
 "$bin" --config-dir "$config" keys import "$work/pki/bob.p12" --passphrase-file "$work/pki/passphrase.txt" \
   --store-passphrase-file "$work/store-pass" >/dev/null
-"$bin" --config-dir "$config" run --listen "127.0.0.1:$SP_PORT" --site "localhost:$UP_PORT=roundcube" \
-  --upstream-ca "$work/up-ca.pem" --store-passphrase-file "$work/store-pass" --log warn 2>"$work/proxy.log" &
+${heap:+heaptrack -o "${heap%.zst}"} "$bin" --config-dir "$config" run --listen "127.0.0.1:$SP_PORT" \
+  --site "localhost:$UP_PORT=roundcube" --upstream-ca "$work/up-ca.pem" --store-passphrase-file "$work/store-pass" \
+  --log warn 2>"$work/proxy.log" >"$work/proxy.out" &
 sp_pid=$!
 pids+=($sp_pid)
 wait_port "$SP_PORT"
+# Under heaptrack the proxy is the wrapper's child: that is the process to watch.
+[[ -z $heap ]] || { wrapper=$sp_pid; sp_pid=$(pgrep -P "$wrapper" -f "$bin"); pids+=($sp_pid); }
 
 echo "== soak: $seconds s, $WORKERS workers, $profile build, a sample every $interval s"
 status=0
 python3 bench/soak.py load "$SP_PORT" "$UP_PORT" "$config/ca.pem" "$work/up-ca.pem" "$sp_pid" "$seconds" \
   "$WORKERS" "$interval" "$marker" "$judge" "$settle" || status=$?
 kill -0 "$sp_pid" 2>/dev/null || { echo "smime-proxy died:" >&2; tail -20 "$work/proxy.log" >&2; exit 1; }
+if [[ -n $heap ]]; then
+  kill "$sp_pid" && wait "$wrapper" || true
+  echo "== heap (heaptrack's profile in $heap)"
+  heaptrack_print -f "$heap" -p 0 -a 0 -T 0 2>/dev/null |
+    sed -n -e 's/^calls to allocation functions: /allocations: /p' -e 's/^total memory leaked: /held after the load: /p'
+fi
 exit "$status"

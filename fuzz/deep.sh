@@ -5,8 +5,9 @@
 #
 #   fuzz/deep.sh [TARGET...]          (default: every target, one after the other)
 #
-# env: FUZZ_RUNS=10000000 executions per target; FUZZ_SANITIZER=none (or address: twice the
-# build, half the speed, and it also finds memory errors in C code, e.g. aws-lc's);
+# env: FUZZ_RUNS=10000000 executions per target (the corpus is replayed first and counts);
+# FUZZ_SANITIZER=none (or address: AddressSanitizer in the Rust code and in the C of aws-lc
+# and ring, built with clang and cmake, in a target directory of its own, at half the speed);
 # FUZZ_CORPUS_DIR=~/.cache/smime-proxy/fuzz-corpus (each target's corpus, seeded from
 # fuzz/corpus/ at the first run); FUZZ_TARGET_DIR as in smoke.sh. Findings go to
 # fuzz/artifacts/TARGET/ and end that target's run; the script goes on with the next and
@@ -19,6 +20,13 @@ corpora=${FUZZ_CORPUS_DIR:-$HOME/.cache/smime-proxy/fuzz-corpus}
 target_dir=${FUZZ_TARGET_DIR:-$HOME/.cache/smime-proxy/fuzz-target}
 export RUSTC_BOOTSTRAP=1 CARGO_TERM_COLOR=never
 unset CARGO_TARGET_DIR
+if [[ $sanitizer == address ]]; then
+  # The C too: aws-lc-sys builds itself with ASan through cmake when asked, ring through cc.
+  command -v clang >/dev/null && command -v cmake >/dev/null ||
+    { echo "fuzz deep: an AddressSanitizer build needs clang and cmake (apt install clang cmake)" >&2; exit 2; }
+  export AWS_LC_SYS_SANITIZER=asan CC=clang CXX=clang++ CFLAGS="-fsanitize=address -fno-omit-frame-pointer"
+  target_dir=${FUZZ_TARGET_DIR:-$HOME/.cache/smime-proxy/fuzz-target-asan}
+fi
 
 cd "$here"
 bash "$here/seed.sh" >/dev/null
