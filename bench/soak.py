@@ -213,12 +213,16 @@ def report(samples, idle, after, counts, errors, seconds, settle):
     fd_slope, fd_noise = slope([(t, fds) for t, _, fds in half])
     rss_growth, fd_growth = rss_slope * span, fd_slope * span
     # Growth over the second half counts only beyond twice the samples' scatter around
-    # the fit (and beyond 1 MB / 4 descriptors: allocator and pool granularity).
-    rss_ok = rss_growth <= max(2 * rss_noise, 1024)
+    # the fit, and beyond 1 MB / 4 descriptors: allocator and pool granularity (glibc's
+    # per-thread arenas creep up by a few hundred KB for about 15 minutes of this load and
+    # then stay; what the proxy holds does not grow: see `--heap` in soak.sh).
+    rss_within_noise = rss_growth <= 2 * rss_noise
+    rss_ok = rss_within_noise or rss_growth <= 1024
     fd_ok = fd_growth <= max(2 * fd_noise, 4) and after[1] <= idle[1] + 4
     print(f"second half ({span:.0f} s): RSS {rss_growth / 1024:+.2f} MB (noise ±{rss_noise / 1024:.2f} MB), "
           f"fds {fd_growth:+.1f} (noise ±{fd_noise:.1f})")
-    print(f"verdict: RSS {'levels off' if rss_ok else 'GROWS'}; descriptors {'no leak' if fd_ok else 'LEAK'}"
+    rss_verdict = "GROWS" if not rss_ok else "levels off" if rss_within_noise else "levels off (under the 1 MB floor)"
+    print(f"verdict: RSS {rss_verdict}; descriptors {'no leak' if fd_ok else 'LEAK'}"
           f"{'' if not errors else f'; {len(errors)} requests failed'}")
     return rss_ok and fd_ok
 
