@@ -214,8 +214,8 @@ def report(samples, idle, after, counts, errors, seconds, settle):
     rss_growth, fd_growth = rss_slope * span, fd_slope * span
     # Growth over the second half counts only beyond twice the samples' scatter around
     # the fit, and beyond 1 MB / 4 descriptors: allocator and pool granularity (glibc's
-    # per-thread arenas creep up by a few hundred KB for about 15 minutes of this load and
-    # then stay; what the proxy holds does not grow: see `--heap` in soak.sh).
+    # per-thread arenas creep up by a few hundred KB over the first 5 to 15 minutes of this
+    # load and then stay; what the proxy holds does not grow: see `--heap` in soak.sh).
     rss_within_noise = rss_growth <= 2 * rss_noise
     rss_ok = rss_within_noise or rss_growth <= 1024
     fd_ok = fd_growth <= max(2 * fd_noise, 4) and after[1] <= idle[1] + 4
