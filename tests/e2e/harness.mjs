@@ -460,6 +460,9 @@ export function openssl(args, input) {
     child.stdout.on('data', (d) => out.push(d));
     child.stderr.on('data', (d) => err.push(d));
     child.on('close', (code) => resolve({ code, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString() }));
+    // A child that reads a file instead (`-in FILE`) may exit before the write reaches it:
+    // EPIPE is not a failure (its exit code tells); any other error is told in stderr.
+    child.stdin.on('error', (e) => { if (e.code !== 'EPIPE') err.push(Buffer.from(`stdin: ${e.message}\n`)); });
     child.stdin.end(input);
   });
 }
